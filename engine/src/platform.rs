@@ -1,0 +1,72 @@
+//! What this machine offers the verifiers: CPU features and the arithmetic backend chosen.
+
+use serde::Serialize;
+
+/// The CPU features that matter to the verifiers, detected at run time.
+#[derive(Clone, Debug, Serialize)]
+pub struct CpuFeatures {
+    pub arch: &'static str,
+    pub avx2: bool,
+    pub avx512f: bool,
+    pub avx512vl: bool,
+    pub avx512ifma: bool,
+    pub sha_ni: bool,
+}
+
+impl CpuFeatures {
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            Self {
+                arch: "x86_64",
+                avx2: std::arch::is_x86_feature_detected!("avx2"),
+                avx512f: std::arch::is_x86_feature_detected!("avx512f"),
+                avx512vl: std::arch::is_x86_feature_detected!("avx512vl"),
+                avx512ifma: std::arch::is_x86_feature_detected!("avx512ifma"),
+                sha_ni: std::arch::is_x86_feature_detected!("sha"),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Self {
+                arch: std::env::consts::ARCH,
+                avx2: false,
+                avx512f: false,
+                avx512vl: false,
+                avx512ifma: false,
+                sha_ni: false,
+            }
+        }
+    }
+}
+
+/// The field-arithmetic backend curve25519-dalek runs its multiscalar multiplications on.
+///
+/// curve25519-dalek does not export its choice; this mirrors its rule (`src/backend.rs`): with the
+/// `avx512` cfg it takes AVX-512 IFMA when `avx512ifma` and `avx512vl` are present, else AVX2 when
+/// `avx2` is present, else its serial 64-bit code.
+pub fn curve_backend() -> &'static str {
+    let f = CpuFeatures::detect();
+    if cfg!(curve25519_dalek_backend = "avx512") && f.avx512ifma && f.avx512vl {
+        "avx512-ifma"
+    } else if (cfg!(curve25519_dalek_backend = "avx512") || cfg!(curve25519_dalek_backend = "simd"))
+        && f.avx2
+    {
+        "avx2"
+    } else {
+        "serial-u64"
+    }
+}
+
+/// The CPU's model name (from /proc/cpuinfo on Linux), or "unknown".
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}

@@ -1,0 +1,123 @@
+//! Command-line definitions (clap derive) and dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "iosv",
+    version,
+    about = "iosv: validation engine and protocol harness for the IOS blockchain"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the CPU's features and the arithmetic backend each verifier runs on.
+    Info(InfoArgs),
+    /// Verify JSON-lines signatures ({"pk","msg","sig"} in hex); one verdict line per input line.
+    Verify(VerifyArgs),
+    /// Write real signed JSON-lines input for `iosv verify` (deterministic from the seed).
+    GenSigs(GenSigsArgs),
+    /// Run a benchmark and print the comparison with peers measured in the same run.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Input file, or `-` (the default) for standard input.
+    pub input: Option<PathBuf>,
+    /// Verification backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    pub backend: BackendArg,
+    /// Signatures per verification batch (and lines per chunk of work).
+    #[arg(long, default_value_t = commands::verify::DEFAULT_BATCH, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub batch: u32,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct GenSigsArgs {
+    /// Number of signatures.
+    #[arg(long, default_value_t = 100_000)]
+    pub count: usize,
+    /// Signing keys: `distinct` (one per signature) or a number of accounts, Zipf-weighted.
+    #[arg(long, default_value = "10000")]
+    pub keys: String,
+    /// Message length in bytes.
+    #[arg(long, default_value_t = 32)]
+    pub msg_len: usize,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchSuite {
+    Sigverify,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Which benchmark.
+    #[arg(value_enum, default_value_t = BenchSuite::Sigverify)]
+    pub suite: BenchSuite,
+    /// Fewer sizes and repetitions.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print the result as JSON (one object on the last line).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IOSV_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Runs a parsed command line; exit code 0 on success, 2 on usage or I/O errors.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Info(args) => commands::info::run(&args),
+        Command::Verify(args) => commands::verify::run(&args),
+        Command::GenSigs(args) => commands::gen_sigs::run(&args),
+        Command::Bench(args) => commands::bench::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("iosv: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per `iosv` subcommand.
+
+pub mod bench;
+pub mod gen_sigs;
+pub mod info;
+pub mod verify;

@@ -1,0 +1,9 @@
+//! iosv-harness: the IOS protocol around the engine, and the `iosv` command line.
+//!
+//! - [`cli`]: argument definitions and dispatch for the `iosv` binary.
+//! - [`commands`]: one module per subcommand.
+//! - [`bench`]: in-process measurements behind `iosv bench`, peers measured in the same run.
+
+pub mod bench;
+pub mod cli;
+pub mod commands;
