@@ -57,6 +57,18 @@ pub struct VerifyArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
+    /// Verify with a peer library instead of the engine, through the same reading, parsing and
+    /// writing: for whole-process comparisons only (peers do not follow ZIP-215 rules).
+    #[arg(long, value_enum, conflicts_with = "backend")]
+    pub peer: Option<PeerArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PeerArg {
+    /// ed25519-dalek 3 `verify_batch` (one verify per signature if a batch fails).
+    Ed25519DalekBatch,
+    /// ed25519-consensus's batch verifier.
+    Ed25519ConsensusBatch,
 }
 
 #[derive(Args, Debug)]

@@ -68,10 +68,14 @@ pub fn parse_line(line: &[u8]) -> Result<SigItem, LineError> {
             got: raw.msg.len() / 2,
         });
     }
-    let msg = hex::decode(raw.msg.as_bytes()).map_err(|e| LineError::Hex {
-        field: "msg",
-        reason: e.to_string(),
-    })?;
+    if !raw.msg.len().is_multiple_of(2) {
+        return Err(LineError::Hex {
+            field: "msg",
+            reason: "odd number of digits".into(),
+        });
+    }
+    let mut msg = vec![0u8; raw.msg.len() / 2];
+    decode_hex("msg", &raw.msg, &mut msg)?;
     Ok(SigItem { pk, msg, sig })
 }
 
@@ -91,11 +95,18 @@ fn fixed_hex<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N],
         });
     }
     let mut out = [0u8; N];
-    hex::decode_to_slice(text, &mut out).map_err(|e| LineError::Hex {
-        field,
-        reason: e.to_string(),
-    })?;
+    decode_hex(field, text, &mut out)?;
     Ok(out)
+}
+
+/// Decodes `text` (of length exactly `2 * out.len()`) into `out`, with SIMD where the CPU has it.
+fn decode_hex(field: &'static str, text: &str, out: &mut [u8]) -> Result<(), LineError> {
+    faster_hex::hex_decode(text.as_bytes(), out)
+        .map(|_| ())
+        .map_err(|e| LineError::Hex {
+            field,
+            reason: e.to_string(),
+        })
 }
 
 /// Formats one signature as an input line (the inverse of [`parse_line`]).

@@ -40,6 +40,14 @@ pub struct StreamSummary {
     pub errors: u64,
 }
 
+/// Buffers of a chunk that was written, handed back to the reader with the chunk's token, so that
+/// steady-state reading allocates nothing.
+#[derive(Default)]
+struct Recycled {
+    bytes: Vec<u8>,
+    lines: Vec<Option<Range<usize>>>,
+}
+
 /// A chunk of input lines in one buffer.
 struct Chunk {
     seq: u64,
@@ -52,6 +60,7 @@ struct Done {
     seq: u64,
     output: Vec<u8>,
     summary: StreamSummary,
+    recycled: Recycled,
 }
 
 /// Verifies every line of `input` with `check` (a batch verifier: one verdict per signature, in
@@ -69,9 +78,11 @@ where
 {
     let batch = options.batch.max(1);
     let threads = options.threads.max(1);
-    let (token_tx, token_rx) = channel::bounded::<()>(options.in_flight());
+    let (token_tx, token_rx) = channel::bounded::<Recycled>(options.in_flight());
     for _ in 0..options.in_flight() {
-        token_tx.send(()).expect("token channel has room");
+        token_tx
+            .send(Recycled::default())
+            .expect("token channel has room");
     }
     let (chunk_tx, chunk_rx) = channel::bounded::<Chunk>(threads);
     let (done_tx, done_rx) = channel::bounded::<Done>(options.in_flight());
@@ -83,7 +94,7 @@ where
             let done_tx = done_tx.clone();
             scope.spawn(move || {
                 for chunk in chunk_rx {
-                    if done_tx.send(judge_chunk(&chunk, check)).is_err() {
+                    if done_tx.send(judge_chunk(chunk, check)).is_err() {
                         return;
                     }
                 }
@@ -113,7 +124,7 @@ where
                 total.invalid += ready.summary.invalid;
                 total.errors += ready.summary.errors;
                 next += 1;
-                let _ = token_tx.send(());
+                let _ = token_tx.send(ready.recycled);
             }
         }
         let write_result = write_result.and_then(|()| output.flush());
@@ -136,18 +147,20 @@ fn finish(
 fn read_chunks<R: BufRead>(
     mut input: R,
     batch: usize,
-    tokens: &channel::Receiver<()>,
+    tokens: &channel::Receiver<Recycled>,
     chunks: &channel::Sender<Chunk>,
 ) -> io::Result<()> {
     let mut seq = 0u64;
     loop {
-        if tokens.recv().is_err() {
+        let Ok(mut recycled) = tokens.recv() else {
             return Ok(()); // the writer stopped
-        }
+        };
+        recycled.bytes.clear();
+        recycled.lines.clear();
         let mut chunk = Chunk {
             seq,
-            bytes: Vec::new(),
-            lines: Vec::with_capacity(batch),
+            bytes: recycled.bytes,
+            lines: recycled.lines,
         };
         while chunk.lines.len() < batch {
             match read_bounded_line(&mut input, &mut chunk.bytes)? {
@@ -221,7 +234,7 @@ fn read_bounded_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>) -> io::Result
     Ok(LineRead::Line(start..buf.len()))
 }
 
-fn judge_chunk<F>(chunk: &Chunk, check: &F) -> Done
+fn judge_chunk<F>(chunk: Chunk, check: &F) -> Done
 where
     F: Fn(&[SigRef<'_>]) -> Vec<bool>,
 {
@@ -260,9 +273,16 @@ where
         }
         verdict.write_to(&mut output);
     }
+    drop(verdicts);
+    drop(refs);
+    drop(parsed);
     Done {
         seq: chunk.seq,
         output,
         summary,
+        recycled: Recycled {
+            bytes: chunk.bytes,
+            lines: chunk.lines,
+        },
     }
 }

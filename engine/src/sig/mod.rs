@@ -21,7 +21,7 @@ pub mod key_cache;
 pub mod zip215;
 
 pub use backend::{Backend, BackendError, Verifier};
-pub use batch::verify_batch;
+pub use batch::{BatchTuning, verify_batch, verify_batch_tuned};
 pub use key_cache::KeyCache;
 pub use zip215::verify_single;
 

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use iosv_engine::sig::{KeyCache, SigItem, SigRef, verify_batch, verify_single};
+use iosv_engine::sig::{
+    BatchTuning, KeyCache, SigItem, SigRef, verify_batch, verify_batch_tuned, verify_single,
+};
 use iosv_engine::workload::{KeyReuse, SigWorkload};
 use serde::Serialize;
 
@@ -62,7 +64,7 @@ pub struct SigverifyReport {
 
 type Impl = (&'static str, fn(&[SigRef<'_>], &KeyCache) -> Vec<bool>);
 
-const IMPLEMENTATIONS: [Impl; 5] = [
+const IMPLEMENTATIONS: [Impl; 8] = [
     ("ed25519-dalek verify", |items, _| {
         peers::dalek_verify(items)
     }),
@@ -76,6 +78,37 @@ const IMPLEMENTATIONS: [Impl; 5] = [
         items.iter().map(|it| verify_single(*it)).collect()
     }),
     ("iosv batch", |items, cache| verify_batch(items, cache)),
+    // Ablations: the engine's batch with one speed-up switched off, to show what each buys.
+    ("iosv batch, no key cache", |items, cache| {
+        verify_batch_tuned(
+            items,
+            cache,
+            BatchTuning {
+                key_cache: false,
+                ..BatchTuning::default()
+            },
+        )
+    }),
+    ("iosv batch, no key coalescing", |items, cache| {
+        verify_batch_tuned(
+            items,
+            cache,
+            BatchTuning {
+                coalesce_keys: false,
+                ..BatchTuning::default()
+            },
+        )
+    }),
+    ("iosv batch, fresh buffers", |items, cache| {
+        verify_batch_tuned(
+            items,
+            cache,
+            BatchTuning {
+                reuse_buffers: false,
+                ..BatchTuning::default()
+            },
+        )
+    }),
 ];
 
 /// Runs the comparison on the current thread; `progress` is told each finished measurement.

@@ -7,7 +7,8 @@ use anyhow::Context;
 use iosv_engine::jsonl::stream::{StreamOptions, verify_stream};
 use iosv_engine::sig::{Backend, SigRef, Verifier};
 
-use crate::cli::{BackendArg, VerifyArgs};
+use crate::bench::peers;
+use crate::cli::{BackendArg, PeerArg, VerifyArgs};
 
 /// Default batch size: past ~1,000 signatures the multiscalar multiplication's cost per point
 /// flattens out (Pippenger), and bigger chunks only add latency and memory
@@ -35,7 +36,11 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         batch: args.batch as usize,
         threads,
     };
-    let check = checker(|items| verifier.verify_batch(items));
+    let check = checker(|items| match args.peer {
+        None => verifier.verify_batch(items),
+        Some(PeerArg::Ed25519DalekBatch) => peers::dalek_verify_batch(items),
+        Some(PeerArg::Ed25519ConsensusBatch) => peers::consensus_batch(items),
+    });
     let stdout = io::stdout().lock();
     let output = BufWriter::with_capacity(READ_BUFFER, stdout);
     let summary = match args.input.as_deref() {
