@@ -33,7 +33,8 @@ struct Prepared {
     index: u32,
     /// Index of the public key in the batch's distinct-key table.
     key: u32,
-    r: EdwardsPoint,
+    /// Index of R in the batch's table of decompressed R points.
+    r: u32,
     k: Scalar,
     s: Scalar,
 }
@@ -93,12 +94,12 @@ thread_local! {
 #[derive(Default)]
 pub struct BatchScratch {
     keys: Vec<EdwardsPoint>,
+    r_points: Vec<EdwardsPoint>,
     key_slots: HashMap<[u8; 32], u32>,
     prepared: Vec<Prepared>,
     key_coeff: Vec<Scalar>,
     touched: Vec<u32>,
     scalars: Vec<Scalar>,
-    points: Vec<EdwardsPoint>,
     random: Vec<u8>,
 }
 
@@ -113,15 +114,16 @@ pub fn verify_batch_with(
     let mut verdicts = vec![false; items.len()];
     let BatchScratch {
         keys,
+        r_points,
         key_slots,
         prepared,
         key_coeff,
         touched,
         scalars,
-        points,
         random,
     } = scratch;
     keys.clear();
+    r_points.clear();
     key_slots.clear();
     prepared.clear();
 
@@ -161,20 +163,21 @@ pub fn verify_batch_with(
         prepared.push(Prepared {
             index: u32::try_from(index).expect("batch larger than u32"),
             key,
-            r,
+            r: u32::try_from(r_points.len()).expect("batch larger than u32"),
             k,
             s,
         });
+        r_points.push(r);
     }
 
     key_coeff.clear();
     key_coeff.resize(keys.len(), Scalar::ZERO);
     let mut checker = Checker {
         keys,
+        r_points,
         key_coeff,
         touched,
         scalars,
-        points,
         random,
     };
     checker.settle(prepared, &mut verdicts);
@@ -184,12 +187,12 @@ pub fn verify_batch_with(
 /// Runs batch equations over subsets of one batch's prepared signatures.
 struct Checker<'s> {
     keys: &'s [EdwardsPoint],
+    r_points: &'s [EdwardsPoint],
     /// Per distinct key: accumulated coefficient for the current equation (all zero between).
     key_coeff: &'s mut [Scalar],
     /// Keys touched by the current equation (so clearing is proportional to the subset).
     touched: &'s mut Vec<u32>,
     scalars: &'s mut Vec<Scalar>,
-    points: &'s mut Vec<EdwardsPoint>,
     random: &'s mut Vec<u8>,
 }
 
@@ -202,7 +205,8 @@ impl Checker<'_> {
         if set.len() < SINGLE_CHECK_BELOW {
             for p in set {
                 let a = &self.keys[p.key as usize];
-                verdicts[p.index as usize] = zip215::equation_holds(a, &p.r, &p.k, &p.s);
+                let r = &self.r_points[p.r as usize];
+                verdicts[p.index as usize] = zip215::equation_holds(a, r, &p.k, &p.s);
             }
             return;
         }
@@ -222,18 +226,19 @@ impl Checker<'_> {
         self.random.resize(set.len() * 16, 0);
         rand::rng().fill_bytes(self.random);
         self.scalars.clear();
-        self.points.clear();
         self.touched.clear();
 
+        // Scalars in the order [B, R of each signature, each touched key]; the points are chained
+        // in the same order below, borrowed from the tables (no copies).
         let mut b_coeff = Scalar::ZERO;
         self.scalars.push(Scalar::ZERO); // placeholder for B's coefficient
-        self.points.push(ED25519_BASEPOINT_POINT);
         for (p, z) in set.iter().zip(self.random.chunks_exact(16)) {
             let z = coefficient(z);
             b_coeff += z * p.s;
             self.scalars.push(-z);
-            self.points.push(p.r);
             let slot = p.key as usize;
+            // A coefficient that returns to exactly zero (probability ~2⁻²⁵²) makes the key listed
+            // twice; its second term then has coefficient zero, which is harmless.
             if self.key_coeff[slot] == Scalar::ZERO {
                 self.touched.push(p.key);
             }
@@ -243,10 +248,12 @@ impl Checker<'_> {
         for &slot in self.touched.iter() {
             let slot = slot as usize;
             self.scalars.push(self.key_coeff[slot]);
-            self.points.push(self.keys[slot]);
             self.key_coeff[slot] = Scalar::ZERO;
         }
-        EdwardsPoint::vartime_multiscalar_mul(self.scalars.iter(), self.points.iter())
+        let points = std::iter::once(&ED25519_BASEPOINT_POINT)
+            .chain(set.iter().map(|p| &self.r_points[p.r as usize]))
+            .chain(self.touched.iter().map(|&k| &self.keys[k as usize]));
+        EdwardsPoint::vartime_multiscalar_mul(self.scalars.iter(), points)
             .mul_by_cofactor()
             .is_identity()
     }
@@ -254,14 +261,10 @@ impl Checker<'_> {
 
 /// A uniformly random 128-bit coefficient, never zero (a zero would drop a signature from the check).
 fn coefficient(bytes: &[u8]) -> Scalar {
-    let mut wide = [0u8; 32];
-    wide[..16].copy_from_slice(bytes);
-    if wide[..16].iter().all(|&b| b == 0) {
-        wide[0] = 1;
-    }
-    Scalar::from_bytes_mod_order(wide)
+    let z = u128::from_le_bytes(bytes.try_into().expect("16 random bytes"));
+    // 2¹²⁸ < L, so the conversion needs no reduction.
+    Scalar::from(z.max(1))
 }
-
 /// Extra work per signature when the `inject-slowdown` feature is on (only for proving that the
 /// regression gate catches a slowdown); nothing otherwise.
 #[inline]
