@@ -3,10 +3,16 @@
 //! - [`tx`]: transactions, their canonical encoding and identifiers.
 //! - [`sig`]: Ed25519 verification under ZIP-215 rules — single, batched, key cache, backends.
 //! - [`workload`]: deterministic generators of signed inputs for tests, benchmarks and demos.
+//! - [`cosi`]: collective signatures (Schnorr CoSi over Ed25519, BLS with blst).
+//! - [`vrf`]: ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381).
+//! - [`pvss`]: publicly verifiable secret sharing with DLEQ proofs.
 //! - [`jsonl`]: the JSON-lines signature format read by `iosv verify`.
 
+pub mod cosi;
 pub mod jsonl;
 pub mod platform;
+pub mod pvss;
 pub mod sig;
 pub mod tx;
+pub mod vrf;
 pub mod workload;

@@ -37,6 +37,11 @@ impl KeyCache {
         point
     }
 
+    /// Forgets every key (benchmarks use it to model a stream of never-repeating keys).
+    pub fn clear(&self) {
+        self.inner.clear();
+    }
+
     pub fn len(&self) -> usize {
         self.inner.len()
     }

@@ -1,0 +1,1 @@
+//! PVSS with DLEQ proofs. Work in progress.
