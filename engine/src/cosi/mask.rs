@@ -61,7 +61,8 @@ impl Mask {
         if let Some(last) = bytes.last() {
             let used_bits = members - (expected - 1) * 8;
             if used_bits < 8 && last >> used_bits != 0 {
-                let bit = (expected - 1) * 8 + used_bits + (last >> used_bits).trailing_zeros() as usize;
+                let bit =
+                    (expected - 1) * 8 + used_bits + (last >> used_bits).trailing_zeros() as usize;
                 return Err(MaskError::BitPastRoster { bit, members });
             }
         }
@@ -90,7 +91,11 @@ impl Mask {
     /// # Panics
     /// If `i` is past the roster (a programming error, never reachable from decoded input).
     pub fn set(&mut self, i: usize, on: bool) {
-        assert!(i < self.members, "member {i} past a roster of {}", self.members);
+        assert!(
+            i < self.members,
+            "member {i} past a roster of {}",
+            self.members
+        );
         if on {
             self.bytes[i >> 3] |= 1 << (i & 7);
         } else {
@@ -130,10 +135,16 @@ mod tests {
 
     #[test]
     fn decode_is_strict() {
-        assert!(matches!(Mask::decode(10, &[0]), Err(MaskError::Length { .. })));
+        assert!(matches!(
+            Mask::decode(10, &[0]),
+            Err(MaskError::Length { .. })
+        ));
         assert_eq!(
             Mask::decode(10, &[0, 0b0000_0100]),
-            Err(MaskError::BitPastRoster { bit: 10, members: 10 })
+            Err(MaskError::BitPastRoster {
+                bit: 10,
+                members: 10
+            })
         );
         assert!(Mask::decode(16, &[0xff, 0xff]).is_ok());
         assert!(Mask::decode(0, &[]).is_ok());
