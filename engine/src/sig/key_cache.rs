@@ -4,9 +4,16 @@
 //! a fifth of a whole batched verification), so a hit saves real work. Keys that do not decode are
 //! cached too (as `None`), so a flood of one bad key costs one decompression. Eviction is
 //! quick_cache's CLOCK-Pro: a scan of one-off keys does not flush the hot accounts.
+//!
+//! Admission goes through a doorkeeper (as in TinyLFU): a key is inserted only on its second miss
+//! within a window, so a stream of one-off keys costs one bit each instead of a cache insertion.
+//! A reused key pays one extra decompression before it is cached.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use curve25519_dalek::edwards::EdwardsPoint;
 use quick_cache::sync::Cache;
+use rand::RngCore;
 
 use super::zip215;
 
@@ -16,14 +23,20 @@ use super::zip215;
 /// growth of a 26 MiB table) and bought nothing on the skewed workload.
 pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 1 << 14;
 
+/// Doorkeeper size in bits: 2¹⁶ bits (8 KiB) keeps false positives low for the ~2¹⁵ first
+/// sightings it holds before it is reset.
+const DOORKEEPER_BITS: usize = 1 << 16;
+
 pub struct KeyCache {
     inner: Cache<[u8; 32], Option<EdwardsPoint>>,
+    doorkeeper: Doorkeeper,
 }
 
 impl KeyCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             inner: Cache::new(capacity.max(1)),
+            doorkeeper: Doorkeeper::new(),
         }
     }
 
@@ -33,13 +46,16 @@ impl KeyCache {
             return hit;
         }
         let point = zip215::decompress(pk);
-        self.inner.insert(*pk, point);
+        if self.doorkeeper.seen_before(pk) {
+            self.inner.insert(*pk, point);
+        }
         point
     }
 
     /// Forgets every key (benchmarks use it to model a stream of never-repeating keys).
     pub fn clear(&self) {
         self.inner.clear();
+        self.doorkeeper.reset();
     }
 
     pub fn len(&self) -> usize {
@@ -54,5 +70,49 @@ impl KeyCache {
 impl Default for KeyCache {
     fn default() -> Self {
         Self::new(DEFAULT_KEY_CACHE_CAPACITY)
+    }
+}
+
+/// One bit per hashed key, set on a key's first miss; reset when half the bits are set.
+struct Doorkeeper {
+    bits: Vec<AtomicU64>,
+    set: AtomicUsize,
+    /// Per-process secret, so that nobody can aim keys at chosen bits.
+    seed: u64,
+}
+
+impl Doorkeeper {
+    fn new() -> Self {
+        Self {
+            bits: (0..DOORKEEPER_BITS / 64)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            set: AtomicUsize::new(0),
+            seed: rand::rng().next_u64() | 1,
+        }
+    }
+
+    /// Whether `pk` was marked since the last reset; marks it.
+    fn seen_before(&self, pk: &[u8; 32]) -> bool {
+        let word = u64::from_le_bytes(pk[..8].try_into().expect("8 bytes"))
+            ^ u64::from_le_bytes(pk[24..].try_into().expect("8 bytes"));
+        let bit = (word ^ self.seed).wrapping_mul(self.seed) >> (64 - DOORKEEPER_BITS.ilog2());
+        let bit = bit as usize;
+        let mask = 1u64 << (bit % 64);
+        let before = self.bits[bit / 64].fetch_or(mask, Ordering::Relaxed);
+        if before & mask != 0 {
+            return true;
+        }
+        if self.set.fetch_add(1, Ordering::Relaxed) + 1 >= DOORKEEPER_BITS / 2 {
+            self.reset();
+        }
+        false
+    }
+
+    fn reset(&self) {
+        for w in &self.bits {
+            w.store(0, Ordering::Relaxed);
+        }
+        self.set.store(0, Ordering::Relaxed);
     }
 }
