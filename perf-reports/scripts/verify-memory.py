@@ -13,7 +13,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-IOSV = os.path.join(ROOT, "target", "release", "iosv")
+# IOSV_BIN: measure a binary built elsewhere (then nothing is built here).
+IOSV = os.environ.get("IOSV_BIN") or os.path.join(ROOT, "target", "release", "iosv")
 MALFORMED = [b"not json", b'{"pk":"zz","msg":"","sig":"00"}', b'{"pk":"00"}', b""]
 
 
@@ -51,7 +52,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lines", type=int, default=1_000_000)
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "iosv-harness"], cwd=ROOT, check=True)
+    if not os.environ.get("IOSV_BIN"):
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "iosv-harness"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp(prefix="iosv-mem-")
     report = {}
     for lines in (args.lines // 10, args.lines):

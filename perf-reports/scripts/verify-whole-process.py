@@ -17,7 +17,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-IOSV = os.path.join(ROOT, "target", "release", "iosv")
+# IOSV_BIN: measure a binary built elsewhere (then nothing is built here).
+IOSV = os.environ.get("IOSV_BIN") or os.path.join(ROOT, "target", "release", "iosv")
 
 
 def timed(cmd, stdout):
@@ -35,7 +36,8 @@ def main():
     ap.add_argument("--count", type=int, default=100_000)
     ap.add_argument("--cpu", type=int, default=0)
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "iosv-harness"], cwd=ROOT, check=True)
+    if not os.environ.get("IOSV_BIN"):
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "iosv-harness"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp(prefix="iosv-verify-")
     inputs = {}
     for name, keys in (("reused keys (zipf over 10,000)", "10000"), ("distinct keys", "distinct")):
