@@ -15,7 +15,7 @@ use iosv_engine::workload::{KeyReuse, SigWorkload};
 use serde::Serialize;
 
 use super::peers;
-use super::timing::{Spread, rate};
+use super::timing::{Spread, interleaved_rates};
 
 #[derive(Clone, Copy, Debug)]
 pub struct SigverifyPlan {
@@ -131,16 +131,30 @@ pub fn run(plan: SigverifyPlan, mut progress: impl FnMut(&Measurement)) -> Sigve
                     f(&refs, &cache).iter().all(|&v| v),
                     "{name} rejected a valid signature"
                 );
+            }
+            let mut runs: Vec<Box<dyn FnMut() + '_>> = IMPLEMENTATIONS
+                .iter()
+                .map(|&(_, f)| {
+                    let (refs, cache) = (&refs, &cache);
+                    Box::new(move || {
+                        if fresh_keys {
+                            cache.clear();
+                        }
+                        std::hint::black_box(f(refs, cache));
+                    }) as Box<dyn FnMut() + '_>
+                })
+                .collect();
+            let mut contenders: Vec<&mut dyn FnMut()> = runs
+                .iter_mut()
+                .map(|r| r.as_mut() as &mut dyn FnMut())
+                .collect();
+            let rates = interleaved_rates(plan.samples, plan.min_sample, batch, &mut contenders);
+            for ((name, _), sigs_per_sec) in IMPLEMENTATIONS.iter().zip(rates) {
                 let m = Measurement {
                     implementation: name,
                     keys,
                     batch,
-                    sigs_per_sec: rate(plan.samples, plan.min_sample, batch, || {
-                        if fresh_keys {
-                            cache.clear();
-                        }
-                        std::hint::black_box(f(&refs, &cache));
-                    }),
+                    sigs_per_sec,
                 };
                 progress(&m);
                 measurements.push(m);

@@ -32,25 +32,30 @@ impl Spread {
     }
 }
 
-/// Runs `f` (which does `work_items` units of work) repeatedly: each sample lasts at least
-/// `min_sample`; returns the rate in units per second over `samples` samples.
-pub fn rate(
+/// Measures several contenders on the same work, interleaved: sample 1 of each, then sample 2 of
+/// each, and so on, so that drift on a shared machine (other processes, frequency changes) hits
+/// every contender alike and their ratios stay meaningful. Each sample lasts at least `min_sample`;
+/// `work_items` units of work per call; returns each contender's rate in units per second.
+pub fn interleaved_rates(
     samples: usize,
     min_sample: Duration,
     work_items: usize,
-    mut f: impl FnMut(),
-) -> Spread {
-    f(); // warm-up: caches, lazy tables, page faults
-    let rates = (0..samples)
-        .map(|_| {
+    contenders: &mut [&mut dyn FnMut()],
+) -> Vec<Spread> {
+    for f in contenders.iter_mut() {
+        f(); // warm-up: caches, lazy tables, page faults
+    }
+    let mut rates = vec![Vec::with_capacity(samples); contenders.len()];
+    for _ in 0..samples {
+        for (f, r) in contenders.iter_mut().zip(rates.iter_mut()) {
             let start = Instant::now();
             let mut reps = 0usize;
             while reps == 0 || start.elapsed() < min_sample {
                 f();
                 reps += 1;
             }
-            (reps * work_items) as f64 / start.elapsed().as_secs_f64()
-        })
-        .collect();
-    Spread::of(rates)
+            r.push((reps * work_items) as f64 / start.elapsed().as_secs_f64());
+        }
+    }
+    rates.into_iter().map(Spread::of).collect()
 }
