@@ -5,8 +5,10 @@
 //! - `schnorr`: Schnorr CoSi over Ed25519 (signature = V ‖ r ‖ mask).
 //! - `bls`: BLS collective signatures with blst (`min_pk`).
 
+pub mod bls;
 pub mod mask;
 pub mod policy;
+pub mod schnorr;
 
 pub use mask::{Mask, MaskError};
 pub use policy::Policy;
