@@ -6,13 +6,18 @@
 //! - [`cosi`]: collective signatures (Schnorr CoSi over Ed25519, BLS with blst).
 //! - [`vrf`]: ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381).
 //! - [`pvss`]: publicly verifiable secret sharing with DLEQ proofs.
+//! - [`pipeline`]: the staged validation pipeline (decode → dedup → verify → UTXO → commit).
+//! - [`utxo`]: the sharded UTXO set: batch validation, apply/undo, Atomix locks, state root,
+//!   snapshots.
 //! - [`jsonl`]: the JSON-lines signature format read by `iosv verify`.
 
 pub mod cosi;
 pub mod jsonl;
+pub mod pipeline;
 pub mod platform;
 pub mod pvss;
 pub mod sig;
 pub mod tx;
+pub mod utxo;
 pub mod vrf;
 pub mod workload;

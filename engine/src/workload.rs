@@ -9,6 +9,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rayon::prelude::*;
 
 use crate::sig::SigItem;
+use crate::tx::{OutPoint, Transaction, TxId, TxInput, TxOutput};
 
 /// How signatures are spread over signing keys.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -132,4 +133,93 @@ impl SigWorkload {
 /// `count` valid signatures over random `msg_len`-byte messages, reproducible from `seed`.
 pub fn signed_items(count: usize, msg_len: usize, reuse: KeyReuse, seed: u64) -> Vec<SigItem> {
     SigWorkload::new(reuse, msg_len, seed).generate(count, seed)
+}
+
+/// A transaction workload: genesis outputs and signed transactions spending them, each
+/// transaction spending its own genesis outputs (so all are valid and none conflict).
+pub struct TxWorkload {
+    /// Outputs to insert into the UTXO set before the transactions are submitted.
+    pub genesis: Vec<(OutPoint, TxOutput)>,
+    /// Encoded, signed transactions, in submission order.
+    pub txs: Vec<Vec<u8>>,
+}
+
+/// Amount of each genesis output.
+const GENESIS_AMOUNT: u64 = 1_000;
+
+impl TxWorkload {
+    /// `count` transactions with `inputs` inputs each (every input signed by its owner, drawn from
+    /// `reuse`), one output each, reproducible from `seed`.
+    pub fn generate(count: usize, inputs: usize, reuse: KeyReuse, seed: u64) -> Self {
+        let inputs = inputs.max(1);
+        let accounts = match reuse {
+            KeyReuse::Distinct => count * inputs,
+            KeyReuse::Zipf { accounts, .. } => accounts,
+        };
+        let keys: Vec<SigningKey> = (0..accounts as u64)
+            .into_par_iter()
+            .map(|i| signing_key(seed, i))
+            .collect();
+        let owners: Vec<[u8; 32]> = keys
+            .par_iter()
+            .map(|k| k.verifying_key().to_bytes())
+            .collect();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let sampler = match reuse {
+            KeyReuse::Distinct => None,
+            KeyReuse::Zipf { accounts, exponent } => Some(ZipfSampler::new(accounts, exponent)),
+        };
+        // Owner of each input, and the receiver of each transaction's output.
+        let picks: Vec<usize> = (0..count * inputs)
+            .map(|i| sampler.as_ref().map_or(i, |s| s.sample(&mut rng)))
+            .collect();
+        let receivers: Vec<usize> = (0..count).map(|_| rng.random_range(0..accounts)).collect();
+        let genesis: Vec<(OutPoint, TxOutput)> = picks
+            .iter()
+            .enumerate()
+            .map(|(i, &owner)| {
+                let mut id = [0u8; 32];
+                id[..8].copy_from_slice(&seed.to_le_bytes());
+                id[8..16].copy_from_slice(&(i as u64).to_le_bytes());
+                id[31] = 0x6e; // marks a genesis output
+                (
+                    OutPoint {
+                        txid: TxId(id),
+                        index: 0,
+                    },
+                    TxOutput {
+                        amount: GENESIS_AMOUNT,
+                        owner: owners[owner],
+                    },
+                )
+            })
+            .collect();
+        let txs = (0..count)
+            .into_par_iter()
+            .map(|t| {
+                let spent = &genesis[t * inputs..(t + 1) * inputs];
+                let mut tx = Transaction {
+                    inputs: spent
+                        .iter()
+                        .map(|(prev, _)| TxInput {
+                            prev: *prev,
+                            owner: [0; 32],
+                            signature: [0; 64],
+                        })
+                        .collect(),
+                    outputs: vec![TxOutput {
+                        amount: GENESIS_AMOUNT * inputs as u64,
+                        owner: owners[receivers[t]],
+                    }],
+                };
+                let signers: Vec<SigningKey> = picks[t * inputs..(t + 1) * inputs]
+                    .iter()
+                    .map(|&k| keys[k].clone())
+                    .collect();
+                tx.sign(&signers).expect("one key per input");
+                tx.encode()
+            })
+            .collect();
+        Self { genesis, txs }
+    }
 }

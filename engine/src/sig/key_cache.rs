@@ -42,13 +42,16 @@ impl KeyCache {
 
     /// The decompressed key, from the cache or decompressed now (and then cached).
     pub fn get_or_decompress(&self, pk: &[u8; 32]) -> Option<EdwardsPoint> {
+        // A key the doorkeeper has not seen since its last reset is (almost always) not cached:
+        // skip the lookup. A key cached before a reset just costs one extra decompression.
+        if !self.doorkeeper.seen_before(pk) {
+            return zip215::decompress(pk);
+        }
         if let Some(hit) = self.inner.get(pk) {
             return hit;
         }
         let point = zip215::decompress(pk);
-        if self.doorkeeper.seen_before(pk) {
-            self.inner.insert(*pk, point);
-        }
+        self.inner.insert(*pk, point);
         point
     }
 
@@ -99,7 +102,12 @@ impl Doorkeeper {
         let bit = (word ^ self.seed).wrapping_mul(self.seed) >> (64 - DOORKEEPER_BITS.ilog2());
         let bit = bit as usize;
         let mask = 1u64 << (bit % 64);
-        let before = self.bits[bit / 64].fetch_or(mask, Ordering::Relaxed);
+        let word = &self.bits[bit / 64];
+        // Read before writing: hot keys find their bit set and never write the shared line.
+        if word.load(Ordering::Relaxed) & mask != 0 {
+            return true;
+        }
+        let before = word.fetch_or(mask, Ordering::Relaxed);
         if before & mask != 0 {
             return true;
         }
@@ -114,5 +122,55 @@ impl Doorkeeper {
             w.store(0, Ordering::Relaxed);
         }
         self.set.store(0, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use curve25519_dalek::scalar::Scalar;
+
+    fn key(i: u64) -> [u8; 32] {
+        (ED25519_BASEPOINT_POINT * Scalar::from(i + 1))
+            .compress()
+            .to_bytes()
+    }
+
+    #[test]
+    fn a_key_is_cached_on_its_second_sighting() {
+        let cache = KeyCache::new(64);
+        let k = key(1);
+        let expected = zip215::decompress(&k);
+        assert_eq!(cache.get_or_decompress(&k), expected);
+        assert!(cache.is_empty(), "one-off keys are not inserted");
+        assert_eq!(cache.get_or_decompress(&k), expected);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.get_or_decompress(&k), expected);
+        cache.clear();
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn undecodable_keys_are_cached_as_none() {
+        let cache = KeyCache::new(64);
+        // y = 2 is not the y-coordinate of a curve point.
+        let mut bad = [0u8; 32];
+        bad[0] = 2;
+        assert_eq!(zip215::decompress(&bad), None);
+        for _ in 0..3 {
+            assert_eq!(cache.get_or_decompress(&bad), None);
+        }
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn the_doorkeeper_resets_when_half_full() {
+        let cache = KeyCache::new(16);
+        for i in 0..(DOORKEEPER_BITS as u64) {
+            let k = key(i);
+            assert_eq!(cache.get_or_decompress(&k), zip215::decompress(&k));
+        }
+        assert!(cache.doorkeeper.set.load(Ordering::Relaxed) < DOORKEEPER_BITS / 2);
     }
 }

@@ -1,0 +1,235 @@
+//! The validation pipeline: decode → dedup → signing hash → signature verification → UTXO
+//! validation → commit, as independent stages joined by bounded crossbeam channels.
+//!
+//! Invariants:
+//! - **Backpressure, nothing unbounded.** Every channel is bounded; a full stage blocks the one
+//!   before it, up to [`Submitter::submit`] (or makes [`Submitter::try_submit`] return `Full`).
+//! - **Order where the UTXO rules need it.** Transactions reach the ledger in admission order:
+//!   batches carry a sequence number and the commit stage re-orders them, so chained spends and
+//!   the winner of a double spend do not depend on which verify worker was faster.
+//! - **Nothing admitted is lost.** Every submission that `submit` accepted comes out of
+//!   [`Pipeline::outcomes`] exactly once — committed or rejected with its reason — and shutdown
+//!   (dropping every [`Submitter`]) drains every stage before the threads end.
+//! - **Batching by size and deadline.** The ingest stage closes a signature batch when it holds
+//!   `sig_batch` signatures or when its oldest transaction has waited `batch_deadline`.
+//!
+//! Stages: [`stages`] (the thread loops), [`dedup`] (recently seen transactions), [`metrics`]
+//! (per-stage throughput, busy time, queue depth, latency histogram), [`ledger`] (the interface of
+//! the commit stage's state).
+
+pub mod dedup;
+pub mod ledger;
+pub mod metrics;
+pub mod stages;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{self, Receiver, Sender, TrySendError};
+use thiserror::Error;
+
+pub use ledger::{Ledger, LedgerVerdict};
+pub use metrics::{PipelineMetrics, PipelineReport, StageReport};
+
+use crate::sig::Verifier;
+use crate::tx::{TxDecodeError, TxId};
+
+#[derive(Clone, Copy, Debug)]
+pub struct PipelineConfig {
+    /// Signatures per verification batch (the batch closes earlier at its deadline).
+    pub sig_batch: usize,
+    /// Longest wait of a transaction for its batch to fill.
+    pub batch_deadline: Duration,
+    /// Capacity of the submission queue, in transactions.
+    pub submit_queue: usize,
+    /// Capacity of the queues between later stages, in batches.
+    pub batch_queue: usize,
+    /// Signature verification threads.
+    pub verify_workers: usize,
+    /// How many recent transactions the dedup stage remembers.
+    pub dedup_window: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            // 1,024: where the multiscalar multiplication's per-signature cost flattens out.
+            sig_batch: 1024,
+            // 5 ms: a small fraction of a block interval, so latency stays low at low load.
+            batch_deadline: Duration::from_millis(5),
+            submit_queue: 16_384,
+            batch_queue: 4,
+            verify_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            dedup_window: 1 << 20,
+        }
+    }
+}
+
+/// Why a transaction was not committed.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum RejectReason {
+    #[error("cannot decode: {0}")]
+    Decode(#[from] TxDecodeError),
+    #[error("duplicate of a recently submitted transaction")]
+    Duplicate,
+    #[error("invalid signature on input {input}")]
+    BadSignature { input: usize },
+    #[error("{0}")]
+    Ledger(String),
+}
+
+/// What became of one submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Committed {
+        txid: TxId,
+        /// Admission to commit.
+        latency: Duration,
+    },
+    Rejected {
+        /// Absent when the bytes did not decode.
+        txid: Option<TxId>,
+        reason: RejectReason,
+    },
+}
+
+/// A transaction on its way through the pipeline.
+pub(crate) struct Submission {
+    pub bytes: Vec<u8>,
+    pub admitted: Instant,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SubmitError {
+    #[error("the pipeline is full")]
+    Full(Vec<u8>),
+    #[error("the pipeline has shut down")]
+    Closed(Vec<u8>),
+}
+
+/// The entry of the pipeline. Cloneable; the pipeline shuts down when every clone is dropped.
+#[derive(Clone)]
+pub struct Submitter {
+    tx: Sender<Submission>,
+}
+
+impl Submitter {
+    /// Admits `bytes`, waiting while the pipeline is full (backpressure).
+    pub fn submit(&self, bytes: Vec<u8>) -> Result<(), SubmitError> {
+        self.tx
+            .send(Submission {
+                bytes,
+                admitted: Instant::now(),
+            })
+            .map_err(|e| SubmitError::Closed(e.into_inner().bytes))
+    }
+
+    /// Admits `bytes` if there is room now.
+    pub fn try_submit(&self, bytes: Vec<u8>) -> Result<(), SubmitError> {
+        self.tx
+            .try_send(Submission {
+                bytes,
+                admitted: Instant::now(),
+            })
+            .map_err(|e| match e {
+                TrySendError::Full(s) => SubmitError::Full(s.bytes),
+                TrySendError::Disconnected(s) => SubmitError::Closed(s.bytes),
+            })
+    }
+
+    /// Transactions waiting in the submission queue.
+    pub fn queued(&self) -> usize {
+        self.tx.len()
+    }
+}
+
+/// A running pipeline.
+pub struct Pipeline {
+    outcomes: Receiver<Outcome>,
+    threads: Vec<JoinHandle<()>>,
+    metrics: Arc<PipelineMetrics>,
+    started: Instant,
+}
+
+impl Pipeline {
+    /// Starts the stage threads. Outcomes must be drained from [`Pipeline::outcomes`] (it is
+    /// bounded too: an undrained pipeline stops admitting).
+    pub fn start<L: Ledger + 'static>(
+        config: PipelineConfig,
+        ledger: Arc<L>,
+        verifier: Verifier,
+    ) -> (Submitter, Pipeline) {
+        let metrics = Arc::new(PipelineMetrics::new());
+        let (submit_tx, submit_rx) = channel::bounded(config.submit_queue.max(1));
+        let (verify_tx, verify_rx) = channel::bounded(config.batch_queue.max(1));
+        let (commit_tx, commit_rx) = channel::bounded(config.batch_queue.max(1));
+        let (outcome_tx, outcome_rx) = channel::bounded(config.submit_queue.max(1));
+
+        let mut threads = Vec::new();
+        {
+            let (metrics, outcome_tx) = (metrics.clone(), outcome_tx.clone());
+            threads.push(spawn("iosv-ingest", move || {
+                stages::ingest(config, submit_rx, verify_tx, outcome_tx, &metrics)
+            }));
+        }
+        for i in 0..config.verify_workers.max(1) {
+            let (metrics, verify_rx, commit_tx, verifier) = (
+                metrics.clone(),
+                verify_rx.clone(),
+                commit_tx.clone(),
+                verifier.clone(),
+            );
+            threads.push(spawn(&format!("iosv-verify-{i}"), move || {
+                stages::verify(verify_rx, commit_tx, &verifier, &metrics)
+            }));
+        }
+        drop((verify_rx, commit_tx));
+        {
+            let metrics = metrics.clone();
+            threads.push(spawn("iosv-commit", move || {
+                stages::commit(commit_rx, outcome_tx, &*ledger, &metrics)
+            }));
+        }
+        let pipeline = Pipeline {
+            outcomes: outcome_rx,
+            threads,
+            metrics,
+            started: Instant::now(),
+        };
+        (Submitter { tx: submit_tx }, pipeline)
+    }
+
+    /// Every submission's outcome, exactly once. Ends (disconnects) after shutdown has drained.
+    pub fn outcomes(&self) -> &Receiver<Outcome> {
+        &self.outcomes
+    }
+
+    pub fn metrics(&self) -> &PipelineMetrics {
+        &self.metrics
+    }
+
+    /// Waits for every stage to finish (after every [`Submitter`] is dropped and the outcomes are
+    /// drained) and reports.
+    pub fn join(self) -> PipelineReport {
+        let Pipeline {
+            outcomes,
+            threads,
+            metrics,
+            started,
+        } = self;
+        // Keep draining while the stages finish, so that none blocks on a full outcome queue.
+        let drained: Vec<Outcome> = outcomes.iter().collect();
+        for t in threads {
+            t.join().expect("pipeline stage panicked");
+        }
+        metrics.report(started.elapsed(), drained.len())
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(f)
+        .expect("cannot spawn a pipeline thread")
+}
