@@ -41,10 +41,10 @@ impl Dedup {
             return false;
         }
         self.order.push_back(key);
-        if self.order.len() > self.window {
-            if let Some(old) = self.order.pop_front() {
-                self.seen.remove(&old);
-            }
+        if self.order.len() > self.window
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
         }
         true
     }

@@ -1,1 +1,0 @@
-//! PVSS with DLEQ proofs. Work in progress.
