@@ -28,6 +28,33 @@ pub enum Command {
     GenSigs(GenSigsArgs),
     /// Run a benchmark and print the comparison with peers measured in the same run.
     Bench(BenchArgs),
+    /// Push real signed transactions through the validation pipeline; report tx/s and latency.
+    Pipeline(PipelineArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PipelineArgs {
+    /// Number of transactions.
+    #[arg(long, default_value_t = 100_000)]
+    pub tx: usize,
+    /// Offered rate in transactions per second (open loop); default: as fast as admitted.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Inputs (signatures) per transaction.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub inputs: u8,
+    /// Signing keys: `distinct` or a number of accounts, Zipf-weighted.
+    #[arg(long, default_value = "10000")]
+    pub keys: String,
+    /// Signature verification threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+    /// Seed of the workload.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print a JSON summary as the last line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -124,6 +151,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => commands::verify::run(&args),
         Command::GenSigs(args) => commands::gen_sigs::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
+        Command::Pipeline(args) => commands::pipeline::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

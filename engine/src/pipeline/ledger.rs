@@ -11,3 +11,15 @@ pub trait Ledger: Send + Sync {
     /// call, applies the valid ones, and returns one verdict per transaction.
     fn apply(&self, txs: &[Transaction]) -> Vec<LedgerVerdict>;
 }
+
+/// The UTXO set as the pipeline's ledger: applies the valid transactions of each batch in order.
+/// Undo records are dropped: the pipeline commits; rolling back blocks is the harness's business.
+impl Ledger for crate::utxo::UtxoSet {
+    fn apply(&self, txs: &[Transaction]) -> Vec<LedgerVerdict> {
+        let (verdicts, _undo) = self.apply_valid(txs);
+        verdicts
+            .into_iter()
+            .map(|v| v.map_err(|e| e.to_string()))
+            .collect()
+    }
+}

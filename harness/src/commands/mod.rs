@@ -3,4 +3,5 @@
 pub mod bench;
 pub mod gen_sigs;
 pub mod info;
+pub mod pipeline;
 pub mod verify;
