@@ -120,6 +120,8 @@ pub struct GenSigsArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BenchSuite {
     Sigverify,
+    /// Collective signatures (Schnorr CoSi, BLS with blst as peer), VRF and DLEQ proofs.
+    Cosi,
 }
 
 #[derive(Args, Debug)]
