@@ -110,7 +110,6 @@ pub fn verify_batch_with(
     tuning: BatchTuning,
     scratch: &mut BatchScratch,
 ) -> Vec<bool> {
-    slowdown_hook_n(items.len());
     let mut verdicts = vec![false; items.len()];
     let BatchScratch {
         keys,
@@ -264,24 +263,4 @@ fn coefficient(bytes: &[u8]) -> Scalar {
     let z = u128::from_le_bytes(bytes.try_into().expect("16 random bytes"));
     // 2¹²⁸ < L, so the conversion needs no reduction.
     Scalar::from(z.max(1))
-}
-/// Extra work per signature when the `inject-slowdown` feature is on (only for proving that the
-/// regression gate catches a slowdown); nothing otherwise.
-#[inline]
-pub(crate) fn slowdown_hook() {
-    slowdown_hook_n(1);
-}
-
-#[inline]
-fn slowdown_hook_n(_signatures: usize) {
-    #[cfg(feature = "inject-slowdown")]
-    {
-        // About 10% of a batched verification: one extra decompression-sized exponentiation per
-        // signature would be ~20%; half of one is close enough and easy to reason about.
-        let mut x = Scalar::from(7u64);
-        for _ in 0.._signatures * 30 {
-            x = std::hint::black_box(x * x);
-        }
-        std::hint::black_box(x);
-    }
 }
