@@ -171,11 +171,14 @@ enum Kind {
     LedgerRule,
 }
 
+/// Each submission's transaction (if it decoded) and what became of it.
+type Judged = Vec<(Option<TxId>, Kind)>;
+
 /// The reference: one transaction at a time, every rule written out plainly.
 fn reference(
     genesis: &[(OutPoint, TxOutput)],
     stream: &[Vec<u8>],
-) -> (Vec<(Option<TxId>, Kind)>, BTreeMap<OutPoint, TxOutput>) {
+) -> (Judged, BTreeMap<OutPoint, TxOutput>) {
     let mut utxo: BTreeMap<OutPoint, TxOutput> = genesis.iter().copied().collect();
     let mut seen: HashSet<(TxId, Vec<[u8; 64]>)> = HashSet::new();
     let mut committed = Vec::new();
@@ -241,7 +244,7 @@ fn run_pipeline(
     stream: &[Vec<u8>],
     sig_batch: usize,
     workers: usize,
-) -> (Vec<(Option<TxId>, Kind)>, UtxoSet) {
+) -> (Judged, UtxoSet) {
     let utxo = Arc::new(UtxoSet::new());
     for (o, out) in genesis {
         utxo.insert_genesis(*o, *out).unwrap();
@@ -288,9 +291,7 @@ fn run_pipeline(
     kinds.sort();
     (
         kinds,
-        Arc::try_unwrap(utxo)
-            .ok()
-            .expect("pipeline released the ledger"),
+        Arc::try_unwrap(utxo).expect("pipeline released the ledger"),
     )
 }
 
