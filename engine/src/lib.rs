@@ -9,6 +9,7 @@
 //! - [`pipeline`]: the staged validation pipeline (decode → dedup → verify → UTXO → commit).
 //! - [`utxo`]: the sharded UTXO set: batch validation, apply/undo, Atomix locks, state root,
 //!   snapshots.
+//! - [`sampling`]: the normal league's sampling re-validation (VRF seed, selection, re-check).
 //! - [`jsonl`]: the JSON-lines signature format read by `iosv verify`.
 
 pub mod cosi;
@@ -16,6 +17,7 @@ pub mod jsonl;
 pub mod pipeline;
 pub mod platform;
 pub mod pvss;
+pub mod sampling;
 pub mod sig;
 pub mod tx;
 pub mod utxo;

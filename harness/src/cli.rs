@@ -30,6 +30,21 @@ pub enum Command {
     Bench(BenchArgs),
     /// Push real signed transactions through the validation pipeline; report tx/s and latency.
     Pipeline(PipelineArgs),
+    /// Performance regression gate: same-run ratios against a peer, compared with a baseline.
+    Gate(GateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GateArgs {
+    /// Baseline file.
+    #[arg(long, default_value = "perf-reports/gate-baseline.json")]
+    pub baseline: PathBuf,
+    /// Measure and write the baseline instead of judging.
+    #[arg(long)]
+    pub update: bool,
+    /// Print the verdicts as JSON (last line).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -154,6 +169,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::GenSigs(args) => commands::gen_sigs::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
         Command::Pipeline(args) => commands::pipeline::run(&args),
+        Command::Gate(args) => match commands::gate::run(&args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -110,6 +110,8 @@ pub fn verify_batch_with(
     tuning: BatchTuning,
     scratch: &mut BatchScratch,
 ) -> Vec<bool> {
+    #[cfg(feature = "inject-slowdown")]
+    let _slowdown = slowdown::Guard::start();
     let mut verdicts = vec![false; items.len()];
     let BatchScratch {
         keys,
@@ -263,4 +265,46 @@ fn coefficient(bytes: &[u8]) -> Scalar {
     let z = u128::from_le_bytes(bytes.try_into().expect("16 random bytes"));
     // 2¹²⁸ < L, so the conversion needs no reduction.
     Scalar::from(z.max(1))
+}
+
+/// A deliberate, proportional slowdown of batch verification, compiled in only with the
+/// `inject-slowdown` feature and active only when `IOSV_INJECT_SLOWDOWN_PCT` is set: it exists to
+/// prove that the performance regression gate (`iosv gate`) catches a slowdown of that size.
+#[cfg(feature = "inject-slowdown")]
+mod slowdown {
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    fn percent() -> u32 {
+        static PERCENT: OnceLock<u32> = OnceLock::new();
+        *PERCENT.get_or_init(|| {
+            std::env::var("IOSV_INJECT_SLOWDOWN_PCT")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        })
+    }
+
+    /// On drop, spins for `percent` % of the time since `start`.
+    pub(super) struct Guard(Instant);
+
+    impl Guard {
+        pub(super) fn start() -> Self {
+            Self(Instant::now())
+        }
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let pct = percent();
+            if pct == 0 {
+                return;
+            }
+            let extra: Duration = self.0.elapsed() * pct / 100;
+            let until = Instant::now() + extra;
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! so their ratios to the engine hold on a noisy machine even when absolute times drift.
 
 pub mod cosi;
+pub mod gate;
 pub mod peers;
 pub mod sigverify;
 pub mod timing;

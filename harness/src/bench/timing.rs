@@ -48,14 +48,20 @@ pub fn interleaved_rates(
     let mut rates = vec![Vec::with_capacity(samples); contenders.len()];
     for _ in 0..samples {
         for (f, r) in contenders.iter_mut().zip(rates.iter_mut()) {
-            let start = Instant::now();
-            let mut reps = 0usize;
-            while reps == 0 || start.elapsed() < min_sample {
-                f();
-                reps += 1;
-            }
-            r.push((reps * work_items) as f64 / start.elapsed().as_secs_f64());
+            r.push(one_sample(min_sample, work_items, f));
         }
     }
     rates.into_iter().map(Spread::of).collect()
+}
+
+/// Calls `f` (which does `work_items` units of work) until `min_sample` has passed (at least
+/// once); returns units per second.
+pub fn one_sample(min_sample: Duration, work_items: usize, f: &mut dyn FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut reps = 0usize;
+    while reps == 0 || start.elapsed() < min_sample {
+        f();
+        reps += 1;
+    }
+    (reps * work_items) as f64 / start.elapsed().as_secs_f64()
 }

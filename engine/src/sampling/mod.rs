@@ -1,0 +1,31 @@
+//! The normal league's sampling re-validation (Proof-of-Believability).
+//!
+//! A believable validator produces an *optimistic* block: it validated the transactions alone, and a
+//! faulty one may have let invalid transactions in. Every normal validator then re-validates an
+//! independent random sample of the block's transactions, each one chosen with probability `p`:
+//!
+//! 1. [`seed`]: the validator's sampling seed for a block is the output `beta` of its own VRF key
+//!    over a domain-separated message holding the block's header hash. The believable validator
+//!    cannot predict it (it does not know the VRF secret key), and anyone can check it from the
+//!    validator's VRF public key and proof ([`SamplingSeed::verify`]), so anyone can recompute which
+//!    transactions the validator had to sample.
+//! 2. [`select`](select()): the indices chosen from the seed, each independently with probability `p`.
+//! 3. [`revalidate`](revalidate()): signatures (batched through a [`Verifier`](crate::sig::Verifier))
+//!    and UTXO rules of the sampled transactions, against the state before the block; one
+//!    [`Finding`] per invalid sampled transaction.
+//!
+//! An invalid transaction escapes `k` independent samplers with probability `(1 − p)^k`
+//! (`engine/tests/sampling_escape.rs` measures it).
+//!
+//! **Not in this piece:** fraud proofs. A [`Finding`] is the local verdict of one validator; turning
+//! it into a transferable fraud proof (the VRF proof of the sample, the transaction, the UTXO
+//! witnesses for the spent outpoints) and acting on it (rejecting the block, slashing the believable
+//! validator's reputation) is added by a later piece. Until then nothing here leaves the validator.
+
+pub mod revalidate;
+pub mod seed;
+pub mod select;
+
+pub use revalidate::{Finding, FindingReason, revalidate};
+pub use seed::{SEED_DOMAIN, SEED_LEN, SamplingSeed};
+pub use select::{SELECT_DOMAIN, is_selected, select, threshold};

@@ -1,0 +1,78 @@
+//! `iosv gate`: the performance regression gate (see `bench::gate`). Exit 0 when every workload is
+//! within the threshold of its baseline, 1 when one fell below, 2 on errors.
+
+use std::fs;
+
+use anyhow::Context;
+use iosv_engine::platform;
+use serde_json::json;
+
+use crate::bench::gate::{self, GateBaseline, GatePlan};
+use crate::cli::GateArgs;
+
+/// Default threshold for a new baseline; see the module doc of `bench::gate` for its reasoning.
+const DEFAULT_THRESHOLD: f64 = 0.06;
+
+/// Runs the gate; `Ok(false)` means a regression.
+pub fn run(args: &GateArgs) -> anyhow::Result<bool> {
+    let measured = gate::measure(GatePlan::DEFAULT);
+    for m in &measured {
+        eprintln!(
+            "{:<18} iosv batch / ed25519-dalek verify_batch: median {:.3} (min {:.3}, max {:.3}, {} samples)",
+            m.workload, m.ratio.median, m.ratio.min, m.ratio.max, m.ratio.samples
+        );
+    }
+    if args.update {
+        let threshold = fs::read_to_string(&args.baseline)
+            .ok()
+            .and_then(|t| serde_json::from_str::<GateBaseline>(&t).ok())
+            .map_or(DEFAULT_THRESHOLD, |b| b.threshold);
+        let baseline = GateBaseline {
+            threshold,
+            ratios: measured
+                .iter()
+                .map(|m| (m.workload.clone(), m.ratio.median))
+                .collect(),
+            machine: format!(
+                "{} ({} cores, curve arithmetic {})",
+                platform::cpu_model(),
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+                platform::curve_backend()
+            ),
+            command:
+                "cargo run --release -p iosv-harness --features inject-slowdown -- gate --update"
+                    .into(),
+        };
+        fs::write(
+            &args.baseline,
+            serde_json::to_string_pretty(&baseline)? + "\n",
+        )
+        .with_context(|| format!("cannot write {}", args.baseline.display()))?;
+        eprintln!("baseline written to {}", args.baseline.display());
+        return Ok(true);
+    }
+    let text = fs::read_to_string(&args.baseline)
+        .with_context(|| format!("cannot read the baseline {}", args.baseline.display()))?;
+    let baseline: GateBaseline = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a gate baseline", args.baseline.display()))?;
+    let verdicts = gate::judge(&baseline, &measured);
+    for v in &verdicts {
+        eprintln!(
+            "{:<18} baseline {:.3}  measured {:.3}  change {:+.1}%  (threshold -{:.1}%)  {}",
+            v.workload,
+            v.baseline,
+            v.measured,
+            v.change * 100.0,
+            baseline.threshold * 100.0,
+            if v.pass { "pass" } else { "REGRESSION" }
+        );
+    }
+    let pass = verdicts.iter().all(|v| v.pass);
+    if args.json {
+        println!(
+            "{}",
+            json!({ "pass": pass, "threshold": baseline.threshold, "verdicts": verdicts, "measured": measured })
+        );
+    }
+    Ok(pass)
+}
