@@ -178,7 +178,8 @@ pub(crate) fn commit(
                 .into_iter()
                 .map(|d| (d.tx, (d.txid, d.admitted)))
                 .unzip();
-            let verdicts = ledger.apply(&txs);
+            let txids: Vec<TxId> = meta.iter().map(|(txid, _)| *txid).collect();
+            let verdicts = ledger.apply(&txs, &txids);
             let now = Instant::now();
             let mut latencies: Vec<Duration> = Vec::with_capacity(meta.len());
             let mut results = Vec::with_capacity(meta.len());

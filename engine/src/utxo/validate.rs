@@ -256,9 +256,27 @@ impl UtxoSet {
     /// [`UtxoSet::validate_batch`] gives on the same state; the undo record covers the applied
     /// ones.
     pub fn apply_valid(&self, txs: &[Transaction]) -> (Vec<Result<(), UtxoError>>, BlockUndo) {
-        let txids = txids_of(txs);
+        self.apply_valid_with_txids(txs, &txids_of(txs))
+    }
+
+    /// [`UtxoSet::apply_valid`] for a caller that already computed every transaction's txid (the
+    /// pipeline hashes each transaction once, at ingest). `txids[i]` must be `txs[i].txid()`: the
+    /// created outputs are keyed by it (checked in debug builds).
+    ///
+    /// # Panics
+    /// If the two slices differ in length.
+    pub fn apply_valid_with_txids(
+        &self,
+        txs: &[Transaction],
+        txids: &[TxId],
+    ) -> (Vec<Result<(), UtxoError>>, BlockUndo) {
+        assert_eq!(txs.len(), txids.len(), "one txid per transaction");
+        debug_assert!(
+            txs.iter().zip(txids).all(|(tx, id)| tx.txid() == *id),
+            "txids must be the transactions' own"
+        );
         let _gate = self.write_gate();
-        let plan = self.plan(txs, &txids);
+        let plan = self.plan(txs, txids);
         self.commit_plan(plan)
     }
 
