@@ -137,6 +137,8 @@ pub enum BenchSuite {
     Sigverify,
     /// Collective signatures (Schnorr CoSi, BLS with blst as peer), VRF and DLEQ proofs.
     Cosi,
+    /// Every suite in turn (sigverify, cosi), written as a dated report under `--out`.
+    All,
 }
 
 #[derive(Args, Debug)]
@@ -150,6 +152,11 @@ pub struct BenchArgs {
     /// Print the result as JSON (one object on the last line).
     #[arg(long)]
     pub json: bool,
+    /// Folder for dated reports (`<out>/<YYYY-MM-DD>-<machine>/`: report.json, summary.md, SVG
+    /// plots). `all` always writes one (default `perf-reports`); `sigverify` and `cosi` write one
+    /// only when `--out` is given.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 pub fn init_tracing() {

@@ -1,0 +1,81 @@
+//! Dated benchmark reports on disk, written by `iosv bench all`.
+//!
+//! A report is data first: `report.json` holds the machine and every suite's measurements with
+//! their units; `summary.md` and the SVG plots are made from that same data and nothing else, so
+//! they can be re-made from any stored `report.json` shape.
+//!
+//! Layout: `<out>/<YYYY-MM-DD>-<machine-slug>/{report.json, summary.md, *.svg}`; the date is UTC.
+
+pub mod date;
+pub mod machine;
+pub mod plots;
+pub mod summary;
+pub mod svg;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::bench::cosi::CosiReport;
+use crate::bench::sigverify::SigverifyReport;
+
+pub use self::machine::Machine;
+
+/// Everything one `iosv bench all` run measured.
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    /// UTC date of the run, `YYYY-MM-DD`.
+    pub date: String,
+    pub machine: Machine,
+    pub sigverify: Option<SigverifyReport>,
+    pub cosi: Option<CosiReport>,
+}
+
+/// File names inside a report folder.
+pub const REPORT_JSON: &str = "report.json";
+pub const SUMMARY_MD: &str = "summary.md";
+pub const SIGVERIFY_REUSED_SVG: &str = "sigverify-throughput.svg";
+pub const SIGVERIFY_DISTINCT_SVG: &str = "sigverify-throughput-distinct.svg";
+pub const COSI_ROSTER_SVG: &str = "cosi-roster.svg";
+
+impl BenchReport {
+    /// The folder name under the output directory.
+    pub fn folder_name(&self) -> String {
+        format!("{}-{}", self.date, self.machine.slug())
+    }
+}
+
+/// Writes the report folder under `out` (created as needed); returns the folder.
+pub fn write(out: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
+    let dir = out.join(report.folder_name());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json = serde_json::to_string_pretty(report)?;
+    put(&dir, REPORT_JSON, &json)?;
+    put(&dir, SUMMARY_MD, &summary::markdown(report))?;
+    if let Some(sv) = &report.sigverify {
+        put(
+            &dir,
+            SIGVERIFY_REUSED_SVG,
+            &svg::render(&plots::sigverify_throughput(sv, plots::KEYS_REUSED)),
+        )?;
+        put(
+            &dir,
+            SIGVERIFY_DISTINCT_SVG,
+            &svg::render(&plots::sigverify_throughput(sv, plots::KEYS_DISTINCT)),
+        )?;
+    }
+    if let Some(cosi) = &report.cosi {
+        put(
+            &dir,
+            COSI_ROSTER_SVG,
+            &svg::render(&plots::cosi_roster(cosi)),
+        )?;
+    }
+    Ok(dir)
+}
+
+fn put(dir: &Path, name: &str, contents: &str) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))
+}

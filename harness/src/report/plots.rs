@@ -1,0 +1,83 @@
+//! The charts of a report, made from the suites' measurements.
+
+use crate::bench::cosi::CosiReport;
+use crate::bench::sigverify::SigverifyReport;
+
+use super::svg::{Chart, Series};
+
+/// The sigverify workload names (see `bench::sigverify`): reused keys are Zipf-skewed over 10 000.
+pub const KEYS_REUSED: &str = "zipf-10000";
+pub const KEYS_DISTINCT: &str = "distinct";
+
+/// The cosi groups plotted against roster size.
+pub const COSI_VERIFY_GROUPS: [&str; 2] = ["schnorr-cosi verify", "bls-cosi verify"];
+
+/// Signatures/s against batch size, one line per implementation, for one key workload.
+pub fn sigverify_throughput(report: &SigverifyReport, keys: &str) -> Chart {
+    let mut series: Vec<Series> = Vec::new();
+    for m in report.measurements.iter().filter(|m| m.keys == keys) {
+        let point = (m.batch as f64, m.sigs_per_sec.median);
+        match series.iter_mut().find(|s| s.name == m.implementation) {
+            Some(s) => s.points.push(point),
+            None => series.push(Series {
+                name: m.implementation.to_string(),
+                points: vec![point],
+            }),
+        }
+    }
+    Chart {
+        title: format!("Signature verification, keys {keys} ({})", report.unit),
+        x_label: "batch size".into(),
+        y_label: "signatures/s".into(),
+        x_log: true,
+        series,
+    }
+}
+
+/// Time per verification against roster size: Schnorr, BLS and the blst peer. Where a roster size
+/// was measured at several absences, the fewest absent is plotted (all present, in the bench plan).
+pub fn cosi_roster(report: &CosiReport) -> Chart {
+    let mut series: Vec<Series> = Vec::new();
+    let mut unit = "µs per verification";
+    let fewest_absent = |roster| {
+        report
+            .measurements
+            .iter()
+            .filter(|m| COSI_VERIFY_GROUPS.contains(&m.group) && m.roster == Some(roster))
+            .filter_map(|m| m.absent)
+            .min()
+    };
+    let mut all_present = true;
+    for m in report
+        .measurements
+        .iter()
+        .filter(|m| COSI_VERIFY_GROUPS.contains(&m.group))
+    {
+        let Some(roster) = m.roster else { continue };
+        if m.absent != fewest_absent(roster) {
+            continue;
+        }
+        all_present &= m.absent.unwrap_or(0) == 0;
+        unit = m.time_unit;
+        let point = (roster as f64, m.time.median);
+        match series.iter_mut().find(|s| s.name == m.implementation) {
+            Some(s) if s.points.iter().any(|p| p.0 == point.0) => {}
+            Some(s) => s.points.push(point),
+            None => series.push(Series {
+                name: m.implementation.to_string(),
+                points: vec![point],
+            }),
+        }
+    }
+    Chart {
+        title: if all_present {
+            "Collective signature verification, all members present".into()
+        } else {
+            "Collective signature verification, fewest absent measured".into()
+        },
+        x_label: "roster size".into(),
+        y_label: unit.to_string(),
+        x_log: true,
+        series,
+    }
+}

@@ -1,0 +1,124 @@
+//! `summary.md`: Markdown tables made from a report's data.
+
+use std::fmt::Write;
+
+use crate::bench::cosi::CosiReport;
+use crate::bench::sigverify::SigverifyReport;
+
+use super::BenchReport;
+use super::plots::COSI_VERIFY_GROUPS;
+
+pub fn markdown(report: &BenchReport) -> String {
+    let m = &report.machine;
+    let mut s = String::new();
+    let _ = writeln!(s, "# iosv benchmarks, {}\n", report.date);
+    let _ = writeln!(s, "| machine | |\n|---|---|");
+    let _ = writeln!(s, "| CPU | {} |", m.cpu_model);
+    let _ = writeln!(s, "| cores | {} |", m.cores);
+    let memory = m.total_memory_bytes.map_or_else(
+        || "unknown".to_string(),
+        |b| format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
+    );
+    let _ = writeln!(s, "| memory | {memory} |");
+    let _ = writeln!(s, "| OS | {} |", m.os);
+    let _ = writeln!(s, "| rustc | {} |", m.rustc);
+    let _ = writeln!(s, "| curve backend | {} |", m.curve_backend);
+    let _ = writeln!(s, "| GPU adapter | {} |", m.gpu_adapter);
+    if let Some(sv) = &report.sigverify {
+        sigverify(&mut s, sv);
+    }
+    if let Some(cosi) = &report.cosi {
+        cosi_table(&mut s, cosi);
+    }
+    s
+}
+
+fn sigverify(s: &mut String, report: &SigverifyReport) {
+    let _ = writeln!(
+        s,
+        "\n## Signature verification\n\nRatios of medians ({}); > 1: iosv faster.\n",
+        report.unit
+    );
+    let _ = writeln!(
+        s,
+        "| keys | batch | iosv batch sig/s | iosv / dalek verify_batch | iosv / consensus batch |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+    for r in &report.ratios {
+        let iosv = report
+            .measurements
+            .iter()
+            .find(|m| m.implementation == "iosv batch" && m.keys == r.keys && m.batch == r.batch)
+            .map_or_else(
+                || "-".to_string(),
+                |m| format!("{:.0}", m.sigs_per_sec.median),
+            );
+        let _ = writeln!(
+            s,
+            "| {} | {} | {iosv} | {:.2} | {:.2} |",
+            r.keys, r.batch, r.engine_over_dalek_batch, r.engine_over_consensus_batch
+        );
+    }
+}
+
+fn cosi_table(s: &mut String, report: &CosiReport) {
+    let rows: Vec<_> = report
+        .measurements
+        .iter()
+        .filter(|m| COSI_VERIFY_GROUPS.contains(&m.group) && m.roster.is_some())
+        .collect();
+    let mut implementations: Vec<&str> = Vec::new();
+    let mut keys: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+    for m in &rows {
+        if !implementations.contains(&m.implementation) {
+            implementations.push(m.implementation);
+        }
+        if !keys.contains(&(m.roster, m.absent)) {
+            keys.push((m.roster, m.absent));
+        }
+    }
+    let unit = rows.first().map_or("µs per verification", |m| m.time_unit);
+    let _ = writeln!(
+        s,
+        "\n## Collective signature verification\n\nMedian {unit}, one thread.\n"
+    );
+    let _ = write!(s, "| roster | absent |");
+    for i in &implementations {
+        let _ = write!(s, " {i} |");
+    }
+    let _ = write!(s, "\n|---:|---:|");
+    s.push_str(&"---:|".repeat(implementations.len()));
+    s.push('\n');
+    for (roster, absent) in keys {
+        let _ = write!(s, "| {} | {} |", dash(roster), dash(absent));
+        for i in &implementations {
+            let cell = rows
+                .iter()
+                .find(|m| m.implementation == *i && m.roster == roster && m.absent == absent)
+                .map_or_else(|| "-".to_string(), |m| format!("{:.1}", m.time.median));
+            let _ = write!(s, " {cell} |");
+        }
+        s.push('\n');
+    }
+    if !report.ratios.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n| ratio | roster | absent | participants | value |\n|---|---:|---:|---|---:|"
+        );
+        for r in &report.ratios {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:.2} |",
+                r.what,
+                dash(r.roster),
+                dash(r.absent),
+                r.participants.unwrap_or("-"),
+                r.ratio
+            );
+        }
+    }
+}
+
+fn dash(v: Option<usize>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}

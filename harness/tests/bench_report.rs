@@ -1,0 +1,182 @@
+//! The report writer of `iosv bench all` on a small synthetic data set: no benchmarking.
+
+use std::path::PathBuf;
+
+use iosv_harness::bench::cosi::{self, CosiReport, PlanSummary};
+use iosv_harness::bench::sigverify::{self, SigverifyReport};
+use iosv_harness::bench::timing::Spread;
+use iosv_harness::report::{self, BenchReport, Machine};
+
+fn spread(median: f64) -> Spread {
+    Spread {
+        median,
+        min: median * 0.9,
+        max: median * 1.1,
+        samples: 3,
+    }
+}
+
+const SIG_IMPLEMENTATIONS: [&str; 3] = [
+    "iosv batch",
+    "ed25519-dalek verify_batch",
+    "ed25519-consensus batch",
+];
+
+fn sigverify_report() -> SigverifyReport {
+    let mut measurements = Vec::new();
+    let mut ratios = Vec::new();
+    for keys in ["distinct", "zipf-10000"] {
+        for batch in [16, 64, 256] {
+            for (i, implementation) in SIG_IMPLEMENTATIONS.iter().enumerate() {
+                measurements.push(sigverify::Measurement {
+                    implementation,
+                    keys,
+                    batch,
+                    sigs_per_sec: spread(batch as f64 * 1000.0 / (i + 1) as f64),
+                });
+            }
+            ratios.push(sigverify::Ratio {
+                keys,
+                batch,
+                engine_over_dalek_batch: 2.0,
+                engine_over_consensus_batch: 3.0,
+            });
+        }
+    }
+    SigverifyReport {
+        unit: "signatures/s, one thread",
+        threads: 1,
+        measurements,
+        ratios,
+    }
+}
+
+fn cosi_report() -> CosiReport {
+    let verifiers = [
+        ("schnorr-cosi verify", "iosv schnorr::verify"),
+        ("bls-cosi verify", "iosv bls::verify"),
+        ("bls-cosi verify", "blst fast_aggregate_verify"),
+    ];
+    let mut measurements = Vec::new();
+    for roster in [16, 128] {
+        for (i, (group, implementation)) in verifiers.into_iter().enumerate() {
+            let micros = roster as f64 * (i + 1) as f64;
+            measurements.push(cosi::Measurement {
+                group,
+                implementation,
+                roster: Some(roster),
+                absent: Some(roster / 10),
+                participants: None,
+                ops_per_call: 1,
+                time_unit: "µs per verification",
+                time: spread(micros),
+                rate_unit: "verifications/s",
+                rate: spread(1e6 / micros),
+            });
+        }
+    }
+    CosiReport {
+        threads: 1,
+        plan: PlanSummary {
+            roster_sizes: vec![16, 128],
+            absent_percent: 10,
+            aggregate_key_absent_percents: [0, 10, 60],
+            policy: "ByzCoin (2f + 1 of 3f + 1)",
+            message_bytes: 32,
+            batch_roster: 16,
+            batch_signatures: 4,
+            vrf_proofs: 4,
+            dleq_proofs: 4,
+            samples: 3,
+            min_sample_ms: 1.0,
+        },
+        setup_seconds: 0.5,
+        measurements,
+        ratios: vec![cosi::Ratio {
+            what: "blst fast_aggregate_verify time over iosv bls::verify time (> 1: iosv faster)",
+            roster: Some(16),
+            absent: Some(1),
+            participants: None,
+            ratio: 1.5,
+        }],
+    }
+}
+
+/// A fresh folder under the system temp dir.
+fn temp_out() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::env::temp_dir().join(format!("iosv-bench-report-{}-{nanos}", std::process::id()))
+}
+
+#[test]
+fn writes_json_summary_and_plots() {
+    let report = BenchReport {
+        date: "2026-01-02".into(),
+        machine: Machine::detect(),
+        sigverify: Some(sigverify_report()),
+        cosi: Some(cosi_report()),
+    };
+    let out = temp_out();
+    let dir = report::write(&out, &report).expect("report written");
+    assert_eq!(dir, out.join(report.folder_name()));
+    assert!(report.folder_name().starts_with("2026-01-02-"));
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(report::REPORT_JSON)).unwrap()).unwrap();
+    assert_eq!(json["date"], "2026-01-02");
+    assert_eq!(json["machine"]["gpu_adapter"], "none");
+    assert!(
+        json["machine"]["rustc"]
+            .as_str()
+            .unwrap()
+            .starts_with("rustc")
+    );
+    assert_eq!(json["sigverify"]["unit"], "signatures/s, one thread");
+    assert_eq!(
+        json["sigverify"]["measurements"].as_array().unwrap().len(),
+        18
+    );
+    assert_eq!(
+        json["cosi"]["measurements"][0]["time_unit"],
+        "µs per verification"
+    );
+
+    let summary = std::fs::read_to_string(dir.join(report::SUMMARY_MD)).unwrap();
+    assert!(
+        summary.contains("| distinct | 64 | 64000 | 2.00 | 3.00 |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| zipf-10000 | 256 | 256000 | 2.00 | 3.00 |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(
+            "| roster | absent | iosv schnorr::verify | iosv bls::verify | blst fast_aggregate_verify |"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| 128 | 12 | 128.0 | 256.0 | 384.0 |"),
+        "{summary}"
+    );
+
+    for (name, series) in [
+        (report::SIGVERIFY_REUSED_SVG, 3),
+        (report::SIGVERIFY_DISTINCT_SVG, 3),
+        (report::COSI_ROSTER_SVG, 3),
+    ] {
+        let svg = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(svg.starts_with("<svg"), "{name}");
+        assert!(svg.trim_end().ends_with("</svg>"), "{name}");
+        assert_eq!(svg.matches("<polyline").count(), series, "{name}");
+    }
+    assert!(
+        std::fs::read_to_string(dir.join(report::COSI_ROSTER_SVG))
+            .unwrap()
+            .contains("blst fast_aggregate_verify")
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}
