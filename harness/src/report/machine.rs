@@ -9,8 +9,10 @@ pub struct Machine {
     pub cpu_model: String,
     /// As `iosv_engine::platform::CpuFeatures` serializes.
     pub cpu_features: serde_json::Value,
-    /// Logical cores available to this process.
+    /// Logical cores of the machine (not of this process: benchmarks are often pinned to one).
     pub cores: usize,
+    /// Logical cores this process may run on (fewer when pinned with `taskset`).
+    pub cores_available: usize,
     /// `MemTotal` of /proc/meminfo in bytes, where readable.
     pub total_memory_bytes: Option<u64>,
     pub os: String,
@@ -26,7 +28,8 @@ impl Machine {
             cpu_model: platform::cpu_model(),
             cpu_features: serde_json::to_value(platform::CpuFeatures::detect())
                 .unwrap_or(serde_json::Value::Null),
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cores: machine_cores(),
+            cores_available: std::thread::available_parallelism().map_or(1, |n| n.get()),
             total_memory_bytes: std::fs::read_to_string("/proc/meminfo")
                 .ok()
                 .and_then(|s| mem_total_bytes(&s)),
@@ -74,6 +77,15 @@ fn pretty_name(os_release: &str) -> Option<String> {
         .lines()
         .find_map(|l| l.strip_prefix("PRETTY_NAME="))?;
     Some(value.trim().trim_matches('"').to_string())
+}
+
+/// Logical cores of the machine: `processor` lines of /proc/cpuinfo, else what this process sees.
+fn machine_cores() -> usize {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 #[cfg(test)]
