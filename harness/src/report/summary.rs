@@ -14,7 +14,11 @@ pub fn markdown(report: &BenchReport) -> String {
     let _ = writeln!(s, "# iosv benchmarks, {}\n", report.date);
     let _ = writeln!(s, "| machine | |\n|---|---|");
     let _ = writeln!(s, "| CPU | {} |", m.cpu_model);
-    let _ = writeln!(s, "| cores | {} ({} available to the run) |", m.cores, m.cores_available);
+    let _ = writeln!(
+        s,
+        "| cores | {} ({} available to the run) |",
+        m.cores, m.cores_available
+    );
     let memory = m.total_memory_bytes.map_or_else(
         || "unknown".to_string(),
         |b| format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
