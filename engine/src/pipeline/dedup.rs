@@ -8,7 +8,7 @@
 //! fails its signature check and the good one commits.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hasher, RandomState};
 
 use crate::tx::{Transaction, TxId};
 
@@ -33,9 +33,11 @@ impl Dedup {
 
     /// Records `tx`; false if it was seen within the window.
     pub fn admit(&mut self, tx: &Transaction, txid: TxId) -> bool {
-        let signatures = self
-            .hasher
-            .hash_one(tx.inputs.iter().map(|i| i.signature).collect::<Vec<_>>());
+        let mut hasher = self.hasher.build_hasher();
+        for input in &tx.inputs {
+            hasher.write(&input.signature);
+        }
+        let signatures = hasher.finish();
         let key = (txid, signatures);
         if !self.seen.insert(key) {
             return false;

@@ -137,8 +137,13 @@ pub(crate) fn verify(
         let mut kept = Vec::with_capacity(batch.txs.len());
         let mut rejected = Vec::new();
         for d in batch.txs {
-            let tx_verdicts: Vec<bool> = verdicts.by_ref().take(d.tx.inputs.len()).collect();
-            match tx_verdicts.iter().position(|ok| !ok) {
+            // Consume every verdict of this transaction, keeping the first failing input.
+            let first_bad = verdicts
+                .by_ref()
+                .take(d.tx.inputs.len())
+                .enumerate()
+                .fold(None, |bad, (input, ok)| bad.or((!ok).then_some(input)));
+            match first_bad {
                 None => kept.push(d),
                 Some(input) => rejected.push((d.txid, RejectReason::BadSignature { input })),
             }
