@@ -137,7 +137,12 @@ pub enum BenchSuite {
     Sigverify,
     /// Collective signatures (Schnorr CoSi, BLS with blst as peer), VRF and DLEQ proofs.
     Cosi,
-    /// Every suite in turn (sigverify, cosi), written as a dated report under `--out`.
+    /// UTXO validation, apply and undo, the Merkle state commitment and fraud proofs.
+    Utxo,
+    /// The validation pipeline end to end, several runs: committed tx/s, latency, stage breakdown.
+    Pipeline,
+    /// Every suite in turn (sigverify, cosi, utxo, pipeline), written as a dated report under
+    /// `--out`.
     All,
 }
 
@@ -157,6 +162,10 @@ pub struct BenchArgs {
     /// only when `--out` is given.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Profile each suite with pprof and write `flamegraph-<suite>.svg` beside the report (a
+    /// single suite then writes its report under `--out`, default `perf-reports`).
+    #[arg(long)]
+    pub flamegraph: bool,
 }
 
 pub fn init_tracing() {

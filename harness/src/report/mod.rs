@@ -1,4 +1,4 @@
-//! Dated benchmark reports on disk, written by `iosv bench all`.
+//! Dated benchmark reports on disk, written by `iosv bench all` (and by one suite with `--out`).
 //!
 //! A report is data first: `report.json` holds the machine and every suite's measurements with
 //! their units; `summary.md` and the SVG plots are made from that same data and nothing else, so
@@ -18,7 +18,9 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::bench::cosi::CosiReport;
+use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
+use crate::bench::utxo::UtxoReport;
 
 pub use self::machine::Machine;
 
@@ -30,6 +32,8 @@ pub struct BenchReport {
     pub machine: Machine,
     pub sigverify: Option<SigverifyReport>,
     pub cosi: Option<CosiReport>,
+    pub utxo: Option<UtxoReport>,
+    pub pipeline: Option<PipelineBenchReport>,
 }
 
 /// File names inside a report folder.
@@ -38,6 +42,7 @@ pub const SUMMARY_MD: &str = "summary.md";
 pub const SIGVERIFY_REUSED_SVG: &str = "sigverify-throughput.svg";
 pub const SIGVERIFY_DISTINCT_SVG: &str = "sigverify-throughput-distinct.svg";
 pub const COSI_ROSTER_SVG: &str = "cosi-roster.svg";
+pub const PIPELINE_STAGES_SVG: &str = "pipeline-stages.svg";
 
 impl BenchReport {
     /// The folder name under the output directory.
@@ -70,6 +75,13 @@ pub fn write(out: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
             &dir,
             COSI_ROSTER_SVG,
             &svg::render(&plots::cosi_roster(cosi)),
+        )?;
+    }
+    if let Some(p) = &report.pipeline {
+        put(
+            &dir,
+            PIPELINE_STAGES_SVG,
+            &svg::render(&plots::pipeline_stages(p)),
         )?;
     }
     Ok(dir)
