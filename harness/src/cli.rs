@@ -32,6 +32,19 @@ pub enum Command {
     Pipeline(PipelineArgs),
     /// Performance regression gate: same-run ratios against a peer, compared with a baseline.
     Gate(GateArgs),
+    /// Compare two benchmark reports (report.json): every figure both hold, with new/base ratios.
+    Compare(CompareArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The reference report.json (e.g. a committed one under perf-reports/).
+    pub base: PathBuf,
+    /// The report.json to compare with it.
+    pub new: PathBuf,
+    /// Print the comparison as JSON (one object on the last line).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -185,6 +198,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::GenSigs(args) => commands::gen_sigs::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
         Command::Pipeline(args) => commands::pipeline::run(&args),
+        Command::Compare(args) => commands::compare::run(&args),
         Command::Gate(args) => match commands::gate::run(&args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),

@@ -240,3 +240,44 @@ fn utxo_and_pipeline_suites_write_their_sections() {
     assert!(svg.matches("<polyline").count() >= 3, "one line per stage");
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// `iosv compare` on a written report against itself: every figure at ratio 1; against a file that
+/// is not JSON: exit 2 with the file named.
+#[test]
+fn compare_command_lines_up_figures() {
+    let report = BenchReport {
+        date: "2026-01-04".into(),
+        machine: Machine::detect(),
+        sigverify: Some(sigverify_report()),
+        cosi: None,
+        utxo: None,
+        pipeline: None,
+    };
+    let out = temp_out();
+    let dir = report::write(&out, &report).expect("report written");
+    let json = dir.join(report::REPORT_JSON);
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .args(["compare", "--json"])
+        .arg(&json)
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let figures = last["figures"].as_array().unwrap();
+    assert!(!figures.is_empty());
+    assert!(figures.iter().all(|f| f["ratio"] == 1.0));
+
+    let bad = out.join("not-json.txt");
+    std::fs::write(&bad, "nope").unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .arg("compare")
+        .arg(&json)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("not-json.txt"));
+    std::fs::remove_dir_all(&out).ok();
+}

@@ -177,7 +177,7 @@ pub fn run(plan: UtxoPlan, log: impl Fn(String)) -> anyhow::Result<UtxoReport> {
 
     let mut samples = Vec::new();
     let mut tree = StateTree::new();
-    for _ in 0..plan.samples.min(3) {
+    for _ in 0..plan.samples {
         let start = Instant::now();
         tree = StateTree::from_set(&set);
         tree.root();

@@ -1,6 +1,7 @@
 //! One module per `iosv` subcommand.
 
 pub mod bench;
+pub mod compare;
 pub mod gate;
 pub mod gen_sigs;
 pub mod info;

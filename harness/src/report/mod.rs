@@ -6,6 +6,7 @@
 //!
 //! Layout: `<out>/<YYYY-MM-DD>-<machine-slug>/{report.json, summary.md, *.svg}`; the date is UTC.
 
+pub mod compare;
 pub mod date;
 pub mod machine;
 pub mod plots;
