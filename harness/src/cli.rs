@@ -170,9 +170,9 @@ pub struct BenchArgs {
     /// Print the result as JSON (one object on the last line).
     #[arg(long)]
     pub json: bool,
-    /// Folder for dated reports (`<out>/<YYYY-MM-DD>-<machine>/`: report.json, summary.md, SVG
-    /// plots). `all` always writes one (default `perf-reports`); `sigverify` and `cosi` write one
-    /// only when `--out` is given.
+    /// Folder for dated reports (`<out>/<YYYY-MM-DD>-<machine>[-<suite>]/`: report.json,
+    /// summary.md, SVG plots). `all` always writes one (default `perf-reports`); a single suite
+    /// writes one only when `--out` (or `--flamegraph`) is given.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Profile each suite with pprof and write `flamegraph-<suite>.svg` beside the report (a

@@ -167,7 +167,9 @@ fn single_cmd(args: &BenchArgs, suite: BenchSuite) -> anyhow::Result<()> {
         (None, None) => None,
     };
     if let Some(out) = out {
-        let dir = write_report(&out, &report)?;
+        let folder = format!("{}-{}", report.folder_name(), suite_name(suite));
+        let dir = report::write_into(&out.join(folder), &report)?;
+        eprintln!("report written to {}", dir.display());
         if let Some(svg) = flamegraph {
             write_flamegraphs(&dir, &[(suite, svg)])?;
         }

@@ -4,7 +4,9 @@
 //! their units; `summary.md` and the SVG plots are made from that same data and nothing else, so
 //! they can be re-made from any stored `report.json` shape.
 //!
-//! Layout: `<out>/<YYYY-MM-DD>-<machine-slug>/{report.json, summary.md, *.svg}`; the date is UTC.
+//! Layout: `<out>/<YYYY-MM-DD>-<machine-slug>/{report.json, summary.md, *.svg}` for `all`, and
+//! `<out>/<YYYY-MM-DD>-<machine-slug>-<suite>/` for one suite (so suites run one by one do not
+//! overwrite each other); the date is UTC.
 
 pub mod compare;
 pub mod date;
@@ -54,7 +56,12 @@ impl BenchReport {
 
 /// Writes the report folder under `out` (created as needed); returns the folder.
 pub fn write(out: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
-    let dir = out.join(report.folder_name());
+    write_into(&out.join(report.folder_name()), report)
+}
+
+/// Writes the report into the folder `dir` (created as needed); returns it.
+pub fn write_into(dir: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
+    let dir = dir.to_path_buf();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let json = serde_json::to_string_pretty(report)?;
     put(&dir, REPORT_JSON, &json)?;
