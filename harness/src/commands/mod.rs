@@ -5,4 +5,5 @@ pub mod gate;
 pub mod gen_sigs;
 pub mod info;
 pub mod pipeline;
+pub mod simulate;
 pub mod verify;
