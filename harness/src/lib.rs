@@ -15,5 +15,6 @@ pub mod commands;
 pub mod epoch;
 pub mod node;
 pub mod report;
+pub mod runtime;
 pub mod shard;
 pub mod sim;

@@ -1,54 +1,86 @@
-//! The pre-DRP placeholder randomness protocol: a leader-signed announcement.
+//! The pre-DRP placeholder randomness protocol: a leader-signed announcement, acknowledged by the
+//! roster and certified by more than two thirds of it.
 //!
 //! **This is not the Distributed Randomness Protocol.** It stands in for it until the DRP
 //! (`crate::drp`) is wired into the epoch flow through [`RandomnessProtocol`], so that elections,
 //! exclusions, view changes and shard assignment can run end to end meanwhile.
 //!
-//! The active candidate announces `value = SHA-256(domain ‖ epoch ‖ view ‖ leader ‖ beta_leader)`,
-//! where `beta_leader` is its own lottery's VRF output, and signs the announcement with its
-//! Ed25519 key (engine ZIP-215 rules on verification). Every node checks the signature against
-//! the roster and recomputes the value from the leader's lottery it already verified, so an honest
-//! node accepts exactly one value per round and every honest node that accepts a round accepts the
-//! same value. The leader cannot bias the value (a VRF output is unique) but can withhold it,
-//! which the epoch flow handles by exclusion. What it lacks, and the DRP adds: the value is known
-//! to the leader (and computable by anyone who saw its lottery) before the round, so it is not
-//! unpredictable; and there is no collective sign-off, so agreement relies on every honest node
-//! having the same candidate, i.e. on synchrony during the gossip window.
+//! 1. The active candidate announces `value = SHA-256(domain ‖ epoch ‖ view ‖ leader ‖
+//!    beta_leader)`, where `beta_leader` is its own lottery's VRF output, signed with its Ed25519
+//!    key.
+//! 2. A node that verifies the announcement (signature against the roster, ZIP-215 rules; value
+//!    recomputed from the leader's lottery it verified itself) answers with a signed
+//!    acknowledgement of (round, value).
+//! 3. With acknowledgements from more than two thirds of the roster, the leader sends the
+//!    certificate (the value and those signatures); a node accepts the value once it has checked
+//!    the certificate: every signature valid, from distinct roster members, more than two thirds.
+//!
+//! What this guarantees: a value is accepted only if more than two thirds of the roster vouched
+//! for it, so a minority (a partitioned third, say) never accepts a value of its own; the leader
+//! cannot bias the value (a VRF output is unique), only withhold it, which the epoch flow handles
+//! by exclusion. What it lacks, and the DRP adds: the value is computable by anyone who saw the
+//! leader's lottery, so it is not unpredictable; and there is no locking across rounds, so if a
+//! certificate reaches some nodes just before their deadline and others just after, two rounds
+//! of one epoch could both be certified (it needs more than a third of the nodes to miss the
+//! first certificate in time; a sign-off that locks votes, as the DRP's CoSi step does, closes it).
+
+use std::collections::BTreeMap;
 
 use ed25519_dalek::Signer;
 use iosv_engine::sig::{SigRef, verify_single};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::randomness::{
     EpochRandomness, RandomnessEffects, RandomnessProtocol, Round, RoundContext,
 };
+use super::roster::Roster;
 use crate::node::{Dest, NodeId, Traceable};
 
 /// Domain of the announced value.
 const VALUE_DOMAIN: &[u8] = b"iosv/epoch/placeholder-randomness/v1";
 /// Domain of the announcement's signed message.
-const SIGN_DOMAIN: &[u8] = b"iosv/epoch/placeholder-announcement/v1";
+const ANNOUNCE_DOMAIN: &[u8] = b"iosv/epoch/placeholder-announcement/v1";
+/// Domain of an acknowledgement's signed message.
+const ACK_DOMAIN: &[u8] = b"iosv/epoch/placeholder-ack/v1";
 
-/// A candidate's signed announcement of the epoch's randomness.
+/// A message of the placeholder protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Announcement {
-    pub round: Round,
-    pub value: [u8; 32],
-    /// Ed25519 signature (64 bytes when well formed) over [`signing_bytes`].
-    pub signature: Vec<u8>,
+pub enum Placeholder {
+    /// Leader → all: the value, signed by the leader.
+    Announce {
+        round: Round,
+        value: [u8; 32],
+        signature: Vec<u8>,
+    },
+    /// Node → leader: the node vouches for the value.
+    Ack {
+        round: Round,
+        value: [u8; 32],
+        signature: Vec<u8>,
+    },
+    /// Leader → all: the value and more than two thirds of the roster's acknowledgements.
+    Certificate {
+        round: Round,
+        value: [u8; 32],
+        acks: Vec<(NodeId, Vec<u8>)>,
+    },
 }
 
-impl Traceable for Announcement {
+impl Traceable for Placeholder {
     fn trace(&self) -> serde_json::Value {
-        serde_json::json!({
-            "kind": "announcement",
-            "epoch": self.round.epoch,
-            "view": self.round.view,
-            "rank": self.round.rank,
-            "leader": self.round.leader,
-            "value": hex::encode(&self.value[..8]),
-        })
+        match self {
+            Placeholder::Announce { value, .. } => {
+                json!({"kind": "announce", "value": hex::encode(&value[..8])})
+            }
+            Placeholder::Ack { value, .. } => {
+                json!({"kind": "ack", "value": hex::encode(&value[..8])})
+            }
+            Placeholder::Certificate { value, acks, .. } => {
+                json!({"kind": "certificate", "value": hex::encode(&value[..8]), "acks": acks.len()})
+            }
+        }
     }
 }
 
@@ -64,10 +96,10 @@ pub fn value_for(round: &Round, beta: &[u8]) -> [u8; 32] {
         .into()
 }
 
-/// The message an announcement's signature covers.
-pub fn signing_bytes(round: &Round, value: &[u8; 32]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(SIGN_DOMAIN.len() + 49);
-    m.extend_from_slice(SIGN_DOMAIN);
+/// The message a signature of `domain` over (round, value) covers.
+fn signing_bytes(domain: &[u8], round: &Round, value: &[u8; 32]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(domain.len() + 49);
+    m.extend_from_slice(domain);
     m.extend_from_slice(&round.epoch.to_le_bytes());
     m.extend_from_slice(&round.view.to_le_bytes());
     m.push(round.rank);
@@ -76,13 +108,34 @@ pub fn signing_bytes(round: &Round, value: &[u8; 32]) -> Vec<u8> {
     m
 }
 
-/// The placeholder protocol of one node.
+fn signed_by(roster: &Roster, node: NodeId, msg: &[u8], signature: &[u8]) -> bool {
+    let (Some(member), Ok(sig)) = (roster.get(node), <&[u8; 64]>::try_from(signature)) else {
+        return false;
+    };
+    verify_single(SigRef {
+        pk: &member.sig,
+        msg,
+        sig,
+    })
+}
+
+/// More than two thirds of `n`.
+fn quorum(count: usize, n: u32) -> bool {
+    3 * count > 2 * n as usize
+}
+
+/// The placeholder protocol at one node.
 #[derive(Clone)]
 pub struct SignedAnnouncement {
     key: ed25519_dalek::SigningKey,
     /// Fault injection: as leader, announce a value other than the one its lottery fixes.
     corrupt: bool,
-    /// Whether this round's output was already reported.
+    /// This round's value as this node expects it (from the leader's lottery).
+    expected: Option<[u8; 32]>,
+    /// As leader: acknowledgements collected this round.
+    acks: BTreeMap<NodeId, Vec<u8>>,
+    certified: bool,
+    acked: bool,
     done: bool,
 }
 
@@ -91,6 +144,10 @@ impl SignedAnnouncement {
         Self {
             key,
             corrupt: false,
+            expected: None,
+            acks: BTreeMap::new(),
+            certified: false,
+            acked: false,
             done: false,
         }
     }
@@ -103,75 +160,169 @@ impl SignedAnnouncement {
         }
     }
 
-    fn check(
-        &self,
+    fn on_announce(
+        &mut self,
         ctx: &RoundContext<'_>,
         from: NodeId,
-        a: &Announcement,
+        value: [u8; 32],
+        signature: &[u8],
+        fx: &mut RandomnessEffects<Placeholder>,
     ) -> Result<(), &'static str> {
         if from != ctx.round.leader {
-            return Err("announcement_not_from_leader");
+            return Err("announce_not_from_leader");
         }
-        if a.round != ctx.round {
-            return Err("announcement_wrong_round");
+        if !signed_by(
+            ctx.roster,
+            from,
+            &signing_bytes(ANNOUNCE_DOMAIN, &ctx.round, &value),
+            signature,
+        ) {
+            return Err("announce_bad_signature");
         }
-        let member = ctx.roster.get(from).ok_or("announcement_unknown_leader")?;
-        let sig: &[u8; 64] = a
-            .signature
-            .as_slice()
-            .try_into()
-            .map_err(|_| "announcement_bad_signature_length")?;
-        let msg = signing_bytes(&a.round, &a.value);
-        if !verify_single(SigRef {
-            pk: &member.sig,
-            msg: &msg,
-            sig,
-        }) {
-            return Err("announcement_bad_signature");
+        if Some(value) != self.expected {
+            return Err("announce_wrong_value");
         }
-        let lottery = ctx
-            .lotteries
-            .get(&ctx.round.leader)
-            .ok_or("announcement_leader_lottery_unknown")?;
-        if value_for(&a.round, &lottery.beta) != a.value {
-            return Err("announcement_wrong_value");
+        if !self.acked {
+            self.acked = true;
+            let sig = self
+                .key
+                .sign(&signing_bytes(ACK_DOMAIN, &ctx.round, &value));
+            fx.sends.push((
+                Dest::To(from),
+                Placeholder::Ack {
+                    round: ctx.round,
+                    value,
+                    signature: sig.to_bytes().to_vec(),
+                },
+            ));
         }
         Ok(())
+    }
+
+    fn on_ack(
+        &mut self,
+        ctx: &RoundContext<'_>,
+        from: NodeId,
+        value: [u8; 32],
+        signature: Vec<u8>,
+        fx: &mut RandomnessEffects<Placeholder>,
+    ) -> Result<(), &'static str> {
+        if ctx.me != ctx.round.leader {
+            return Err("ack_to_non_leader");
+        }
+        if Some(value) != self.expected || self.corrupt {
+            return Err("ack_wrong_value");
+        }
+        if self.acks.contains_key(&from) {
+            return Err("ack_duplicate");
+        }
+        if !signed_by(
+            ctx.roster,
+            from,
+            &signing_bytes(ACK_DOMAIN, &ctx.round, &value),
+            &signature,
+        ) {
+            return Err("ack_bad_signature");
+        }
+        self.acks.insert(from, signature);
+        if !self.certified && quorum(self.acks.len(), ctx.roster.len()) {
+            self.certified = true;
+            let acks = self.acks.iter().map(|(&n, s)| (n, s.clone())).collect();
+            fx.sends.push((
+                Dest::AllOthers,
+                Placeholder::Certificate {
+                    round: ctx.round,
+                    value,
+                    acks,
+                },
+            ));
+            self.finish(value, fx);
+        }
+        Ok(())
+    }
+
+    fn on_certificate(
+        &mut self,
+        ctx: &RoundContext<'_>,
+        from: NodeId,
+        value: [u8; 32],
+        acks: &[(NodeId, Vec<u8>)],
+        fx: &mut RandomnessEffects<Placeholder>,
+    ) -> Result<(), &'static str> {
+        if from != ctx.round.leader {
+            return Err("certificate_not_from_leader");
+        }
+        if Some(value) != self.expected {
+            return Err("certificate_wrong_value");
+        }
+        let msg = signing_bytes(ACK_DOMAIN, &ctx.round, &value);
+        let mut signers = std::collections::BTreeSet::new();
+        for (node, sig) in acks {
+            if !signers.insert(*node) {
+                return Err("certificate_duplicate_signer");
+            }
+            if !signed_by(ctx.roster, *node, &msg, sig) {
+                return Err("certificate_bad_signature");
+            }
+        }
+        if !quorum(signers.len(), ctx.roster.len()) {
+            return Err("certificate_without_quorum");
+        }
+        self.finish(value, fx);
+        Ok(())
+    }
+
+    fn finish(&mut self, value: [u8; 32], fx: &mut RandomnessEffects<Placeholder>) {
+        if !self.done {
+            self.done = true;
+            fx.output = Some(EpochRandomness { value });
+        }
     }
 }
 
 impl RandomnessProtocol for SignedAnnouncement {
-    type Msg = Announcement;
+    type Msg = Placeholder;
 
     fn name(&self) -> &'static str {
-        "placeholder-signed-announcement"
+        "placeholder-certified-announcement"
     }
 
-    fn begin(&mut self, ctx: &RoundContext<'_>, fx: &mut RandomnessEffects<Announcement>) {
+    fn begin(&mut self, ctx: &RoundContext<'_>, fx: &mut RandomnessEffects<Placeholder>) {
+        self.acks.clear();
+        self.certified = false;
+        self.acked = false;
         self.done = false;
+        self.expected = ctx
+            .lotteries
+            .get(&ctx.round.leader)
+            .map(|l| value_for(&ctx.round, &l.beta));
         if ctx.me != ctx.round.leader {
             return;
         }
-        let Some(own) = ctx.lotteries.get(&ctx.me) else {
+        let Some(mut value) = self.expected else {
             fx.rejects.push("leader_without_own_lottery".into());
             return;
         };
-        let mut value = value_for(&ctx.round, &own.beta);
         if self.corrupt {
             value[0] ^= 0xff;
         }
-        let signature = self.key.sign(&signing_bytes(&ctx.round, &value));
+        let signature = self
+            .key
+            .sign(&signing_bytes(ANNOUNCE_DOMAIN, &ctx.round, &value));
         fx.sends.push((
             Dest::AllOthers,
-            Announcement {
+            Placeholder::Announce {
                 round: ctx.round,
                 value,
                 signature: signature.to_bytes().to_vec(),
             },
         ));
-        if !self.corrupt {
-            self.done = true;
-            fx.output = Some(EpochRandomness { value });
+        // The leader vouches for its own value like everyone else.
+        let own = self
+            .key
+            .sign(&signing_bytes(ACK_DOMAIN, &ctx.round, &value));
+        if let Err(reason) = self.on_ack(ctx, ctx.me, value, own.to_bytes().to_vec(), fx) {
+            fx.rejects.push(reason.into());
         }
     }
 
@@ -179,27 +330,41 @@ impl RandomnessProtocol for SignedAnnouncement {
         &mut self,
         ctx: &RoundContext<'_>,
         from: NodeId,
-        msg: Announcement,
-        fx: &mut RandomnessEffects<Announcement>,
+        msg: Placeholder,
+        fx: &mut RandomnessEffects<Placeholder>,
     ) {
-        if self.done {
-            return;
-        }
-        match self.check(ctx, from, &msg) {
-            Ok(()) => {
-                self.done = true;
-                fx.output = Some(EpochRandomness { value: msg.value });
+        let round = match &msg {
+            Placeholder::Announce { round, .. }
+            | Placeholder::Ack { round, .. }
+            | Placeholder::Certificate { round, .. } => *round,
+        };
+        let result = if round != ctx.round {
+            Err("wrong_round")
+        } else {
+            match msg {
+                Placeholder::Announce {
+                    value, signature, ..
+                } => self.on_announce(ctx, from, value, &signature, fx),
+                Placeholder::Ack {
+                    value, signature, ..
+                } => self.on_ack(ctx, from, value, signature, fx),
+                Placeholder::Certificate { value, acks, .. } => {
+                    self.on_certificate(ctx, from, value, &acks, fx)
+                }
             }
-            Err(reason) => fx.rejects.push(reason.into()),
+        };
+        if let Err(reason) = result {
+            fx.rejects.push(reason.into());
         }
     }
 
-    fn on_timer(&mut self, _: &RoundContext<'_>, _: u64, _: &mut RandomnessEffects<Announcement>) {}
+    fn on_timer(&mut self, _: &RoundContext<'_>, _: u64, _: &mut RandomnessEffects<Placeholder>) {}
 
     fn restart(&self) -> Self {
-        Self {
-            done: false,
-            ..self.clone()
+        if self.corrupt {
+            Self::corrupting(self.key.clone())
+        } else {
+            Self::new(self.key.clone())
         }
     }
 }

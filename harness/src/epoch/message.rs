@@ -99,6 +99,8 @@ pub enum Output {
         view: u32,
         candidates: Vec<NodeId>,
         lotteries: u32,
+        /// Whether more than two thirds of the roster's lotteries arrived (else no candidates).
+        quorum: bool,
     },
     /// The candidate of `rank` did not deliver within Δ and is excluded for the epoch.
     LeaderExcluded {

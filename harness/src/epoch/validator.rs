@@ -5,7 +5,9 @@
 //! honest nodes move through views together without exchanging view-change messages):
 //! - view `v` starts at `v · 4Δ`: every non-excluded validator draws its lottery for `(e, v)` and
 //!   sends it to all; lotteries are collected until `v · 4Δ + Δ` (the close);
-//! - at the close the valid lotteries are ranked; candidate `k ∈ {0, 1, 2}` (leader, backups) has
+//! - at the close the valid lotteries are ranked, provided more than two thirds of the roster's
+//!   lotteries arrived (otherwise this node may be cut off from the majority and elects no one,
+//!   so a minority partition cannot accept a value of its own); candidate `k ∈ {0, 1, 2}` (leader, backups) has
 //!   the window `[close + kΔ, close + (k+1)Δ)` to deliver the randomness through the
 //!   [`RandomnessProtocol`]; a candidate that does not is excluded for the rest of the epoch (its
 //!   later lotteries are rejected) and the next one starts;
@@ -15,14 +17,16 @@
 //! Hence the guarantee checked by the simulator: a node accepts the randomness at most 3Δ after its
 //! view's close. Lotteries are rejected (and reported) when they are for another epoch or view,
 //! late (after the close), duplicated, from an excluded or unknown node, sent by someone other
-//! than their owner, or carry an invalid proof. The only early input kept is a lottery for exactly
-//! the next view or the next epoch's first view (bounded buffer): under real time a fast peer may
-//! start a view a little before this node does.
+//! than their owner, or carry an invalid proof. The only early inputs kept (in bounded buffers) are
+//! a lottery for exactly the next view or the next epoch's first view, and randomness-protocol
+//! messages for a round this node has not reached yet: under real time a fast peer may start a
+//! view, or close its gossip window, a little before this node does.
 //!
 //! Durable state (kept by [`Node::restart`]): keys, roster, parameters, behaviour and the log of
 //! accepted randomness. Everything about the running epoch is volatile: a restarted node sits out
 //! until the next epoch starts.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -148,6 +152,8 @@ pub struct Validator<R: RandomnessProtocol> {
     state: Option<EpochState>,
     next_epoch: u64,
     early: BTreeMap<(u64, u32, NodeId), (NodeId, Lottery)>,
+    /// Randomness-protocol messages for a round this node has not reached yet (bounded).
+    early_rounds: Vec<(Round, NodeId, R::Msg)>,
 }
 
 impl<R: RandomnessProtocol> Validator<R> {
@@ -170,6 +176,7 @@ impl<R: RandomnessProtocol> Validator<R> {
             state: None,
             next_epoch: 0,
             early: BTreeMap::new(),
+            early_rounds: Vec::new(),
         }
     }
 
@@ -323,12 +330,20 @@ impl<R: RandomnessProtocol> Validator<R> {
         };
         st.phase = Phase::Candidates;
         st.close_at = now;
-        st.candidates = lottery::rank(st.lotteries.values());
+        // A node that heard two thirds or fewer of the roster cannot trust its ranking (it may be
+        // cut off from the majority): it elects no one this view.
+        let quorum = 3 * st.lotteries.len() > 2 * self.roster.len() as usize;
+        st.candidates = if quorum {
+            lottery::rank(st.lotteries.values())
+        } else {
+            Vec::new()
+        };
         fx.output(Output::Ranked {
             epoch: st.epoch,
             view: st.view,
             candidates: st.candidates.clone(),
             lotteries: st.lotteries.len() as u32,
+            quorum,
         });
         self.activate(0, now, fx);
     }
@@ -356,6 +371,37 @@ impl<R: RandomnessProtocol> Validator<R> {
             return;
         }
         self.run_protocol(now, self.id, fx, |p, ctx, rfx| p.begin(ctx, rfx));
+        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.early_rounds)
+            .into_iter()
+            .partition(|(r, _, _)| *r == round);
+        self.early_rounds = rest;
+        for (_, from, body) in due {
+            self.run_protocol(now, from, fx, |p, ctx, rfx| {
+                p.on_message(ctx, from, body, rfx)
+            });
+        }
+    }
+
+    /// Whether `round` may still become active at this node (so a message for it is kept).
+    fn is_future(&self, round: &Round) -> bool {
+        let Some(st) = self.state.as_ref() else {
+            return round.epoch == self.next_epoch;
+        };
+        if round.epoch != st.epoch {
+            return round.epoch == st.epoch + 1;
+        }
+        if st.accepted {
+            return false;
+        }
+        match round.view.cmp(&st.view) {
+            Ordering::Greater => round.view < self.params.max_views,
+            Ordering::Less => false,
+            Ordering::Equal => match (st.phase, st.active) {
+                (Phase::Gossip, _) => true,
+                (Phase::Candidates, Some((rank, _))) => round.rank > rank,
+                _ => false,
+            },
+        }
     }
 
     fn active_round(&self) -> Option<Round> {
@@ -490,6 +536,7 @@ impl<R: RandomnessProtocol> Node for Validator<R> {
     fn on_start(&mut self, now: Time, fx: &mut Fx<R::Msg>) {
         self.state = None;
         self.early.clear();
+        self.early_rounds.clear();
         let next = now.div_ceil(self.params.epoch_len);
         self.next_epoch = next;
         fx.timer(
@@ -506,6 +553,10 @@ impl<R: RandomnessProtocol> Node for Validator<R> {
                     self.run_protocol(now, from, fx, |p, ctx, rfx| {
                         p.on_message(ctx, from, body, rfx)
                     });
+                } else if self.is_future(&round)
+                    && self.early_rounds.len() < 4 * self.roster.len() as usize
+                {
+                    self.early_rounds.push((round, from, body));
                 } else {
                     fx.output(Output::RandomnessRejected {
                         epoch: round.epoch,
@@ -540,6 +591,7 @@ impl<R: RandomnessProtocol> Node for Validator<R> {
                     accepted: false,
                 });
                 self.early.retain(|&(e, _, _), _| e >= epoch);
+                self.early_rounds.retain(|(r, _, _)| r.epoch >= epoch);
                 self.start_view(0, fx);
             }
             Timer::LotteryClose { epoch, view } => {
@@ -580,6 +632,7 @@ impl<R: RandomnessProtocol> Node for Validator<R> {
             state: None,
             next_epoch: 0,
             early: BTreeMap::new(),
+            early_rounds: Vec::new(),
         }
     }
 }

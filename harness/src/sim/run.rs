@@ -189,7 +189,7 @@ pub fn run<W: Write>(
         shards: cfg.shards,
         delta_us: params.delta,
         epoch_len_us: params.epoch_len,
-        randomness_protocol: "placeholder-signed-announcement (pre-DRP)",
+        randomness_protocol: "placeholder-certified-announcement (pre-DRP)",
         swap_batch: batch,
         trace_lines: sim.trace().lines(),
         trace_sha256: sim.trace().digest_hex(),
