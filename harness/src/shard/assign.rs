@@ -7,10 +7,10 @@
 //! by `SHA-256(domain ‖ randomness ‖ n)`; bounded integers come from this module's own unbiased
 //! rejection sampling (not a library distribution); Fisher–Yates runs from the last position down.
 //!
-//! Buckets are the first `m · ⌊n/m⌋` positions in order; the `n mod m` validators left over are on
-//! standby (in no shard) for the epoch, so every shard has exactly `⌊n/m⌋` members and each
-//! shard's members are a uniformly random subset of that size (the hypergeometric model of
-//! `safety`).
+//! Buckets are the first `m · s` positions in order (`s = ⌊n/m⌋` unless a size is given); the
+//! validators left over are on standby (in no shard) for the epoch, so every shard has exactly `s`
+//! members and each shard's members are a uniformly random subset of that size (the
+//! hypergeometric model of `safety`).
 
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -68,18 +68,32 @@ pub fn permutation(randomness: &[u8; 32], n: u32) -> Vec<NodeId> {
 }
 
 impl Assignment {
-    /// The assignment of `n` validators to `m` shards for `randomness`.
+    /// The assignment of `n` validators to `m` shards of `⌊n/m⌋` members for `randomness`.
     pub fn new(randomness: &[u8; 32], n: u32, m: u32) -> Result<Self, AssignError> {
         if m == 0 {
             return Err(AssignError::NoShards);
         }
-        if n < m {
+        Self::with_shard_size(randomness, n, m, n / m)
+    }
+
+    /// The assignment of `n` validators to `m` shards of `size` members each (the first `m · size`
+    /// positions of the permutation; the rest stand by).
+    pub fn with_shard_size(
+        randomness: &[u8; 32],
+        n: u32,
+        m: u32,
+        size: u32,
+    ) -> Result<Self, AssignError> {
+        if m == 0 {
+            return Err(AssignError::NoShards);
+        }
+        if size == 0 || u64::from(m) * u64::from(size) > u64::from(n) {
             return Err(AssignError::TooFewValidators {
                 validators: n,
                 shards: m,
             });
         }
-        let size = (n / m) as usize;
+        let size = size as usize;
         let perm = permutation(randomness, n);
         let members: Vec<Vec<NodeId>> = perm
             .chunks_exact(size)

@@ -91,7 +91,9 @@ pub fn measure(validators: u32, faulty: u32, shard_size: u32, samples: u64, seed
                 .chain_update(s.to_le_bytes())
                 .finalize()
                 .into();
-            let a = Assignment::new(&r, validators, shards).expect("shards ≤ validators");
+            let a = Assignment::with_shard_size(&r, validators, shards, shard_size)
+                .expect("shards · shard_size ≤ validators");
+            debug_assert_eq!(a.shard_size(), shard_size);
             (0..shards)
                 .filter(|&sh| {
                     a.members(sh).iter().filter(|&&v| v < faulty).count() as u32 >= bad_at
