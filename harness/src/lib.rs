@@ -3,8 +3,18 @@
 //! - [`cli`]: argument definitions and dispatch for the `iosv` binary.
 //! - [`commands`]: one module per subcommand.
 //! - [`bench`]: in-process measurements behind `iosv bench`, peers measured in the same run.
+//! - [`node`]: validators as sans-I/O state machines, and the [`node::Transport`] trait.
+//! - [`epoch`]: epoch start (VRF leader election) and the randomness-protocol integration point.
+//! - [`shard`]: shard assignment, TransEpoch swap plans, shard ledgers, shard-safety analysis.
+//! - [`sim`]: the deterministic discrete-event simulator and `iosv simulate`'s run.
+//! - [`runtime`]: the real-time runner (threads and channels) for the same state machines.
 
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod epoch;
+pub mod node;
 pub mod report;
+pub mod runtime;
+pub mod shard;
+pub mod sim;

@@ -6,4 +6,5 @@ pub mod gate;
 pub mod gen_sigs;
 pub mod info;
 pub mod pipeline;
+pub mod simulate;
 pub mod verify;
