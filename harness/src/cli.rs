@@ -32,6 +32,53 @@ pub enum Command {
     Pipeline(PipelineArgs),
     /// Performance regression gate: same-run ratios against a peer, compared with a baseline.
     Gate(GateArgs),
+    /// Check a DRP transcript: prints the output and exits 0, or names the first failing check
+    /// and exits 1 (2: unreadable or malformed file).
+    VerifyDrp(VerifyDrpArgs),
+    /// Run one DRP session in memory and write its transcript.
+    Drp(DrpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyDrpArgs {
+    /// Transcript file (JSON, as `iosv drp --out` writes it).
+    pub file: PathBuf,
+    /// Print the verdict as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DrpFaultArg {
+    BadEncryptedShare,
+    ForgedDealingProof,
+    ForgedDecryptionProof,
+    Withhold,
+}
+
+#[derive(Args, Debug)]
+pub struct DrpArgs {
+    /// Number of servers.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub servers: u32,
+    /// Target group size.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub group_size: u32,
+    /// Epoch number.
+    #[arg(long, default_value_t = 1)]
+    pub epoch: u64,
+    /// Seed of the keys and of the servers' randomness.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Make one server Byzantine.
+    #[arg(long, value_enum)]
+    pub fault: Option<DrpFaultArg>,
+    /// Which server is faulty (default 0).
+    #[arg(long, requires = "fault")]
+    pub faulty_server: Option<u32>,
+    /// Write the transcript here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -181,6 +228,12 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
+        Command::VerifyDrp(args) => match commands::verify_drp::run(&args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::Drp(args) => commands::drp::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

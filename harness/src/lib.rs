@@ -2,9 +2,11 @@
 //!
 //! - [`cli`]: argument definitions and dispatch for the `iosv` binary.
 //! - [`commands`]: one module per subcommand.
+//! - [`drp`]: the Distributed Randomness Protocol (leader and server state machines, transcripts).
 //! - [`bench`]: in-process measurements behind `iosv bench`, peers measured in the same run.
 
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod drp;
 pub mod report;

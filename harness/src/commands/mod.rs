@@ -1,8 +1,10 @@
 //! One module per `iosv` subcommand.
 
 pub mod bench;
+pub mod drp;
 pub mod gate;
 pub mod gen_sigs;
 pub mod info;
 pub mod pipeline;
 pub mod verify;
+pub mod verify_drp;
