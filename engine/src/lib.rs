@@ -10,10 +10,14 @@
 //! - [`utxo`]: the sharded UTXO set: batch validation, apply/undo, Atomix locks, state root,
 //!   snapshots.
 //! - [`sampling`]: the normal league's sampling re-validation (VRF seed, selection, re-check).
+//! - [`fraud`]: signed optimistic headers and fraud proofs anyone can check without the chain.
+//! - [`merkle`]: RFC 6962-shaped Merkle trees with inclusion proofs (block transaction roots).
 //! - [`jsonl`]: the JSON-lines signature format read by `iosv verify`.
 
 pub mod cosi;
+pub mod fraud;
 pub mod jsonl;
+pub mod merkle;
 pub mod pipeline;
 pub mod platform;
 pub mod pvss;

@@ -43,6 +43,8 @@ fn header_hash(height: u64) -> [u8; 32] {
         height,
         prev_hash: [0x11; 32],
         tx_root: [0x22; 32],
+        tx_count: 0,
+        pre_state_root: [0x55; 32],
         state_root: [0x33; 32],
         timestamp_ms: 1_700_000_000_000 + height,
         proposer: [0x44; 32],

@@ -122,6 +122,26 @@ proptest! {
         }
     }
 
+    /// Fraud proofs carry structurally invalid transactions: framing-only decoding gives back any
+    /// transaction (valid or not) from its encoding, and agrees with `decode` on valid ones.
+    #[test]
+    fn framed_decoding_round_trips_invalid_transactions_too(tx in any_tx()) {
+        let bytes = tx.encode();
+        prop_assert_eq!(Transaction::decode_framed(&bytes), Ok(tx.clone()));
+        if let Ok(strict) = Transaction::decode(&bytes) {
+            prop_assert_eq!(strict, tx);
+        }
+    }
+
+    #[test]
+    fn framed_decoding_of_arbitrary_bytes_never_panics(
+        bytes in prop::collection::vec(any::<u8>(), 0..1024)
+    ) {
+        if let Ok(tx) = Transaction::decode_framed(&bytes) {
+            prop_assert_eq!(tx.encode(), bytes);
+        }
+    }
+
     #[test]
     fn decode_of_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {
         if let Ok(tx) = Transaction::decode(&bytes) {

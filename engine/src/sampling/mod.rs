@@ -17,10 +17,11 @@
 //! An invalid transaction escapes `k` independent samplers with probability `(1 − p)^k`
 //! (`engine/tests/sampling_escape.rs` measures it).
 //!
-//! **Not in this piece:** fraud proofs. A [`Finding`] is the local verdict of one validator; turning
-//! it into a transferable fraud proof (the VRF proof of the sample, the transaction, the UTXO
-//! witnesses for the spent outpoints) and acting on it (rejecting the block, slashing the believable
-//! validator's reputation) is added by a later piece. Until then nothing here leaves the validator.
+//! 4. [`fraud::build`](crate::fraud::build): each [`Finding`] becomes a transferable
+//!    [`FraudProof`](crate::fraud::FraudProof) — the signed header, the transaction with its Merkle
+//!    inclusion proof, the state it needed with proofs against the header's pre-state root, and the
+//!    reason — that anyone can check without the chain. Acting on it (rejecting the block, slashing
+//!    the believable validator) is the protocol harness's part.
 
 pub mod revalidate;
 pub mod seed;

@@ -4,9 +4,14 @@
 //! [`HEADER_ENCODED_LEN`]:
 //!
 //! ```text
-//! version u8 | shard u32 | height u64 | prev_hash [32] | tx_root [32] | state_root [32]
-//! | timestamp_ms u64 | proposer [32]
+//! version u8 | shard u32 | height u64 | prev_hash [32] | tx_root [32] | tx_count u32
+//! | pre_state_root [32] | state_root [32] | timestamp_ms u64 | proposer [32]
 //! ```
+//!
+//! `tx_root` is the [`tx_tree`](super::tx_root) root over the block's transactions and `tx_count`
+//! their number (a Merkle inclusion proof needs the tree size). `pre_state_root` and `state_root`
+//! are [`StateTree`](crate::utxo::StateTree) roots of the shard state before and after the block:
+//! carrying the state before lets a fraud proof be checked from the header alone.
 //!
 //! As for transactions, the decoder accepts exactly the canonical encoding of a header with a known
 //! version, and `hash = SHA-512(HEADER_DOMAIN || encoding)[..32]`.
@@ -22,7 +27,7 @@ use super::types::Transaction;
 pub const HEADER_VERSION: u8 = 1;
 
 /// Length of every header encoding: version, shard, height, three hashes, timestamp, proposer.
-pub const HEADER_ENCODED_LEN: usize = 1 + 4 + 8 + 32 + 32 + 32 + 8 + 32;
+pub const HEADER_ENCODED_LEN: usize = 1 + 4 + 8 + 32 + 32 + 4 + 32 + 32 + 8 + 32;
 
 /// Domain tag prefixed to the header hash preimage (not a prefix of any other iosv tag).
 pub const HEADER_DOMAIN: &[u8] = b"iosv/header/v1";
@@ -35,9 +40,13 @@ pub struct BlockHeader {
     pub height: u64,
     /// Hash of the previous block's header in this shard.
     pub prev_hash: [u8; 32],
-    /// Commitment to the block's transactions.
+    /// Merkle root over the block's transactions ([`tx_root`](super::tx_root)).
     pub tx_root: [u8; 32],
-    /// Commitment to the shard state after the block.
+    /// Number of transactions in the block.
+    pub tx_count: u32,
+    /// [`StateTree`](crate::utxo::StateTree) root of the shard state before the block.
+    pub pre_state_root: [u8; 32],
+    /// [`StateTree`](crate::utxo::StateTree) root of the shard state after the block.
     pub state_root: [u8; 32],
     pub timestamp_ms: u64,
     /// Ed25519 public key of the block's proposer.
@@ -57,6 +66,8 @@ impl BlockHeader {
         sink.put(&self.height.to_le_bytes());
         sink.put(&self.prev_hash);
         sink.put(&self.tx_root);
+        sink.put(&self.tx_count.to_le_bytes());
+        sink.put(&self.pre_state_root);
         sink.put(&self.state_root);
         sink.put(&self.timestamp_ms.to_le_bytes());
         sink.put(&self.proposer);
@@ -92,6 +103,8 @@ impl BlockHeader {
             height: r.u64_le("height")?,
             prev_hash: r.array("prev_hash")?,
             tx_root: r.array("tx_root")?,
+            tx_count: r.u32_le("tx_count")?,
+            pre_state_root: r.array("pre_state_root")?,
             state_root: r.array("state_root")?,
             timestamp_ms: r.u64_le("timestamp_ms")?,
             proposer: r.array("proposer")?,
@@ -121,6 +134,8 @@ mod tests {
             height: 1_000_000,
             prev_hash: [1; 32],
             tx_root: [2; 32],
+            tx_count: 7,
+            pre_state_root: [5; 32],
             state_root: [3; 32],
             timestamp_ms: 1_700_000_000_000,
             proposer: [4; 32],
@@ -195,12 +210,14 @@ mod tests {
         preimage.extend(h.encode());
         assert_eq!(h.hash()[..], Sha512::digest(&preimage)[..32]);
 
-        let edits: [fn(&mut BlockHeader); 8] = [
+        let edits: [fn(&mut BlockHeader); 10] = [
             |h| h.version ^= 1,
             |h| h.shard ^= 1,
             |h| h.height ^= 1,
             |h| h.prev_hash[31] ^= 1,
             |h| h.tx_root[0] ^= 1,
+            |h| h.tx_count ^= 1,
+            |h| h.pre_state_root[2] ^= 1,
             |h| h.state_root[5] ^= 1,
             |h| h.timestamp_ms ^= 1,
             |h| h.proposer[9] ^= 1,

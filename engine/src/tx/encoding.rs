@@ -124,6 +124,22 @@ impl Transaction {
 
     /// Decodes exactly one canonical transaction encoding, rejecting anything else.
     pub fn decode(bytes: &[u8]) -> Result<Transaction, TxDecodeError> {
+        let tx = Transaction::decode_framing(bytes, true)?;
+        tx.validate_structure()?;
+        Ok(tx)
+    }
+
+    /// Decodes the framing only — version, counts, fields, no trailing bytes — without the
+    /// structural rules of [`Transaction::validate_structure`]. For fraud proofs, which must be able
+    /// to carry a structurally invalid transaction that a faulty proposer put in a block: every
+    /// transaction with fewer than 65,535 inputs and outputs round-trips through
+    /// `encode` and this. Counts are still bounded by the bytes present, so it allocates no more
+    /// than the input's length justifies.
+    pub fn decode_framed(bytes: &[u8]) -> Result<Transaction, TxDecodeError> {
+        Transaction::decode_framing(bytes, false)
+    }
+
+    fn decode_framing(bytes: &[u8], check_counts: bool) -> Result<Transaction, TxDecodeError> {
         let mut r = Reader::new(bytes);
         let version = r.u8("version")?;
         if version != TX_FORMAT_VERSION {
@@ -134,8 +150,10 @@ impl Transaction {
         }
 
         let input_count = usize::from(r.u16_le("input_count")?);
-        check_input_count(input_count)?;
-        let mut inputs = Vec::with_capacity(input_count);
+        if check_counts {
+            check_input_count(input_count)?;
+        }
+        let mut inputs = Vec::with_capacity(input_count.min(r.remaining() / INPUT_ENCODED_LEN));
         for _ in 0..input_count {
             inputs.push(TxInput {
                 prev: OutPoint {
@@ -148,8 +166,10 @@ impl Transaction {
         }
 
         let output_count = usize::from(r.u16_le("output_count")?);
-        check_output_count(output_count)?;
-        let mut outputs = Vec::with_capacity(output_count);
+        if check_counts {
+            check_output_count(output_count)?;
+        }
+        let mut outputs = Vec::with_capacity(output_count.min(r.remaining() / OUTPUT_ENCODED_LEN));
         for _ in 0..output_count {
             outputs.push(TxOutput {
                 amount: r.u64_le("output.amount")?,
@@ -159,9 +179,7 @@ impl Transaction {
 
         r.finish()
             .map_err(|(consumed, extra)| TxDecodeError::TrailingBytes { consumed, extra })?;
-        let tx = Transaction { inputs, outputs };
-        tx.validate_structure()?;
-        Ok(tx)
+        Ok(Transaction { inputs, outputs })
     }
 }
 
@@ -197,6 +215,11 @@ impl<'a> Reader<'a> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N, field)?);
         Ok(out)
+    }
+
+    /// Bytes not yet read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
     }
 
     pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8, Truncation> {

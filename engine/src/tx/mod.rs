@@ -16,12 +16,13 @@
 //!   against the UTXO set, elsewhere.
 //!
 //! Files: `types` (values and structural rules), `encoding` (wire format), `id` (txid, signing),
-//! `block` (headers), `error`.
+//! `block` (headers), `tx_tree` (the Merkle tree over a block's transactions), `error`.
 
 mod block;
 mod encoding;
 mod error;
 mod id;
+mod tx_tree;
 mod types;
 
 pub use block::{Block, BlockHeader, HEADER_DOMAIN, HEADER_ENCODED_LEN, HEADER_VERSION};
@@ -31,4 +32,7 @@ pub use encoding::{
 };
 pub use error::{HeaderDecodeError, SignError, TxDecodeError, TxStructureError};
 pub use id::TXID_DOMAIN;
+pub use tx_tree::{
+    TxLeaf, WTXID_DOMAIN, tx_inclusion_proof, tx_leaves, tx_root, tx_root_of_leaves, wtxid,
+};
 pub use types::{OutPoint, Transaction, TxId, TxInput, TxOutput};

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use super::encoding::{MAX_INPUTS, MAX_OUTPUTS};
 use super::error::TxStructureError;
 
@@ -22,6 +24,19 @@ impl fmt::Display for TxId {
     }
 }
 
+/// As a hex string (in proofs and reports).
+impl Serialize for TxId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        hex::serde::serialize(self.0, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TxId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        hex::serde::deserialize(d).map(TxId)
+    }
+}
+
 impl fmt::Debug for TxId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TxId({self})")
@@ -29,7 +44,9 @@ impl fmt::Debug for TxId {
 }
 
 /// A reference to output `index` of transaction `txid`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 pub struct OutPoint {
     pub txid: TxId,
     pub index: u32,
@@ -53,9 +70,10 @@ pub struct TxInput {
 }
 
 /// Creates a new unspent output of `amount` owned by the Ed25519 public key `owner`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TxOutput {
     pub amount: u64,
+    #[serde(with = "hex::serde")]
     pub owner: [u8; 32],
 }
 

@@ -36,26 +36,34 @@
 //!   (no lock is empty).
 //! - The root is a function of the set of `(outpoint, output, lock state)` only: independent of
 //!   insertion order, history and shard count (see `commitment` for the construction and its
-//!   security limits).
+//!   security limits). It is a cheap consistency check between honest replicas; what headers,
+//!   fraud proofs and Micro State Blocks anchor is the Merkle [`StateTree`] root, which is binding
+//!   against chosen entries and gives membership and non-membership proofs.
 //!
 //! Concurrency note: no lock of the set is ever held while waiting on rayon, so calling the set
 //! from rayon tasks cannot deadlock through work stealing; the parallel apply under the write gate
 //! uses scoped threads of its own.
 //!
 //! Files: `set` (shards, entries, genesis), `validate` (batch rules, apply, undo), `lock` (Atomix
-//! locks), `commitment` (state root), `snapshot` (file format), `error`.
+//! locks), `commitment` (additive state root), `state_tree` (Merkle state commitment and its
+//! proofs), `snapshot` (file format), `error`.
 
 mod commitment;
 mod error;
 mod lock;
 mod set;
 mod snapshot;
+mod state_tree;
 mod validate;
 
 pub use commitment::{LEAF_DOMAIN, ROOT_DOMAIN, leaf_hash, state_root_of};
 pub use error::{AmountSide, SnapshotError, UtxoError};
 pub use set::{DEFAULT_SHARDS, Entry, MAX_SHARDS, UtxoSet};
 pub use snapshot::{SNAPSHOT_ENTRY_LEN, SNAPSHOT_MAGIC, SNAPSHOT_VERSION};
+pub use state_tree::{
+    BUCKET_BITS, BUCKET_LEAF_DOMAIN, BUCKET_OF_DOMAIN, BUCKETS, BucketProof, StateProofError,
+    StateTree, StateTreeError, bucket_hash, bucket_of,
+};
 pub use validate::BlockUndo;
 
 use std::fmt;
@@ -76,6 +84,19 @@ impl From<TxId> for LockId {
 impl fmt::Display for LockId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&hex::encode(self.0))
+    }
+}
+
+/// As a hex string (in proofs and reports).
+impl serde::Serialize for LockId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        hex::serde::serialize(self.0, s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LockId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        hex::serde::deserialize(d).map(LockId)
     }
 }
 

@@ -29,7 +29,7 @@ const PARALLEL_APPLY_MIN: usize = 1024;
 const MAX_APPLY_THREADS: usize = 16;
 
 /// One unspent output and its lock state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub output: TxOutput,
     /// The cross-shard commit holding this output, if any; a locked output cannot be spent by an

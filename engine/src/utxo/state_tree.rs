@@ -1,0 +1,551 @@
+//! The proof-capable state commitment: a fixed-depth Merkle tree over [`BUCKETS`] buckets of
+//! entries, with membership and non-membership proofs ([`BucketProof`]).
+//!
+//! Construction:
+//! - an outpoint's bucket is the first [`BUCKET_BITS`] bits of
+//!   `SHA-256(BUCKET_OF_DOMAIN ‖ txid ‖ index u32 LE)`, so buckets fill evenly whatever the txids;
+//! - a bucket's leaf is `SHA-256(BUCKET_LEAF_DOMAIN ‖ count u32 LE ‖ leaf_1 ‖ … ‖ leaf_count)` over
+//!   its entries in increasing outpoint order, where `leaf_i` is the entry hash of the additive
+//!   commitment ([`leaf_hash`](super::leaf_hash): outpoint, amount, owner and lock state);
+//! - inner nodes are [`merkle::node_hash`] (SHA-256 with the 0x01 prefix) of their two children;
+//!   the root is the top node. An empty bucket has the leaf of zero entries, so the empty tree's
+//!   nodes are a constant per level.
+//!
+//! Why buckets rather than a sparse Merkle tree with one leaf per entry: a proof is the bucket's
+//! entries plus [`BUCKET_BITS`] siblings — a few KiB at tens of millions of entries — and it proves
+//! absence as simply as presence (the outpoint is not among its bucket's entries), while an update
+//! costs one sorted insert and, when the root is next asked for, one bucket hash plus the dirty
+//! path, shared between updates. The verifier checks that the listed entries are sorted, distinct
+//! and all in the bucket, so a prover can neither hide an entry nor add one.
+//!
+//! Unlike the additive root ([`UtxoSet::root`]), this commitment is binding against an adversary who
+//! chooses entries (it rests on SHA-256 collision resistance only), so it is what block headers,
+//! fraud proofs and Micro State Blocks anchor. It is kept beside the set by whoever needs it
+//! ([`StateTree::from_set`], then the same changes the set applies), so the pipeline's commit path
+//! does not pay for it.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use super::{Entry, LockId, UtxoSet, leaf_hash};
+use crate::merkle::{self, Hash, hex_hashes};
+use crate::tx::{OutPoint, Transaction, TxOutput};
+
+/// Depth of the tree: log2 of the bucket count. 2^16 buckets keep proofs near 1–2 KiB for a few
+/// million entries and the whole node array at 4 MiB.
+pub const BUCKET_BITS: u32 = 16;
+
+/// Number of buckets (leaves of the tree).
+pub const BUCKETS: usize = 1 << BUCKET_BITS;
+
+/// Domain tag of the hash that places an outpoint in a bucket.
+pub const BUCKET_OF_DOMAIN: &[u8] = b"iosv/state/bucket-of/v1";
+
+/// Domain tag of a bucket's leaf.
+pub const BUCKET_LEAF_DOMAIN: &[u8] = b"iosv/state/bucket/v1";
+
+/// The bucket that holds `outpoint`.
+pub fn bucket_of(outpoint: &OutPoint) -> usize {
+    let mut h = Sha256::new();
+    h.update(BUCKET_OF_DOMAIN);
+    h.update(outpoint.txid.0);
+    h.update(outpoint.index.to_le_bytes());
+    let digest = h.finalize();
+    (usize::from(digest[0]) << 8 | usize::from(digest[1])) >> (16 - BUCKET_BITS)
+}
+
+/// The leaf of a bucket holding `entries` (sorted by outpoint).
+pub fn bucket_hash(entries: &[(OutPoint, Entry)]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(BUCKET_LEAF_DOMAIN);
+    h.update(
+        u32::try_from(entries.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
+    for (outpoint, entry) in entries {
+        h.update(leaf_hash(outpoint, entry));
+    }
+    h.finalize().into()
+}
+
+/// Why a change to the tree was refused (nothing was changed).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum StateTreeError {
+    #[error("outpoint {0} is already in the state tree")]
+    Exists(OutPoint),
+    #[error("outpoint {0} is not in the state tree")]
+    Missing(OutPoint),
+}
+
+/// Why a [`BucketProof`] does not prove anything about an outpoint under a root.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum StateProofError {
+    #[error("the proof is for bucket {found}, but the outpoint lives in bucket {expected}")]
+    WrongBucket { expected: usize, found: u32 },
+    #[error("the proof has {found} siblings; the tree has depth {BUCKET_BITS}")]
+    PathLength { found: usize },
+    #[error("entry {index} of the proof is not after the previous one (unsorted or duplicate)")]
+    Unsorted { index: usize },
+    #[error("entry {index} of the proof does not belong to the proof's bucket")]
+    ForeignEntry { index: usize },
+    #[error("the proof does not lead to the committed state root")]
+    RootMismatch,
+}
+
+/// All entries of one bucket and the sibling hashes from that bucket's leaf to the root: proves
+/// the presence (with its entry) or the absence of any outpoint of the bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketProof {
+    pub bucket: u32,
+    pub entries: Vec<(OutPoint, Entry)>,
+    #[serde(with = "hex_hashes")]
+    pub path: Vec<Hash>,
+}
+
+impl BucketProof {
+    /// Checks the proof against `root` and returns `outpoint`'s entry in the committed state, or
+    /// `None` if the committed state does not hold it.
+    pub fn verify(
+        &self,
+        root: &Hash,
+        outpoint: &OutPoint,
+    ) -> Result<Option<Entry>, StateProofError> {
+        let expected = bucket_of(outpoint);
+        if self.bucket as usize != expected {
+            return Err(StateProofError::WrongBucket {
+                expected,
+                found: self.bucket,
+            });
+        }
+        if self.path.len() != BUCKET_BITS as usize {
+            return Err(StateProofError::PathLength {
+                found: self.path.len(),
+            });
+        }
+        for (index, (o, _)) in self.entries.iter().enumerate() {
+            if index > 0 && self.entries[index - 1].0 >= *o {
+                return Err(StateProofError::Unsorted { index });
+            }
+            if bucket_of(o) != expected {
+                return Err(StateProofError::ForeignEntry { index });
+            }
+        }
+        let mut node = bucket_hash(&self.entries);
+        let mut position = BUCKETS + expected;
+        for sibling in &self.path {
+            node = if position & 1 == 0 {
+                merkle::node_hash(&node, sibling)
+            } else {
+                merkle::node_hash(sibling, &node)
+            };
+            position >>= 1;
+        }
+        if &node != root {
+            return Err(StateProofError::RootMismatch);
+        }
+        Ok(self
+            .entries
+            .binary_search_by(|(o, _)| o.cmp(outpoint))
+            .ok()
+            .map(|i| self.entries[i].1))
+    }
+}
+
+/// The bucketed Merkle tree over a UTXO state. See the module documentation.
+#[derive(Clone)]
+pub struct StateTree {
+    /// Entries of each bucket, sorted by outpoint.
+    buckets: Vec<Vec<(OutPoint, Entry)>>,
+    /// Heap layout: node 1 is the root, node `i` has children `2i` and `2i + 1`, bucket `b`'s leaf
+    /// is node `BUCKETS + b`. Exact for every bucket not in `dirty`.
+    nodes: Vec<Hash>,
+    dirty: Vec<usize>,
+    is_dirty: Vec<bool>,
+    len: usize,
+}
+
+impl Default for StateTree {
+    fn default() -> Self {
+        StateTree::new()
+    }
+}
+
+impl std::fmt::Debug for StateTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateTree")
+            .field("len", &self.len)
+            .field("dirty_buckets", &self.dirty.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StateTree {
+    /// The tree of the empty state.
+    pub fn new() -> StateTree {
+        let mut nodes = vec![[0u8; 32]; 2 * BUCKETS];
+        let mut level_hash = bucket_hash(&[]);
+        let mut width = BUCKETS;
+        while width >= 1 {
+            nodes[width..2 * width].fill(level_hash);
+            level_hash = merkle::node_hash(&level_hash, &level_hash);
+            width /= 2;
+        }
+        StateTree {
+            buckets: vec![Vec::new(); BUCKETS],
+            nodes,
+            dirty: Vec::new(),
+            is_dirty: vec![false; BUCKETS],
+            len: 0,
+        }
+    }
+
+    /// The tree of `entries` (in any order; a repeated outpoint is refused).
+    pub fn from_entries(
+        entries: impl IntoIterator<Item = (OutPoint, Entry)>,
+    ) -> Result<StateTree, StateTreeError> {
+        let mut tree = StateTree::new();
+        for (outpoint, entry) in entries {
+            tree.insert(outpoint, entry)?;
+        }
+        Ok(tree)
+    }
+
+    /// The tree of `set`'s current entries.
+    pub fn from_set(set: &UtxoSet) -> StateTree {
+        StateTree::from_entries(set.entries()).expect("a UTXO set holds each outpoint once")
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(&self, outpoint: &OutPoint) -> Option<Entry> {
+        let bucket = &self.buckets[bucket_of(outpoint)];
+        let i = bucket.binary_search_by(|(o, _)| o.cmp(outpoint)).ok()?;
+        Some(bucket[i].1)
+    }
+
+    fn touch(&mut self, b: usize) {
+        if !self.is_dirty[b] {
+            self.is_dirty[b] = true;
+            self.dirty.push(b);
+        }
+    }
+
+    pub fn insert(&mut self, outpoint: OutPoint, entry: Entry) -> Result<(), StateTreeError> {
+        let b = bucket_of(&outpoint);
+        let bucket = &mut self.buckets[b];
+        match bucket.binary_search_by(|(o, _)| o.cmp(&outpoint)) {
+            Ok(_) => return Err(StateTreeError::Exists(outpoint)),
+            Err(i) => bucket.insert(i, (outpoint, entry)),
+        }
+        self.len += 1;
+        self.touch(b);
+        Ok(())
+    }
+
+    pub fn remove(&mut self, outpoint: &OutPoint) -> Option<Entry> {
+        let b = bucket_of(outpoint);
+        let bucket = &mut self.buckets[b];
+        let i = bucket.binary_search_by(|(o, _)| o.cmp(outpoint)).ok()?;
+        let (_, entry) = bucket.remove(i);
+        self.len -= 1;
+        self.touch(b);
+        Some(entry)
+    }
+
+    /// Sets the lock state of an existing entry.
+    pub fn set_lock(
+        &mut self,
+        outpoint: &OutPoint,
+        locked_by: Option<LockId>,
+    ) -> Result<(), StateTreeError> {
+        let b = bucket_of(outpoint);
+        let bucket = &mut self.buckets[b];
+        let i = bucket
+            .binary_search_by(|(o, _)| o.cmp(outpoint))
+            .map_err(|_| StateTreeError::Missing(*outpoint))?;
+        bucket[i].1.locked_by = locked_by;
+        self.touch(b);
+        Ok(())
+    }
+
+    /// Applies a transaction already judged valid: removes the outputs it spends and adds the ones
+    /// it creates (unlocked). All or nothing: a missing input or an existing output changes nothing.
+    pub fn apply_transaction(&mut self, tx: &Transaction) -> Result<(), StateTreeError> {
+        if let Some(missing) = tx.inputs.iter().find(|i| self.get(&i.prev).is_none()) {
+            return Err(StateTreeError::Missing(missing.prev));
+        }
+        let txid = tx.txid();
+        let created = |(index, output): (usize, &TxOutput)| {
+            let index = u32::try_from(index).expect("output counts fit in u32");
+            (OutPoint { txid, index }, Entry::unlocked(*output))
+        };
+        let spent: std::collections::HashSet<OutPoint> = tx.inputs.iter().map(|i| i.prev).collect();
+        if let Some((o, _)) = tx
+            .outputs
+            .iter()
+            .enumerate()
+            .map(created)
+            .find(|(o, _)| self.get(o).is_some() && !spent.contains(o))
+        {
+            return Err(StateTreeError::Exists(o));
+        }
+        for input in &tx.inputs {
+            self.remove(&input.prev);
+        }
+        for (outpoint, entry) in tx.outputs.iter().enumerate().map(created) {
+            self.insert(outpoint, entry)?;
+        }
+        Ok(())
+    }
+
+    /// Rehashes the buckets changed since the last call and the paths above them.
+    fn refresh(&mut self) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let mut changed = std::mem::take(&mut self.dirty);
+        changed.sort_unstable();
+        let hashes: Vec<Hash> = changed
+            .par_iter()
+            .map(|&b| bucket_hash(&self.buckets[b]))
+            .collect();
+        let mut level: Vec<usize> = Vec::with_capacity(changed.len());
+        for (&b, h) in changed.iter().zip(hashes) {
+            self.is_dirty[b] = false;
+            self.nodes[BUCKETS + b] = h;
+            level.push(BUCKETS + b);
+        }
+        while level[0] > 1 {
+            level = level.iter().map(|&i| i / 2).collect();
+            level.dedup();
+            for &i in &level {
+                self.nodes[i] = merkle::node_hash(&self.nodes[2 * i], &self.nodes[2 * i + 1]);
+            }
+        }
+    }
+
+    /// The root: equal for equal sets of `(outpoint, entry)`, whatever the order of changes.
+    pub fn root(&mut self) -> Hash {
+        self.refresh();
+        self.nodes[1]
+    }
+
+    /// A proof of `outpoint`'s entry, or of its absence, against [`StateTree::root`].
+    pub fn prove(&mut self, outpoint: &OutPoint) -> BucketProof {
+        self.refresh();
+        let b = bucket_of(outpoint);
+        let mut path = Vec::with_capacity(BUCKET_BITS as usize);
+        let mut position = BUCKETS + b;
+        while position > 1 {
+            path.push(self.nodes[position ^ 1]);
+            position /= 2;
+        }
+        BucketProof {
+            bucket: u32::try_from(b).expect("bucket indices fit in u32"),
+            entries: self.buckets[b].clone(),
+            path,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tx::TxId;
+
+    fn outpoint(i: u32) -> OutPoint {
+        OutPoint {
+            txid: TxId([i as u8; 32]),
+            index: i,
+        }
+    }
+
+    fn entry(i: u32) -> Entry {
+        Entry::unlocked(TxOutput {
+            amount: u64::from(i) + 1,
+            owner: [(i % 7) as u8; 32],
+        })
+    }
+
+    fn sample(n: u32) -> Vec<(OutPoint, Entry)> {
+        (0..n).map(|i| (outpoint(i), entry(i))).collect()
+    }
+
+    #[test]
+    fn root_is_independent_of_insertion_order_and_history() {
+        let mut forward = StateTree::from_entries(sample(300)).unwrap();
+        let mut backward = StateTree::from_entries(sample(300).into_iter().rev()).unwrap();
+        assert_eq!(forward.root(), backward.root());
+        let empty_root = StateTree::new().root();
+        assert_ne!(forward.root(), empty_root);
+        for (o, _) in sample(300) {
+            backward.remove(&o);
+        }
+        assert_eq!(backward.root(), empty_root);
+        assert!(backward.is_empty());
+    }
+
+    #[test]
+    fn incremental_root_equals_rebuilt_root() {
+        let mut tree = StateTree::from_entries(sample(200)).unwrap();
+        tree.root();
+        tree.remove(&outpoint(5));
+        tree.set_lock(&outpoint(6), Some(LockId([9; 32]))).unwrap();
+        tree.insert(outpoint(1000), entry(1000)).unwrap();
+        let mut rebuilt = StateTree::from_entries(
+            sample(200)
+                .into_iter()
+                .filter(|(o, _)| *o != outpoint(5))
+                .map(|(o, e)| {
+                    if o == outpoint(6) {
+                        (
+                            o,
+                            Entry {
+                                locked_by: Some(LockId([9; 32])),
+                                ..e
+                            },
+                        )
+                    } else {
+                        (o, e)
+                    }
+                })
+                .chain([(outpoint(1000), entry(1000))]),
+        )
+        .unwrap();
+        assert_eq!(tree.root(), rebuilt.root());
+    }
+
+    #[test]
+    fn proofs_show_presence_and_absence_and_nothing_else() {
+        let mut tree = StateTree::from_entries(sample(500)).unwrap();
+        let root = tree.root();
+        for i in [0, 17, 499] {
+            let p = tree.prove(&outpoint(i));
+            assert_eq!(p.verify(&root, &outpoint(i)), Ok(Some(entry(i))));
+        }
+        let absent = outpoint(777);
+        let p = tree.prove(&absent);
+        assert_eq!(p.verify(&root, &absent), Ok(None));
+
+        // Hiding an entry, changing it, or using another bucket's proof all fail.
+        let present = outpoint(17);
+        let mut hidden = tree.prove(&present);
+        hidden.entries.retain(|(o, _)| *o != present);
+        assert_eq!(
+            hidden.verify(&root, &present),
+            Err(StateProofError::RootMismatch)
+        );
+        let mut changed = tree.prove(&present);
+        for (o, e) in &mut changed.entries {
+            if *o == present {
+                e.output.amount += 1;
+            }
+        }
+        assert_eq!(
+            changed.verify(&root, &present),
+            Err(StateProofError::RootMismatch)
+        );
+        let other = (0..500)
+            .map(outpoint)
+            .find(|o| bucket_of(o) != bucket_of(&present))
+            .unwrap();
+        assert!(matches!(
+            tree.prove(&other).verify(&root, &present),
+            Err(StateProofError::WrongBucket { .. })
+        ));
+        let mut short = tree.prove(&present);
+        short.path.pop();
+        assert_eq!(
+            short.verify(&root, &present),
+            Err(StateProofError::PathLength { found: 15 })
+        );
+    }
+
+    #[test]
+    fn a_proof_listing_an_entry_twice_or_out_of_order_is_refused() {
+        // Same bucket, two outpoints: search a few until two share a bucket.
+        let mut by_bucket = std::collections::HashMap::new();
+        let (a, b) = (0..5000u32)
+            .map(outpoint)
+            .find_map(|o| by_bucket.insert(bucket_of(&o), o).map(|prev| (prev, o)))
+            .unwrap();
+        let mut tree = StateTree::from_entries([(a, entry(1)), (b, entry(2))]).unwrap();
+        let root = tree.root();
+        let mut p = tree.prove(&a);
+        p.entries.swap(0, 1);
+        assert_eq!(
+            p.verify(&root, &a),
+            Err(StateProofError::Unsorted { index: 1 })
+        );
+        let mut p = tree.prove(&a);
+        let first = p.entries[0];
+        p.entries.push(first);
+        assert!(matches!(
+            p.verify(&root, &a),
+            Err(StateProofError::Unsorted { .. })
+        ));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+        /// Random inserts and removes (with roots asked in between): the incremental root equals
+        /// a fresh tree's over the final entries, and every proof tells the truth.
+        #[test]
+        fn incremental_tree_matches_a_fresh_one(
+            ops in proptest::collection::vec((0u32..64, proptest::prelude::any::<bool>(),
+                proptest::prelude::any::<bool>()), 1..200)
+        ) {
+            let mut tree = StateTree::new();
+            let mut model = std::collections::BTreeMap::new();
+            for (i, insert, ask_root) in ops {
+                if insert {
+                    let fresh = !model.contains_key(&outpoint(i));
+                    proptest::prop_assert_eq!(tree.insert(outpoint(i), entry(i)).is_ok(), fresh);
+                    model.insert(outpoint(i), entry(i));
+                } else {
+                    proptest::prop_assert_eq!(tree.remove(&outpoint(i)), model.remove(&outpoint(i)));
+                }
+                if ask_root {
+                    tree.root();
+                }
+            }
+            let root = tree.root();
+            let mut fresh = StateTree::from_entries(model.clone()).unwrap();
+            proptest::prop_assert_eq!(root, fresh.root());
+            proptest::prop_assert_eq!(tree.len(), model.len());
+            for i in 0..64 {
+                let o = outpoint(i);
+                proptest::prop_assert_eq!(tree.prove(&o).verify(&root, &o), Ok(model.get(&o).copied()));
+            }
+        }
+    }
+
+    #[test]
+    fn apply_transaction_is_all_or_nothing() {
+        let mut tree = StateTree::from_entries(sample(3)).unwrap();
+        let before = tree.root();
+        let tx = Transaction {
+            inputs: vec![crate::tx::TxInput {
+                prev: outpoint(99),
+                owner: [0; 32],
+                signature: [0; 64],
+            }],
+            outputs: vec![entry(1).output],
+        };
+        assert_eq!(
+            tree.apply_transaction(&tx),
+            Err(StateTreeError::Missing(outpoint(99)))
+        );
+        assert_eq!(tree.root(), before);
+    }
+}
