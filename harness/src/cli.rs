@@ -37,6 +37,36 @@ pub enum Command {
     VerifyDrp(VerifyDrpArgs),
     /// Run one DRP session in memory and write its transcript.
     Drp(DrpArgs),
+    /// Run a shard with Micro State Blocks; time bootstrap from the latest MSB against full replay.
+    MsbBootstrap(MsbBootstrapArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MsbBootstrapArgs {
+    /// Epochs, each closed by an MSB.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub epochs: u64,
+    /// Blocks per epoch.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub blocks_per_epoch: u32,
+    /// Blocks after the last MSB.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub tail_blocks: u32,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub txs_per_block: u32,
+    /// Members of the shard roster that co-signs each MSB.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub roster_size: u32,
+    /// Seed of the workload and the rosters.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Timed repetitions (best is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Print only the JSON report.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -234,6 +264,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Drp(args) => commands::drp::run(&args),
+        Command::MsbBootstrap(args) => commands::msb_bootstrap::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod drp;
 pub mod gate;
 pub mod gen_sigs;
 pub mod info;
+pub mod msb_bootstrap;
 pub mod pipeline;
 pub mod verify;
 pub mod verify_drp;
