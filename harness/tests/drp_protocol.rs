@@ -131,35 +131,60 @@ fn too_many_bad_dealings_in_a_group_abort() {
     assert!(network.server_outputs().is_empty());
 }
 
+/// Who signed the transcript's choice (the CoSi mask after `V ‖ r`).
+fn signers(network: &Network) -> Vec<u32> {
+    let sig = &network.leader.transcript().unwrap().choice_signature;
+    let mask = &sig[64..];
+    (0..network.servers.len() as u32)
+        .filter(|&i| mask[i as usize / 8] >> (i % 8) & 1 == 1)
+        .collect()
+}
+
 #[test]
-fn leader_equivocating_on_the_choice_gets_no_signature() {
-    for shown_other in [vec![0, 1, 2, 3], vec![5]] {
-        let mut network = Network::new(8, params(8, 4), 11).unwrap();
-        network.leader_fault(LeaderFault::EquivocateChoice {
-            servers: shown_other.clone(),
-        });
-        network.run();
-        assert_eq!(network.leader.phase(), LeaderPhase::Failed);
-        match network.leader.result() {
-            Some(Err(DrpFailure::ChoiceRefused { servers })) => {
-                assert!(shown_other.contains(&servers[0]))
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(network.leader.transcript().is_none());
-        for server in &network.servers {
-            // Nobody decrypted anything, nobody has an output.
-            assert!(server.output().is_none());
-            assert_ne!(server.phase(), ServerPhase::Decrypted);
-            if shown_other.contains(&server.index()) {
-                assert!(
-                    matches!(server.evidence(), [Refusal::BadChallenge(_)]),
-                    "{:?}",
-                    server.evidence()
-                );
-            }
+fn leader_equivocating_to_half_the_servers_gets_no_signature() {
+    let shown_other = vec![0, 1, 2, 3];
+    let mut network = Network::new(8, params(8, 4), 11).unwrap();
+    network.leader_fault(LeaderFault::EquivocateChoice {
+        servers: shown_other.clone(),
+    });
+    network.run();
+    assert_eq!(network.leader.phase(), LeaderPhase::Failed);
+    assert_eq!(
+        network.leader.result(),
+        Some(&Err(DrpFailure::ChoiceRefused {
+            servers: shown_other.clone()
+        }))
+    );
+    assert!(network.leader.transcript().is_none());
+    for server in &network.servers {
+        // Nobody decrypted anything, nobody has an output.
+        assert!(server.output().is_none());
+        assert_ne!(server.phase(), ServerPhase::Decrypted);
+        if shown_other.contains(&server.index()) {
+            assert!(
+                matches!(server.evidence(), [Refusal::BadChallenge(_)]),
+                "{:?}",
+                server.evidence()
+            );
         }
     }
+}
+
+#[test]
+fn leader_equivocating_to_a_minority_only_gets_the_majority_choice_signed() {
+    // Server 5 sees another choice and refuses the challenge; the 7 others sign the one choice
+    // they all verified, in a second attempt without server 5.
+    let mut network = Network::new(8, params(8, 4), 11).unwrap();
+    network.leader_fault(LeaderFault::EquivocateChoice { servers: vec![5] });
+    let output = run_ok(&mut network);
+    assert!(matches!(
+        network.servers[5].evidence(),
+        [Refusal::BadChallenge(_)]
+    ));
+    assert!(network.servers[5].output().is_none());
+    assert_eq!(signers(&network), vec![0, 1, 2, 3, 4, 6, 7]);
+    assert_eq!(network.server_outputs().len(), 7);
+    assert!(network.server_outputs().iter().all(|(_, o)| *o == output));
 }
 
 #[test]
@@ -182,7 +207,7 @@ fn a_second_different_choice_is_refused_as_equivocation() {
         }
         vec![e]
     }));
-    network.run();
+    run_ok(&mut network);
     let server = &network.servers[2];
     assert!(server.output().is_none());
     assert!(
@@ -190,12 +215,71 @@ fn a_second_different_choice_is_refused_as_equivocation() {
         "{:?}",
         server.evidence()
     );
-    // Server 2 had committed, stops, and never answers the challenge: the leader aborts.
-    assert_eq!(
+    // Server 2 withdrew before the challenge; the others signed without it.
+    assert_eq!(signers(&network), vec![0, 1, 3, 4, 5, 6, 7]);
+}
+
+#[test]
+fn a_signer_lost_after_committing_is_dropped_in_a_second_attempt() {
+    // Server 4's first response never arrives: the leader times out and retries without it.
+    let mut network = Network::new(8, params(16, 4), 19).unwrap();
+    network.set_hook(Box::new(|e: Envelope| match (&e.from, &e.msg) {
+        (Dest::Server(4), DrpMsg::Response { attempt: 0, .. }) => vec![],
+        _ => vec![e],
+    }));
+    run_ok(&mut network);
+    assert_eq!(signers(&network), vec![0, 1, 2, 3, 5, 6, 7]);
+    // Server 4 still decrypts and checks the output: it holds the signed choice.
+    assert_eq!(network.server_outputs().len(), 8);
+}
+
+#[test]
+fn too_many_lost_signers_fail_after_the_last_attempt() {
+    // Every response is lost: the first attempt drops everyone, and the policy cannot be met.
+    let mut network = Network::new(8, params(17, 4), 20).unwrap();
+    network.set_hook(Box::new(|e: Envelope| match e.msg {
+        DrpMsg::Response { .. } => vec![],
+        _ => vec![e],
+    }));
+    network.run();
+    assert!(matches!(
         network.leader.result(),
-        Some(&Err(DrpFailure::ResponsesMissing { servers: vec![2] }))
-    );
+        Some(Err(DrpFailure::ResponsesMissing { servers })) if servers.len() == 8
+    ));
     assert!(network.server_outputs().is_empty());
+}
+
+#[test]
+fn a_dealing_forged_by_the_leader_is_refused_by_every_server() {
+    // The leader swaps two encrypted shares of a chosen dealing and rehashes the choice to match:
+    // the dealer's signature no longer covers it, and every server refuses to co-sign.
+    let mut network = Network::new(8, params(15, 4), 18).unwrap();
+    network.set_hook(Box::new(|mut e: Envelope| {
+        if let DrpMsg::Choice { choice, dealings } = &mut e.msg {
+            let d = &mut dealings[0];
+            d.deal.encrypted_shares.swap(0, 1);
+            choice.groups[0].dealing_hashes[0] = d.digest(&choice.session);
+        }
+        vec![e]
+    }));
+    network.run();
+    assert!(matches!(
+        network.leader.result(),
+        Some(Err(DrpFailure::NotEnoughCommitments { got: 0, .. }))
+    ));
+    for server in &network.servers {
+        assert!(
+            matches!(
+                server.evidence(),
+                [Refusal::BadDealing {
+                    fault: DealingFault::BadSignature,
+                    ..
+                }]
+            ),
+            "{:?}",
+            server.evidence()
+        );
+    }
 }
 
 #[test]

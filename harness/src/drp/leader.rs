@@ -7,9 +7,11 @@
 //!    chosen dealings to every server.
 //! 2. `Commitments`: collect CoSi commitments; then challenge the committers (at least the
 //!    policy's `2f + 1`).
-//! 3. `Responses`: every challenged server must answer; a refusal or a missing answer aborts the
-//!    session (the embedding layer runs a new one, e.g. under the next leader). A valid
-//!    collective signature on the choice is sent to every server with the request to decrypt.
+//! 3. `Responses`: every challenged server must answer. If some refuse or stay silent, the leader
+//!    starts another attempt (`Recommit`, fresh nonces) without them, as long as the rest can
+//!    still meet the policy and fewer than [`MAX_SIGNING_ATTEMPTS`] were made; otherwise the session
+//!    fails. A valid collective signature on the choice is sent to every server with the request
+//!    to decrypt.
 //! 4. `Shares`: verify each decrypted share's DLEQ proof (invalid ones excluded with reason);
 //!    once every chosen secret has `t` valid shares, recover them, compute the output, keep the
 //!    transcript, and reveal the shares to every server, which recompute the output themselves.
@@ -37,6 +39,10 @@ use super::reveal::{output_hash, recover_secret};
 use super::server::kind;
 use super::session::{CHOICE_POLICY, Session};
 use super::transcript::{TRANSCRIPT_VERSION, Transcript};
+
+/// Most CoSi rounds on one choice. Each retry drops at least one server, so a few suffice for
+/// crashes; a leader needing more is better replaced (the embedding layer's view change).
+pub const MAX_SIGNING_ATTEMPTS: u32 = 3;
 
 /// One way for the leader to misbehave.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +83,13 @@ pub struct Leader {
     chosen: Option<Chosen>,
     /// The other choice an equivocating leader shows to some servers.
     alternative: Option<Chosen>,
+    /// Signing attempt (0 first); each retry drops the servers that refused or stayed silent.
+    attempt: u32,
+    /// Servers no longer asked to co-sign: they refused, or missed a challenge.
+    excluded_signers: BTreeSet<u32>,
+    /// Challenged servers that refused (or answered wrongly) in this attempt.
+    refused_now: BTreeSet<u32>,
+    /// Servers that committed, refused or are excluded in this attempt.
     answered: BTreeSet<u32>,
     commits: BTreeMap<u32, Commitment>,
     challenge: Option<CosiChallenge>,
@@ -100,6 +113,9 @@ impl Leader {
             exclusions: Vec::new(),
             chosen: None,
             alternative: None,
+            attempt: 0,
+            excluded_signers: BTreeSet::new(),
+            refused_now: BTreeSet::new(),
             answered: BTreeSet::new(),
             commits: BTreeMap::new(),
             challenge: None,
@@ -156,13 +172,14 @@ impl Leader {
             LeaderPhase::Dealings => self.choose(),
             LeaderPhase::Commitments => self.send_challenge(),
             LeaderPhase::Responses => {
-                let missing = self
+                let missing: Vec<u32> = self
                     .commits
                     .keys()
-                    .filter(|s| !self.responses.contains_key(s))
+                    .filter(|s| !self.responses.contains_key(s) && !self.refused_now.contains(s))
                     .copied()
                     .collect();
-                self.fail(DrpFailure::ResponsesMissing { servers: missing })
+                self.excluded_signers.extend(&missing);
+                self.conclude_attempt()
             }
             LeaderPhase::Shares => {
                 let needed = |j: usize| self.chosen_dealings()[j].deal.threshold as usize;
@@ -190,24 +207,31 @@ impl Leader {
         }
         match (self.phase, msg) {
             (LeaderPhase::Dealings, DrpMsg::Dealing { dealing }) => self.on_dealing(from, dealing),
-            (LeaderPhase::Commitments, DrpMsg::Commit { commitment }) => {
-                self.on_commit(from, &commitment)
-            }
-            (LeaderPhase::Responses, DrpMsg::Response { response }) => {
+            (
+                LeaderPhase::Commitments,
+                DrpMsg::Commit {
+                    attempt,
+                    commitment,
+                },
+            ) if attempt == self.attempt => self.on_commit(from, &commitment),
+            (LeaderPhase::Responses, DrpMsg::Response { attempt, response })
+                if attempt == self.attempt =>
+            {
                 self.on_response(from, &response)
             }
             (LeaderPhase::Shares, DrpMsg::Shares { shares }) => self.on_shares(from, &shares),
             (phase, DrpMsg::Refuse { reason }) => {
                 self.exclude(from, ExclusionReason::Refused(reason));
+                self.excluded_signers.insert(from);
                 match phase {
                     LeaderPhase::Commitments => {
+                        self.commits.remove(&from);
                         self.answered.insert(from);
                         self.maybe_challenge()
                     }
                     LeaderPhase::Responses if self.commits.contains_key(&from) => {
-                        self.fail(DrpFailure::ChoiceRefused {
-                            servers: vec![from],
-                        })
+                        self.refused_now.insert(from);
+                        self.maybe_conclude()
                     }
                     _ => Vec::new(),
                 }
@@ -335,7 +359,7 @@ impl Leader {
     }
 
     fn on_commit(&mut self, from: u32, bytes: &[u8]) -> Vec<Outgoing> {
-        if !self.answered.insert(from) {
+        if self.excluded_signers.contains(&from) || !self.answered.insert(from) {
             return Vec::new();
         }
         match Commitment::decode(self.session.roster().cosi(), bytes) {
@@ -385,6 +409,7 @@ impl Leader {
             .map(|&s| Outgoing {
                 to: Dest::Server(s),
                 msg: DrpMsg::Challenge {
+                    attempt: self.attempt,
                     choice_hash: self.shown(s).hash,
                     challenge: bytes.clone(),
                 },
@@ -410,12 +435,37 @@ impl Leader {
             }
             Err(e) => {
                 self.exclude(from, ExclusionReason::Response(e.to_string()));
-                return self.fail(DrpFailure::Cosi(format!("server {from}: {e}")));
+                self.excluded_signers.insert(from);
+                self.refused_now.insert(from);
             }
         }
-        if self.responses.len() < self.commits.len() {
+        self.maybe_conclude()
+    }
+
+    /// Ends the attempt once every challenged server answered or refused.
+    fn maybe_conclude(&mut self) -> Vec<Outgoing> {
+        if self.responses.len() + self.refused_now.len() < self.commits.len() {
             return Vec::new();
         }
+        self.conclude_attempt()
+    }
+
+    /// All challenged servers responded: assemble the signature. Otherwise start another attempt
+    /// without the servers that refused or stayed silent, or fail if that cannot reach the policy.
+    fn conclude_attempt(&mut self) -> Vec<Outgoing> {
+        if self.responses.len() < self.commits.len() {
+            let refused: Vec<u32> = self.refused_now.iter().copied().collect();
+            let failure = if refused.is_empty() {
+                DrpFailure::ResponsesMissing {
+                    servers: self.excluded_signers.iter().copied().collect(),
+                }
+            } else {
+                DrpFailure::ChoiceRefused { servers: refused }
+            };
+            return self.retry_or_fail(failure);
+        }
+        let roster = self.session.roster().cosi();
+        let challenge = self.challenge.as_ref().expect("challenge sent");
         let hash = self.chosen.as_ref().expect("a choice was made").hash;
         let signature = aggregate_responses(roster, self.responses.values())
             .and_then(|total| finalize(challenge, &total))
@@ -435,6 +485,33 @@ impl Leader {
             }
             Err(e) => self.fail(DrpFailure::Cosi(e.to_string())),
         }
+    }
+
+    fn retry_or_fail(&mut self, failure: DrpFailure) -> Vec<Outgoing> {
+        let n = self.session.servers() as usize;
+        let eligible = n - self.excluded_signers.len();
+        if self.attempt + 1 >= MAX_SIGNING_ATTEMPTS || eligible < CHOICE_POLICY.required(n).max(1) {
+            return self.fail(failure);
+        }
+        self.attempt += 1;
+        tracing::info!(attempt = self.attempt, %failure, "DRP choice signing retried");
+        self.commits.clear();
+        self.responses.clear();
+        self.refused_now.clear();
+        self.challenge = None;
+        self.answered = self.excluded_signers.clone();
+        self.phase = LeaderPhase::Commitments;
+        let attempt = self.attempt;
+        (0..self.session.servers())
+            .filter(|s| !self.excluded_signers.contains(s))
+            .map(|s| Outgoing {
+                to: Dest::Server(s),
+                msg: DrpMsg::Recommit {
+                    attempt,
+                    choice_hash: self.shown(s).hash,
+                },
+            })
+            .collect()
     }
 
     fn on_shares(&mut self, from: u32, shares: &[ChosenShare]) -> Vec<Outgoing> {

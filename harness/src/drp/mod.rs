@@ -43,8 +43,9 @@
 //!   which shares the leader used; servers recompute the output themselves from the revealed shares.
 //! - Untrusted input (messages, transcripts) never panics: every failure is a typed error.
 //!
-//! Known limit: the CoSi round is not retried without refusers; a refusal or a missing response
-//! aborts the session ([`DrpFailure`]) and the embedding layer starts a new one (the next leader).
+//! Failure: a session that cannot complete (too few valid dealings, signers or shares, or
+//! [`leader::MAX_SIGNING_ATTEMPTS`] CoSi rounds without a signature) ends in a [`DrpFailure`];
+//! the embedding layer then starts a new one (e.g. under the next leader).
 
 pub mod choice;
 pub mod driver;

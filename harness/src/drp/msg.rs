@@ -24,13 +24,16 @@ pub enum DrpMsg {
         choice: Choice,
         dealings: Vec<SignedDealing>,
     },
-    /// Server → leader: CoSi commitment (`V ‖ mask`) on the choice it verified.
+    /// Server → leader: CoSi commitment (`V ‖ mask`) on the choice it verified, for signing
+    /// attempt `attempt` (0 first).
     Commit {
+        attempt: u32,
         #[serde(with = "hex_vec")]
         commitment: Vec<u8>,
     },
     /// Leader → committers: CoSi challenge (`V ‖ c ‖ mask`) and the choice hash it is for.
     Challenge {
+        attempt: u32,
         #[serde(with = "hex32")]
         choice_hash: Hash32,
         #[serde(with = "hex_vec")]
@@ -38,8 +41,16 @@ pub enum DrpMsg {
     },
     /// Server → leader: CoSi response (`r ‖ mask`).
     Response {
+        attempt: u32,
         #[serde(with = "hex_vec")]
         response: Vec<u8>,
+    },
+    /// Leader → servers: a new signing attempt on the same choice (after refusals or missing
+    /// responses); commit again with a fresh nonce.
+    Recommit {
+        attempt: u32,
+        #[serde(with = "hex32")]
+        choice_hash: Hash32,
     },
     /// Server → leader: it will not go on, and why.
     Refuse { reason: Refusal },

@@ -2,7 +2,8 @@
 //!
 //! Order: `Announce` → deal (`Dealing`) → `Choice` → verify and commit (`Commit`) → `Challenge` →
 //! respond (`Response`) → `Decrypt` → check the collective signature, decrypt (`Shares`) →
-//! `Reveal` → check and compute the output.
+//! `Reveal` → check and compute the output. A `Recommit` for the same choice (a later signing
+//! attempt) draws a fresh nonce and commits again; a challenge of an older attempt is ignored.
 //!
 //! Invariants:
 //! - a server co-signs at most one choice per session: it commits to the first choice it
@@ -85,6 +86,8 @@ pub struct Server {
     fault: ServerFault,
     phase: ServerPhase,
     choice: Option<VerifiedChoice>,
+    /// The signing attempt this server's nonce belongs to.
+    attempt: u32,
     nonce: Option<Nonce>,
     output: Option<Hash32>,
     failure: Option<DrpFailure>,
@@ -109,6 +112,7 @@ impl Server {
             fault: ServerFault::Honest,
             phase: ServerPhase::Idle,
             choice: None,
+            attempt: 0,
             nonce: None,
             output: None,
             failure: None,
@@ -166,9 +170,14 @@ impl Server {
             DrpMsg::Announce { session } => self.on_announce(&session, rng),
             DrpMsg::Choice { choice, dealings } => self.on_choice(choice, dealings, rng),
             DrpMsg::Challenge {
+                attempt,
                 choice_hash,
                 challenge,
-            } => self.on_challenge(&choice_hash, &challenge),
+            } => self.on_challenge(attempt, &choice_hash, &challenge),
+            DrpMsg::Recommit {
+                attempt,
+                choice_hash,
+            } => self.on_recommit(attempt, &choice_hash, rng),
             DrpMsg::Decrypt {
                 choice_hash,
                 signature,
@@ -276,29 +285,68 @@ impl Server {
                 fault,
             })?;
         }
-        let message = Session::cosi_message(&hash);
-        let roster = self.session.roster().cosi();
-        let (nonce, commitment) =
-            cosi_commit(roster, self.index as usize, self.keys.cosi(), &message, rng)
-                .map_err(|e| Refusal::OutOfOrder(e.to_string()))?;
-        self.nonce = Some(nonce);
         self.choice = Some(VerifiedChoice {
             hash,
             choice,
             dealings,
         });
+        self.commit(0, rng).map(Some)
+    }
+
+    /// A fresh CoSi nonce and commitment on the verified choice, for `attempt`.
+    fn commit<R: CryptoRng + ?Sized>(
+        &mut self,
+        attempt: u32,
+        rng: &mut R,
+    ) -> Result<DrpMsg, Refusal> {
+        let hash = self
+            .choice
+            .as_ref()
+            .ok_or_else(|| Refusal::OutOfOrder("commit without a verified choice".into()))?
+            .hash;
+        let roster = self.session.roster().cosi();
+        let (nonce, commitment) = cosi_commit(
+            roster,
+            self.index as usize,
+            self.keys.cosi(),
+            &Session::cosi_message(&hash),
+            rng,
+        )
+        .map_err(|e| Refusal::OutOfOrder(e.to_string()))?;
+        self.nonce = Some(nonce);
+        self.attempt = attempt;
         self.phase = ServerPhase::Committed;
-        Ok(Some(DrpMsg::Commit {
+        Ok(DrpMsg::Commit {
+            attempt,
             commitment: commitment.to_bytes(),
-        }))
+        })
+    }
+
+    /// A later signing attempt on the same choice: commit again with a fresh nonce.
+    fn on_recommit<R: CryptoRng + ?Sized>(
+        &mut self,
+        attempt: u32,
+        choice_hash: &Hash32,
+        rng: &mut R,
+    ) -> Result<Option<DrpMsg>, Refusal> {
+        self.verified(choice_hash)?;
+        let signing = matches!(self.phase, ServerPhase::Committed | ServerPhase::Responded);
+        if !signing || attempt <= self.attempt {
+            return Ok(None);
+        }
+        self.commit(attempt, rng).map(Some)
     }
 
     /// Step c: answer the challenge only if it is over the choice this server verified.
     fn on_challenge(
         &mut self,
+        attempt: u32,
         choice_hash: &Hash32,
         bytes: &[u8],
     ) -> Result<Option<DrpMsg>, Refusal> {
+        if attempt != self.attempt || self.phase != ServerPhase::Committed {
+            return Ok(None);
+        }
         let verified = self.verified(choice_hash)?;
         let message = Session::cosi_message(&verified.hash);
         let roster = self.session.roster().cosi();
@@ -312,6 +360,7 @@ impl Server {
             .map_err(|e| Refusal::BadChallenge(e.to_string()))?;
         self.phase = ServerPhase::Responded;
         Ok(Some(DrpMsg::Response {
+            attempt,
             response: response.to_bytes(),
         }))
     }
@@ -441,6 +490,7 @@ pub(crate) fn kind(msg: &DrpMsg) -> &'static str {
         DrpMsg::Commit { .. } => "commit",
         DrpMsg::Challenge { .. } => "challenge",
         DrpMsg::Response { .. } => "response",
+        DrpMsg::Recommit { .. } => "recommit",
         DrpMsg::Refuse { .. } => "refuse",
         DrpMsg::Decrypt { .. } => "decrypt",
         DrpMsg::Shares { .. } => "shares",

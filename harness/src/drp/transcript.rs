@@ -140,7 +140,7 @@ impl Transcript {
         };
         let session = match Session::new(self.params.clone(), roster) {
             Ok(s) => s,
-            Err(e) => return fail(Check::GroupingSeed, e),
+            Err(e) => return fail(Check::Groups, e),
         };
         if self.grouping_seed != *session.grouping_seed() {
             return fail(Check::GroupingSeed, "differs from the recomputed seed");
