@@ -269,3 +269,85 @@ pub fn genesis_hash(shard: u32, state_root: &Hash) -> Hash {
         .bytes(state_root)
         .finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use iosv_engine::workload::{KeyReuse, TxWorkload};
+
+    use super::*;
+
+    fn workload() -> (Vec<(OutPoint, TxOutput)>, Vec<Transaction>) {
+        let w = TxWorkload::generate(6, 1, KeyReuse::Distinct, 3);
+        let txs = w
+            .txs
+            .iter()
+            .map(|b| Transaction::decode(b).unwrap())
+            .collect();
+        (w.genesis, txs)
+    }
+
+    #[test]
+    fn a_refused_block_changes_nothing() {
+        let (genesis, txs) = workload();
+        let mut producer = ShardState::genesis(1, &genesis).unwrap();
+        let block = producer.propose(txs[..3].to_vec(), [0; 32], 1).unwrap();
+
+        let mut state = ShardState::genesis(1, &genesis).unwrap();
+        let (root, tip) = (state.root(), state.tip());
+        let mut wrong_root = block.clone();
+        wrong_root.header.state_root[0] ^= 1;
+        assert_eq!(state.apply(&wrong_root), Err(BlockError::StateRoot));
+        let mut bad_sig = block.clone();
+        bad_sig.txs[1].inputs[0].signature[40] ^= 1;
+        bad_sig.header.tx_root = tx_root(&bad_sig.txs);
+        assert_eq!(state.apply(&bad_sig), Err(BlockError::Signature { tx: 1 }));
+        let mut other_shard = block.clone();
+        other_shard.header.shard = 2;
+        assert!(matches!(
+            state.apply(&other_shard),
+            Err(BlockError::WrongShard { .. })
+        ));
+        assert_eq!((state.root(), state.tip()), (root, tip));
+        state.apply(&block).unwrap();
+        assert_eq!(state.root(), producer.root());
+        // The same block again does not link to the new tip.
+        assert!(matches!(
+            state.apply(&block),
+            Err(BlockError::Height { .. })
+        ));
+    }
+
+    #[test]
+    fn snapshots_keep_locks() {
+        let (genesis, _) = workload();
+        let lock = LockId([7; 32]);
+        let entries: Vec<(OutPoint, Entry)> = genesis
+            .iter()
+            .enumerate()
+            .map(|(i, (o, out))| {
+                let locked_by = (i % 2 == 0).then_some(lock);
+                (
+                    *o,
+                    Entry {
+                        output: *out,
+                        locked_by,
+                    },
+                )
+            })
+            .collect();
+        let tip = Tip {
+            height: 9,
+            hash: [1; 32],
+        };
+        let mut state = ShardState::from_entries(1, &entries, tip).unwrap();
+        let mut expected = StateTree::from_entries(entries.iter().copied()).unwrap();
+        assert_eq!(state.root(), expected.root());
+        let mut sorted = entries.clone();
+        sorted.sort_unstable_by_key(|(o, _)| *o);
+        assert_eq!(state.entries(), sorted);
+        // A repeated outpoint is refused.
+        let mut twice = entries.clone();
+        twice.push(entries[0]);
+        assert!(ShardState::from_entries(1, &twice, tip).is_err());
+    }
+}
