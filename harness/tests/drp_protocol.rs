@@ -45,9 +45,13 @@ fn honest_sessions_agree_and_verify() {
         let chosen: usize = transcript.groups.iter().map(|g| g.threshold as usize).sum();
         assert_eq!(transcript.dealings.len(), chosen);
 
-        // Same seed, same output; another epoch, another output.
+        // Same seed, same output and byte-identical transcript; another epoch, another output.
         let mut again = Network::new(n, params(3, group_size), 42).unwrap();
         assert_eq!(run_ok(&mut again), output);
+        assert_eq!(
+            serde_json::to_string(again.leader.transcript().unwrap()).unwrap(),
+            serde_json::to_string(transcript).unwrap()
+        );
         let mut next = Network::new(n, params(4, group_size), 42).unwrap();
         assert_ne!(run_ok(&mut next), output);
     }

@@ -72,6 +72,26 @@ fn bodies_are_pruned_and_msbs_chain() {
 }
 
 #[test]
+fn an_msb_proves_its_epoch_headers() {
+    // Bodies of epoch 2 are pruned, but any of its headers is provable against its MSB.
+    let s = scenario();
+    let msb = &s.store.msbs()[1].msb;
+    let headers = &s.store.headers()[4..8];
+    let leaves: Vec<_> = headers
+        .iter()
+        .map(|h| iosv_engine::merkle::leaf_hash(&h.hash()))
+        .collect();
+    for (i, leaf) in leaves.iter().enumerate() {
+        let proof = iosv_engine::merkle::prove(&leaves, i).unwrap();
+        assert!(proof.verify(leaf, &msb.headers_root));
+        let other = iosv_engine::merkle::leaf_hash(&s.store.headers()[0].hash());
+        assert!(!proof.verify(&other, &msb.headers_root));
+    }
+    assert_eq!(headers[3].hash(), msb.tip_hash);
+    assert_eq!(headers[3].state_root, msb.state_root);
+}
+
+#[test]
 fn stale_msb_is_refused() {
     let s = scenario();
     let mut p = package(&s);

@@ -124,6 +124,11 @@ impl ShardStore {
         &self.msbs
     }
 
+    /// Every header since genesis (headers are never pruned).
+    pub fn headers(&self) -> &[BlockHeader] {
+        &self.headers
+    }
+
     /// Heights whose bodies are still stored.
     pub fn stored_bodies(&self) -> impl Iterator<Item = u64> + '_ {
         self.bodies.keys().copied()
