@@ -37,6 +37,13 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Compare two benchmark reports (report.json): every figure both hold, with new/base ratios.
     Compare(CompareArgs),
+    /// Check a DRP transcript: prints the output and exits 0, or names the first failing check
+    /// and exits 1 (2: unreadable or malformed file).
+    VerifyDrp(VerifyDrpArgs),
+    /// Run one DRP session in memory and write its transcript.
+    Drp(DrpArgs),
+    /// Run a shard with Micro State Blocks; time bootstrap from the latest MSB against full replay.
+    MsbBootstrap(MsbBootstrapArgs),
 }
 
 #[derive(Args, Debug)]
@@ -68,6 +75,34 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub trace: Option<PathBuf>,
     /// Print the full report as JSON (last line).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MsbBootstrapArgs {
+    /// Epochs, each closed by an MSB.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub epochs: u64,
+    /// Blocks per epoch.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub blocks_per_epoch: u32,
+    /// Blocks after the last MSB.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub tail_blocks: u32,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub txs_per_block: u32,
+    /// Members of the shard roster that co-signs each MSB.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub roster_size: u32,
+    /// Seed of the workload and the rosters.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Timed repetitions (best is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Print only the JSON report.
     #[arg(long)]
     pub json: bool,
 }
@@ -106,6 +141,48 @@ pub struct ShardSafetyArgs {
     /// Print the report as JSON (last line).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyDrpArgs {
+    /// Transcript file (JSON, as `iosv drp --out` writes it).
+    pub file: PathBuf,
+    /// Print the verdict as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DrpFaultArg {
+    BadEncryptedShare,
+    ForgedDealingProof,
+    ForgedDecryptionProof,
+    Withhold,
+}
+
+#[derive(Args, Debug)]
+pub struct DrpArgs {
+    /// Number of servers.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub servers: u32,
+    /// Target group size.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub group_size: u32,
+    /// Epoch number.
+    #[arg(long, default_value_t = 1)]
+    pub epoch: u64,
+    /// Seed of the keys and of the servers' randomness.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Make one server Byzantine.
+    #[arg(long, value_enum)]
+    pub fault: Option<DrpFaultArg>,
+    /// Which server is faulty (default 0).
+    #[arg(long, requires = "fault")]
+    pub faulty_server: Option<u32>,
+    /// Write the transcript here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -270,6 +347,13 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
+        Command::VerifyDrp(args) => match commands::verify_drp::run(&args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::Drp(args) => commands::drp::run(&args),
+        Command::MsbBootstrap(args) => commands::msb_bootstrap::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,8 @@
 //!
 //! - [`cli`]: argument definitions and dispatch for the `iosv` binary.
 //! - [`commands`]: one module per subcommand.
+//! - [`drp`]: the Distributed Randomness Protocol (leader and server state machines, transcripts).
+//! - [`msb`]: Micro State Blocks, pruning, and bootstrap from the latest MSB.
 //! - [`bench`]: in-process measurements behind `iosv bench`, peers measured in the same run.
 //! - [`node`]: validators as sans-I/O state machines, and the [`node::Transport`] trait.
 //! - [`epoch`]: epoch start (VRF leader election) and the randomness-protocol integration point.
@@ -14,6 +16,8 @@ pub mod cli;
 pub mod commands;
 pub mod epoch;
 pub mod node;
+pub mod drp;
+pub mod msb;
 pub mod report;
 pub mod runtime;
 pub mod shard;

@@ -1,0 +1,67 @@
+//! `iosv drp`: runs one DRP session in memory (honest servers, or one faulty server) and writes its
+//! transcript for `iosv verify-drp`.
+
+use std::fs;
+
+use anyhow::{Context, bail};
+
+use crate::cli::DrpArgs;
+use crate::drp::driver::Network;
+use crate::drp::{ServerFault, SessionParams};
+
+pub fn run(args: &DrpArgs) -> anyhow::Result<()> {
+    let params = SessionParams {
+        epoch: args.epoch,
+        previous: [0; 32],
+        group_size: args.group_size,
+    };
+    let mut network = Network::new(args.servers, params, args.seed)?;
+    if let Some(fault) = args.fault {
+        let server = args.faulty_server.unwrap_or(0);
+        if server >= args.servers {
+            bail!("--faulty-server {server} is past {} servers", args.servers);
+        }
+        network.server_fault(server, fault.into());
+    }
+    let started = std::time::Instant::now();
+    network.run();
+    let elapsed = started.elapsed();
+    for exclusion in network.leader.exclusions() {
+        println!("excluded server {}: {}", exclusion.server, exclusion.reason);
+    }
+    let output = match network.leader.result() {
+        Some(Ok(output)) => *output,
+        Some(Err(failure)) => bail!("session failed: {failure}"),
+        None => bail!("session did not finish"),
+    };
+    let agreeing = network
+        .server_outputs()
+        .iter()
+        .filter(|(_, o)| *o == output)
+        .count();
+    println!("output {}", hex::encode(output));
+    println!(
+        "{agreeing} of {} servers computed the same output; {} messages; {:.1} ms",
+        args.servers,
+        network.delivered(),
+        elapsed.as_secs_f64() * 1e3
+    );
+    if let Some(path) = &args.out {
+        let transcript = network.leader.transcript().context("no transcript")?;
+        fs::write(path, serde_json::to_string_pretty(transcript)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+impl From<crate::cli::DrpFaultArg> for ServerFault {
+    fn from(f: crate::cli::DrpFaultArg) -> Self {
+        use crate::cli::DrpFaultArg as A;
+        match f {
+            A::BadEncryptedShare => ServerFault::BadEncryptedShare,
+            A::ForgedDealingProof => ServerFault::ForgedDealingProof,
+            A::ForgedDecryptionProof => ServerFault::ForgedDecryptionProof,
+            A::Withhold => ServerFault::Withhold,
+        }
+    }
+}
