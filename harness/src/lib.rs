@@ -3,7 +3,9 @@
 //! - [`cli`]: argument definitions and dispatch for the `iosv` binary.
 //! - [`commands`]: one module per subcommand.
 //! - [`bench`]: in-process measurements behind `iosv bench`, peers measured in the same run.
+//! - [`atomix`]: cross-shard transactions (lock, proofs of acceptance or rejection, commit/abort).
 
+pub mod atomix;
 pub mod bench;
 pub mod cli;
 pub mod commands;
