@@ -66,6 +66,11 @@ impl AtomixClient {
         &self.inputs
     }
 
+    /// The proofs collected so far, by shard.
+    pub fn proofs(&self) -> &BTreeMap<ShardId, AtomixProof> {
+        &self.proofs
+    }
+
     /// The certificate, once the proofs decide it.
     pub fn certificate(&self) -> Option<&Certificate> {
         self.certificate.as_ref()
@@ -101,43 +106,50 @@ impl AtomixClient {
         if self.certificate.is_some() {
             return Ok(Vec::new());
         }
-        let certificate = if let Decision::Reject { .. } = decision {
-            Certificate::AbortRejected {
+        if let Decision::Reject { .. } = decision {
+            self.certificate = Some(Certificate::AbortRejected {
                 proof: Box::new(self.proofs[&shard].clone()),
-            }
-        } else if self.proofs.len() == self.inputs.len() {
-            match self.all_accepted() {
-                Some(certificate) => certificate,
-                None => return Ok(Vec::new()),
-            }
-        } else {
-            return Ok(Vec::new());
-        };
-        self.certificate = Some(certificate);
-        Ok(self.finish_messages())
+            });
+            return Ok(self.finish_messages());
+        }
+        Ok(self.decide())
     }
 
-    /// With a proof from every input shard: the certificate they give, or `None` if one of them
-    /// is a rejection (its arrival already produced an abort).
-    fn all_accepted(&self) -> Option<Certificate> {
-        let mut accepted = 0u64;
-        for proof in self.proofs.values() {
-            match proof.statement.decision {
-                Decision::Accept { value } => accepted = accepted.saturating_add(value),
-                Decision::Reject { .. } => {
-                    return Some(Certificate::AbortRejected {
-                        proof: Box::new(proof.clone()),
-                    });
-                }
-            }
+    /// Forms the certificate the collected proofs dictate, if they decide; returns the finish
+    /// messages when it does.
+    fn decide(&mut self) -> Vec<ClientAction> {
+        if self.certificate.is_some() {
+            return Vec::new();
         }
-        let proofs: Vec<AtomixProof> = self.proofs.values().cloned().collect();
-        let outputs = self.tx.output_total().unwrap_or(u64::MAX);
-        Some(if accepted >= outputs {
-            Certificate::Commit { proofs }
+        let rejection = self
+            .proofs
+            .values()
+            .find(|p| !p.statement.decision.is_accept());
+        let certificate = if let Some(proof) = rejection {
+            Certificate::AbortRejected {
+                proof: Box::new(proof.clone()),
+            }
+        } else if self.proofs.len() == self.inputs.len() {
+            let accepted = self
+                .proofs
+                .values()
+                .map(|p| match p.statement.decision {
+                    Decision::Accept { value } => value,
+                    Decision::Reject { .. } => 0,
+                })
+                .fold(0u64, u64::saturating_add);
+            let proofs: Vec<AtomixProof> = self.proofs.values().cloned().collect();
+            let outputs = self.tx.output_total().unwrap_or(u64::MAX);
+            if accepted >= outputs {
+                Certificate::Commit { proofs }
+            } else {
+                Certificate::AbortInsufficient { proofs }
+            }
         } else {
-            Certificate::AbortInsufficient { proofs }
-        })
+            return Vec::new();
+        };
+        self.certificate = Some(certificate);
+        self.finish_messages()
     }
 
     /// The finish messages for the current certificate: every input and output shard on commit,
@@ -173,6 +185,8 @@ impl AtomixClient {
         if self.proofs.len() != before || !still_valid {
             self.certificate = None;
         }
-        self.start()
+        let mut actions = self.start();
+        actions.extend(self.decide());
+        actions
     }
 }

@@ -285,6 +285,57 @@ impl AtomixWorld {
         started.len()
     }
 
+    /// Output claims: a fresh client for every transaction some input shard committed while one of
+    /// its output shards has not finished it (a finish that never arrived); returns how many.
+    pub fn claim_outputs(&mut self) -> usize {
+        let mut claims = BTreeSet::new();
+        for shard in &self.shards {
+            for tx in shard.committed_inputs() {
+                let txid = tx.txid();
+                let missing = self
+                    .map
+                    .output_shards(&tx)
+                    .into_iter()
+                    .any(|o| self.shards[o as usize].outcome(&txid).is_none());
+                if missing && !claims.contains(&txid) {
+                    claims.insert(txid);
+                }
+            }
+        }
+        let txs: Vec<Transaction> = self
+            .shards
+            .iter()
+            .flat_map(|s| s.committed_inputs())
+            .filter(|tx| claims.remove(&tx.txid()))
+            .collect();
+        let started = txs.len();
+        for tx in txs {
+            if let Err(e) = self.submit(tx) {
+                self.refusals.push(e);
+            }
+        }
+        started
+    }
+
+    /// Client timeouts: every live client still without a certificate asks again the input shards
+    /// it has no proof from (its request or the proof may have been lost); returns how many asked.
+    pub fn retry_clients(&mut self) -> usize {
+        let mut asked = 0;
+        for (client, slot) in self.clients.iter().enumerate() {
+            if slot.crashed || slot.client.certificate().is_some() {
+                continue;
+            }
+            let actions = slot.client.start();
+            asked += usize::from(!actions.is_empty());
+            self.network.extend(
+                actions
+                    .into_iter()
+                    .map(|action| Envelope { client, action }),
+            );
+        }
+        asked
+    }
+
     /// Locks held across all shards.
     pub fn locks_held(&self) -> usize {
         self.shards.iter().map(|s| s.utxo().lock_count()).sum()
@@ -299,18 +350,20 @@ impl AtomixWorld {
             .sum()
     }
 
-    /// Delivers, seals and recovers until nothing is in flight and no lock is held, or `rounds`
-    /// rounds pass; returns whether it settled. Clients that crashed stay crashed: their
+    /// Delivers, seals, recovers stalled locks and claims undelivered outputs until nothing is in
+    /// flight, no lock is held and every committed transaction's outputs exist, or `rounds` rounds
+    /// pass; returns whether it settled. Clients that crashed stay crashed: their
     /// transactions end through recovery.
     pub fn settle<R: CryptoRng + ?Sized>(&mut self, rounds: usize, rng: &mut R) -> bool {
         for _ in 0..rounds {
             self.deliver_all();
             self.seal_all(rng);
             self.deliver_all();
-            if self.network.is_empty() && self.locks_held() == 0 {
+            if self.network.is_empty() && self.locks_held() == 0 && self.claim_outputs() == 0 {
                 return true;
             }
             if self.network.is_empty() {
+                self.retry_clients();
                 self.recover(0);
             }
         }

@@ -21,6 +21,12 @@
 //! acceptance had been shown to an output shard would let both the outputs and the unlocked inputs
 //! exist (money created). Completion is guaranteed instead, because every shard answers a lock
 //! request with a decision.
+//!
+//! The output side: a client may also crash after the input shards committed but before an output
+//! shard heard of it. The outputs are not lost: decisions are kept after the commit and are
+//! re-certified on request, so the recipient (or anyone) runs a fresh client from the transaction
+//! (listed by [`AtomixShard::committed_inputs`]); the input shards refuse its finish as a replay,
+//! and the output shard, which has not finished the txid, creates the outputs once.
 
 use std::collections::HashMap;
 
@@ -399,6 +405,19 @@ impl AtomixShard {
                 None => "nothing",
             },
         }
+    }
+
+    /// Transactions this shard committed as an input shard, in txid order: the public record from
+    /// which a recipient claims outputs that no finish delivered (see [`AtomixWorld::claim_outputs`]
+    /// (super::AtomixWorld::claim_outputs)).
+    pub fn committed_inputs(&self) -> Vec<Transaction> {
+        let mut done: Vec<(&TxId, &Record)> = self
+            .decisions
+            .iter()
+            .filter(|(txid, _)| self.finished.get(*txid) == Some(&Outcome::Committed))
+            .collect();
+        done.sort_unstable_by_key(|(txid, _)| **txid);
+        done.into_iter().map(|(_, r)| r.tx.clone()).collect()
     }
 
     /// Transactions whose inputs this shard has held locked for at least `min_epochs` epochs
