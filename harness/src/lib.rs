@@ -10,7 +10,9 @@
 //! - [`shard`]: shard assignment, TransEpoch swap plans, shard ledgers, shard-safety analysis.
 //! - [`sim`]: the deterministic discrete-event simulator and `iosv simulate`'s run.
 //! - [`runtime`]: the real-time runner (threads and channels) for the same state machines.
+//! - [`atomix`]: cross-shard transactions (lock, proofs of acceptance or rejection, commit/abort).
 
+pub mod atomix;
 pub mod bench;
 pub mod cli;
 pub mod commands;
