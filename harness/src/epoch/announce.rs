@@ -255,6 +255,9 @@ impl SignedAnnouncement {
         if Some(value) != self.expected {
             return Err("certificate_wrong_value");
         }
+        if acks.len() > ctx.roster.len() as usize {
+            return Err("certificate_too_many_acks");
+        }
         let msg = signing_bytes(ACK_DOMAIN, &ctx.round, &value);
         let mut signers = std::collections::BTreeSet::new();
         for (node, sig) in acks {
@@ -284,7 +287,7 @@ impl RandomnessProtocol for SignedAnnouncement {
     type Msg = Placeholder;
 
     fn name(&self) -> &'static str {
-        "placeholder-certified-announcement"
+        "placeholder-certified-announcement (pre-DRP)"
     }
 
     fn begin(&mut self, ctx: &RoundContext<'_>, fx: &mut RandomnessEffects<Placeholder>) {

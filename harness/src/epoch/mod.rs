@@ -15,6 +15,8 @@
 //! malformed, duplicated, late or misdirected lottery is rejected and reported.
 
 pub mod announce;
+#[cfg(test)]
+mod announce_tests;
 pub mod lottery;
 pub mod message;
 pub mod randomness;

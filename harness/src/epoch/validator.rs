@@ -180,6 +180,11 @@ impl<R: RandomnessProtocol> Validator<R> {
         }
     }
 
+    /// The randomness protocol's name.
+    pub fn protocol_name(&self) -> &'static str {
+        self.protocol.name()
+    }
+
     pub fn behavior(&self) -> Behavior {
         self.behavior
     }

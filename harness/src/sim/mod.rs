@@ -27,5 +27,5 @@ pub mod trace;
 
 pub use checks::Checks;
 pub use config::SimConfig;
-pub use run::{Record, SimError, SimReport, run};
+pub use run::{Record, SimError, SimReport, run, run_with};
 pub use simulator::{Happening, Simulator};
