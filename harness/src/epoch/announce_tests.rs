@@ -45,6 +45,7 @@ fn ctx<'a>(s: &'a Setup, me: NodeId) -> RoundContext<'a> {
         deadline: 100,
         roster: &s.roster,
         lotteries: &s.lotteries,
+        previous: None,
     }
 }
 

@@ -446,6 +446,11 @@ impl<R: RandomnessProtocol> Validator<R> {
             deadline,
             roster: &self.roster,
             lotteries: &st.lotteries,
+            previous: self
+                .log
+                .range(..round.epoch)
+                .next_back()
+                .map(|(&e, &v)| (e, v)),
         };
         call(&mut self.protocol, &ctx, &mut rfx);
         for (dest, body) in rfx.sends {
