@@ -243,3 +243,48 @@ fn forged_announcements_and_acks_are_rejected() {
     );
     assert_eq!(fx.rejects, vec!["ack_bad_signature".to_string()]);
 }
+
+#[test]
+fn a_node_vouches_for_one_round_per_epoch_even_after_a_restart() {
+    let s = setup();
+    let (_, fx) = begin(&s, 0);
+    let announce0 = fx.sends[0].1.clone();
+    let (mut node, _) = begin(&s, 3);
+    let fx = deliver(&s, &mut node, 3, 0, announce0);
+    assert!(matches!(fx.sends[0].1, Placeholder::Ack { .. }));
+
+    // The backup's round of the same epoch: node 3 is locked and does not vouch again, even
+    // after a restart.
+    let backup = Round {
+        rank: 1,
+        leader: 1,
+        ..ROUND
+    };
+    let ctx1 = |me| RoundContext {
+        round: backup,
+        ..ctx(&s, me)
+    };
+    let mut leader1 = SignedAnnouncement::new(s.keys[1].sig.clone());
+    let mut fx = RandomnessEffects::default();
+    leader1.begin(&ctx1(1), &mut fx);
+    let announce1 = fx.sends[0].1.clone();
+    let mut node = node.restart();
+    let mut fx = RandomnessEffects::default();
+    node.begin(&ctx1(3), &mut fx);
+    node.on_message(&ctx1(3), 1, announce1, &mut fx);
+    assert!(
+        fx.sends.is_empty(),
+        "no second acknowledgement in one epoch"
+    );
+    assert_eq!(fx.rejects, vec!["locked_to_an_earlier_round".to_string()]);
+
+    // A fresh node vouches for the backup's round.
+    let (mut other, _) = begin(&s, 2);
+    let mut fx = RandomnessEffects::default();
+    other.begin(&ctx1(2), &mut fx);
+    let mut l1 = SignedAnnouncement::new(s.keys[1].sig.clone());
+    let mut lfx = RandomnessEffects::default();
+    l1.begin(&ctx1(1), &mut lfx);
+    other.on_message(&ctx1(2), 1, lfx.sends[0].1.clone(), &mut fx);
+    assert!(matches!(fx.sends[0].1, Placeholder::Ack { .. }));
+}

@@ -275,6 +275,13 @@ impl<R: RandomnessProtocol> Validator<R> {
             Some(st) => (st.epoch, st.view + 1),
         };
         if (lottery.epoch, lottery.view) == next_view {
+            // Checked before buffering, so a peer cannot fill the buffer in others' names.
+            if lottery.node != from {
+                return Err(LotteryError::SenderMismatch {
+                    claimed: lottery.node,
+                    from,
+                });
+            }
             return self.buffer(from, lottery);
         }
         let Some(st) = self.state.as_mut() else {
