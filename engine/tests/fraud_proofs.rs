@@ -7,13 +7,14 @@ use iosv_engine::fraud::{
     BuildError, Claim, FraudKind, FraudProof, FraudProofError, SignedHeader, Source, TxWitness,
     build,
 };
-use iosv_engine::sampling::revalidate;
+use iosv_engine::sampling::{AuditError, audit, revalidate};
 use iosv_engine::sig::{Backend, Verifier};
 use iosv_engine::tx::{
     BlockHeader, HEADER_VERSION, OutPoint, Transaction, TxId, TxInput, TxOutput,
     tx_inclusion_proof, tx_leaves, tx_root,
 };
 use iosv_engine::utxo::{LockId, StateTree, UtxoSet};
+use iosv_engine::vrf::SecretKey;
 use iosv_engine::workload::signing_key;
 use proptest::prelude::*;
 
@@ -472,4 +473,52 @@ proptest! {
             }
         }
     }
+}
+
+/// The whole normal-league audit with p = 1: the invalid transaction and the one that fails only
+/// because of it give a single proof against the guilty one; an honest block gives none; a body
+/// that does not match the header is refused before any sampling.
+#[test]
+fn audit_turns_findings_into_proofs() {
+    let set = pre_state();
+    let vrf = SecretKey::from_seed(&[3; 32]);
+    let verifier = Verifier::new(Backend::Cpu).unwrap();
+    let overdraw = spend(&[(genesis_point(12), 12)], &[(150, 12)]);
+    let dependent = spend(&[(out(&overdraw, 0), 12)], &[(150, 13)]);
+    let txs = vec![
+        spend(&[(genesis_point(13), 13)], &[(100, 1)]),
+        overdraw,
+        dependent,
+    ];
+    let mut tree = StateTree::from_set(&set);
+    let header = header_for(&txs, &mut tree);
+    let a = audit(&header, &txs, &set, &mut tree, &vrf, 1.0, &verifier).unwrap();
+    assert_eq!(a.sampled, vec![0, 1, 2]);
+    assert_eq!(
+        a.findings.iter().map(|f| f.index).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(a.proofs.len(), 1);
+    assert!(a.unproven.is_empty());
+    let proven = a.proofs[0].verify().unwrap();
+    assert_eq!(
+        (proven.index, proven.kind),
+        (1, FraudKind::InsufficientFunds)
+    );
+
+    let honest = vec![spend(&[(genesis_point(14), 14)], &[(100, 1)])];
+    let header = header_for(&honest, &mut tree);
+    let a = audit(&header, &honest, &set, &mut tree, &vrf, 1.0, &verifier).unwrap();
+    assert!(a.findings.is_empty() && a.proofs.is_empty());
+
+    assert_eq!(
+        audit(&header, &txs, &set, &mut tree, &vrf, 1.0, &verifier).unwrap_err(),
+        AuditError::BodyMismatch
+    );
+    let mut forged = header.clone();
+    forged.signature[0] ^= 1;
+    assert_eq!(
+        audit(&forged, &honest, &set, &mut tree, &vrf, 1.0, &verifier).unwrap_err(),
+        AuditError::BadHeaderSignature
+    );
 }

@@ -32,6 +32,11 @@ pub enum Command {
     Pipeline(PipelineArgs),
     /// Performance regression gate: same-run ratios against a peer, compared with a baseline.
     Gate(GateArgs),
+    /// Run the deterministic protocol simulator (epochs, VRF leader election, shards, TransEpoch)
+    /// and write its event trace; or, with `shard-safety`, the shard-safety table.
+    Simulate(SimulateArgs),
+    /// Compare two benchmark reports (report.json): every figure both hold, with new/base ratios.
+    Compare(CompareArgs),
     /// Check a DRP transcript: prints the output and exits 0, or names the first failing check
     /// and exits 1 (2: unreadable or malformed file).
     VerifyDrp(VerifyDrpArgs),
@@ -39,6 +44,39 @@ pub enum Command {
     Drp(DrpArgs),
     /// Run a shard with Micro State Blocks; time bootstrap from the latest MSB against full replay.
     MsbBootstrap(MsbBootstrapArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The reference report.json (e.g. a committed one under perf-reports/).
+    pub base: PathBuf,
+    /// The report.json to compare with it.
+    pub new: PathBuf,
+    /// Print the comparison as JSON (one object on the last line).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SimulateArgs {
+    #[command(subcommand)]
+    pub report: Option<SimulateReport>,
+    /// Seed of the run: keys, network draws, genesis assignment and workload derive from it.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Epochs to simulate.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: u64,
+    /// Configuration (JSON; see `sim::config`); default: 16 validators, 2 shards, Δ = 100 ms.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Write the event trace (JSON lines) here.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Print the full report as JSON (last line).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -65,6 +103,42 @@ pub struct MsbBootstrapArgs {
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
     /// Print only the JSON report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimulateReport {
+    /// Probability that a shard has a third or more faulty members: exact hypergeometric beside
+    /// the rate measured over simulated epoch assignments.
+    ShardSafety(ShardSafetyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShardSafetyArgs {
+    /// Total validators.
+    #[arg(long, default_value_t = 1800)]
+    pub validators: u32,
+    /// Shard sizes.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "16,32,64,100,150,200,300,400,600"
+    )]
+    pub sizes: Vec<u32>,
+    /// Faulty fractions of all validators.
+    #[arg(long, value_delimiter = ',', default_value = "0.25,0.33")]
+    pub fractions: Vec<f64>,
+    /// Simulated epoch assignments per (size, fraction).
+    #[arg(long, default_value_t = 20_000)]
+    pub samples: u64,
+    /// Seed of the sampled assignments.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Folder to write shard-safety.json and shard-safety.md into.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the report as JSON (last line).
     #[arg(long)]
     pub json: bool,
 }
@@ -214,7 +288,12 @@ pub enum BenchSuite {
     Sigverify,
     /// Collective signatures (Schnorr CoSi, BLS with blst as peer), VRF and DLEQ proofs.
     Cosi,
-    /// Every suite in turn (sigverify, cosi), written as a dated report under `--out`.
+    /// UTXO validation, apply and undo, the Merkle state commitment and fraud proofs.
+    Utxo,
+    /// The validation pipeline end to end, several runs: committed tx/s, latency, stage breakdown.
+    Pipeline,
+    /// Every suite in turn (sigverify, cosi, utxo, pipeline), written as a dated report under
+    /// `--out`.
     All,
 }
 
@@ -229,11 +308,15 @@ pub struct BenchArgs {
     /// Print the result as JSON (one object on the last line).
     #[arg(long)]
     pub json: bool,
-    /// Folder for dated reports (`<out>/<YYYY-MM-DD>-<machine>/`: report.json, summary.md, SVG
-    /// plots). `all` always writes one (default `perf-reports`); `sigverify` and `cosi` write one
-    /// only when `--out` is given.
+    /// Folder for dated reports (`<out>/<YYYY-MM-DD>-<machine>[-<suite>]/`: report.json,
+    /// summary.md, SVG plots). `all` always writes one (default `perf-reports`); a single suite
+    /// writes one only when `--out` (or `--flamegraph`) is given.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Profile each suite with pprof and write `flamegraph-<suite>.svg` beside the report (a
+    /// single suite then writes its report under `--out`, default `perf-reports`).
+    #[arg(long)]
+    pub flamegraph: bool,
 }
 
 pub fn init_tracing() {
@@ -253,7 +336,13 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::GenSigs(args) => commands::gen_sigs::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
         Command::Pipeline(args) => commands::pipeline::run(&args),
+        Command::Compare(args) => commands::compare::run(&args),
         Command::Gate(args) => match commands::gate::run(&args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::Simulate(args) => match commands::simulate::run(&args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),

@@ -5,10 +5,22 @@
 //! - [`drp`]: the Distributed Randomness Protocol (leader and server state machines, transcripts).
 //! - [`msb`]: Micro State Blocks, pruning, and bootstrap from the latest MSB.
 //! - [`bench`]: in-process measurements behind `iosv bench`, peers measured in the same run.
+//! - [`node`]: validators as sans-I/O state machines, and the [`node::Transport`] trait.
+//! - [`epoch`]: epoch start (VRF leader election) and the randomness-protocol integration point.
+//! - [`shard`]: shard assignment, TransEpoch swap plans, shard ledgers, shard-safety analysis.
+//! - [`sim`]: the deterministic discrete-event simulator and `iosv simulate`'s run.
+//! - [`runtime`]: the real-time runner (threads and channels) for the same state machines.
+//! - [`atomix`]: cross-shard transactions (lock, proofs of acceptance or rejection, commit/abort).
 
+pub mod atomix;
 pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod drp;
+pub mod epoch;
 pub mod msb;
+pub mod node;
 pub mod report;
+pub mod runtime;
+pub mod shard;
+pub mod sim;

@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 use iosv_harness::bench::cosi::{self, CosiReport, PlanSummary};
+use iosv_harness::bench::pipeline::{self, PipelinePlan};
 use iosv_harness::bench::sigverify::{self, SigverifyReport};
 use iosv_harness::bench::timing::Spread;
+use iosv_harness::bench::utxo::{self, UtxoPlan};
 use iosv_harness::report::{self, BenchReport, Machine};
 
 fn spread(median: f64) -> Spread {
@@ -117,6 +119,8 @@ fn writes_json_summary_and_plots() {
         machine: Machine::detect(),
         sigverify: Some(sigverify_report()),
         cosi: Some(cosi_report()),
+        utxo: None,
+        pipeline: None,
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");
@@ -179,4 +183,101 @@ fn writes_json_summary_and_plots() {
             .contains("blst fast_aggregate_verify")
     );
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// The utxo and pipeline suites on tiny plans, end to end: every measurement present, the report
+/// folder with the stage-breakdown plot and the tables.
+#[test]
+fn utxo_and_pipeline_suites_write_their_sections() {
+    let utxo_plan = UtxoPlan {
+        entries: 4_000,
+        block: 64,
+        samples: 2,
+        min_sample: std::time::Duration::from_millis(1),
+    };
+    let utxo = utxo::run(utxo_plan, |_| {}).expect("utxo suite");
+    let names: Vec<&str> = utxo.measurements.iter().map(|m| m.what.as_str()).collect();
+    for expected in [
+        "validate_batch",
+        "BucketProof::verify",
+        "FraudProof::verify (double spend)",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert!(utxo.measurements.iter().all(|m| m.value.median > 0.0));
+
+    let plan = PipelinePlan {
+        transactions: 2_000,
+        runs: 2,
+        rate: None,
+    };
+    let p = pipeline::run(plan, |_| {}).expect("pipeline suite");
+    assert_eq!(p.runs.len(), 2);
+    assert!(
+        p.runs
+            .iter()
+            .all(|r| r.committed == 2_000 && r.rejected == 0)
+    );
+    assert!(!p.stages.is_empty());
+
+    let report = BenchReport {
+        date: "2026-01-03".into(),
+        machine: Machine::detect(),
+        sigverify: None,
+        cosi: None,
+        utxo: Some(utxo),
+        pipeline: Some(p),
+    };
+    let out = temp_out();
+    let dir = report::write(&out, &report).expect("report written");
+    let summary = std::fs::read_to_string(dir.join(report::SUMMARY_MD)).unwrap();
+    assert!(summary.contains("## UTXO set"));
+    assert!(summary.contains("## Pipeline"));
+    let svg = std::fs::read_to_string(dir.join(report::PIPELINE_STAGES_SVG)).unwrap();
+    assert!(svg.matches("<polyline").count() >= 3, "one line per stage");
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// `iosv compare` on a written report against itself: every figure at ratio 1; against a file that
+/// is not JSON: exit 2 with the file named.
+#[test]
+fn compare_command_lines_up_figures() {
+    let report = BenchReport {
+        date: "2026-01-04".into(),
+        machine: Machine::detect(),
+        sigverify: Some(sigverify_report()),
+        cosi: None,
+        utxo: None,
+        pipeline: None,
+    };
+    let out = temp_out();
+    let dir = report::write(&out, &report).expect("report written");
+    let json = dir.join(report::REPORT_JSON);
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .args(["compare", "--json"])
+        .arg(&json)
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let figures = last["figures"].as_array().unwrap();
+    assert!(!figures.is_empty());
+    assert!(figures.iter().all(|f| f["ratio"] == 1.0));
+
+    let bad = out.join("not-json.txt");
+    std::fs::write(&bad, "nope").unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .arg("compare")
+        .arg(&json)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("not-json.txt"));
+    std::fs::remove_dir_all(&out).ok();
 }

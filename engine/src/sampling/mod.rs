@@ -22,11 +22,15 @@
 //!    inclusion proof, the state it needed with proofs against the header's pre-state root, and the
 //!    reason — that anyone can check without the chain. Acting on it (rejecting the block, slashing
 //!    the believable validator) is the protocol harness's part.
+//! 5. [`audit`](audit()): all of the above for one block, after checking that the block matches
+//!    its signed header and that the auditor's state is the one the header names.
 
+pub mod audit;
 pub mod revalidate;
 pub mod seed;
 pub mod select;
 
+pub use audit::{Audit, AuditError, audit};
 pub use revalidate::{Finding, FindingReason, revalidate};
 pub use seed::{SEED_DOMAIN, SEED_LEN, SamplingSeed};
 pub use select::{SELECT_DOMAIN, is_selected, select, threshold};

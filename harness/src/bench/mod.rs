@@ -4,5 +4,7 @@
 pub mod cosi;
 pub mod gate;
 pub mod peers;
+pub mod pipeline;
 pub mod sigverify;
 pub mod timing;
+pub mod utxo;

@@ -9,8 +9,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use iosv_engine::platform;
 use serde_json::json;
 
+use anyhow::Context;
+
 use crate::bench::cosi::{self, CosiPlan, CosiReport};
+use crate::bench::pipeline::{self, PipelinePlan};
 use crate::bench::sigverify::{self, SigverifyPlan, SigverifyReport};
+use crate::bench::utxo::{self, UtxoPlan};
 use crate::cli::{BenchArgs, BenchSuite};
 use crate::report::{self, BenchReport, Machine};
 
@@ -19,38 +23,115 @@ pub const DEFAULT_OUT: &str = "perf-reports";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     match args.suite {
-        BenchSuite::Sigverify => sigverify_cmd(args),
-        BenchSuite::Cosi => cosi_cmd(args),
         BenchSuite::All => all_cmd(args),
+        suite => single_cmd(args, suite),
     }
 }
+
+/// The suites `all` runs, in order.
+const ALL_SUITES: [BenchSuite; 4] = [
+    BenchSuite::Sigverify,
+    BenchSuite::Cosi,
+    BenchSuite::Utxo,
+    BenchSuite::Pipeline,
+];
+
+fn suite_name(suite: BenchSuite) -> &'static str {
+    match suite {
+        BenchSuite::Sigverify => "sigverify",
+        BenchSuite::Cosi => "cosi",
+        BenchSuite::Utxo => "utxo",
+        BenchSuite::Pipeline => "pipeline",
+        BenchSuite::All => "all",
+    }
+}
+
+fn empty_report() -> BenchReport {
+    BenchReport {
+        date: report::date::today_utc(),
+        machine: Machine::detect(),
+        sigverify: None,
+        cosi: None,
+        utxo: None,
+        pipeline: None,
+    }
+}
+
+/// Measures one suite into `report`, under a pprof profiler when `profile` is set (returning its
+/// flamegraph SVG). `log` gets one line per finished measurement.
+fn measure_suite(
+    suite: BenchSuite,
+    quick: bool,
+    profile: bool,
+    report: &mut BenchReport,
+    log: &dyn Fn(String),
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let guard = if profile {
+        Some(
+            pprof::ProfilerGuardBuilder::default()
+                .frequency(FLAMEGRAPH_HZ)
+                .blocklist(&["libc", "libgcc", "pthread", "vdso"])
+                .build()?,
+        )
+    } else {
+        None
+    };
+    match suite {
+        BenchSuite::Sigverify => report.sigverify = Some(measure_sigverify(quick, log)),
+        BenchSuite::Cosi => report.cosi = Some(measure_cosi(quick, log)),
+        BenchSuite::Utxo => {
+            let plan = if quick {
+                UtxoPlan::QUICK
+            } else {
+                UtxoPlan::FULL
+            };
+            report.utxo = Some(utxo::run(plan, log)?);
+        }
+        BenchSuite::Pipeline => {
+            let plan = if quick {
+                PipelinePlan::QUICK
+            } else {
+                PipelinePlan::FULL
+            };
+            report.pipeline = Some(pipeline::run(plan, log)?);
+        }
+        BenchSuite::All => unreachable!("`all` is split into its suites by the caller"),
+    }
+    let Some(guard) = guard else {
+        return Ok(None);
+    };
+    let mut svg = Vec::new();
+    guard.report().build()?.flamegraph(&mut svg)?;
+    Ok(Some(svg))
+}
+
+/// pprof's sampling rate for `--flamegraph`: about 1 ms, odd so as not to beat with periodic work.
+const FLAMEGRAPH_HZ: i32 = 999;
 
 fn all_cmd(args: &BenchArgs) -> anyhow::Result<()> {
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
-    let bar = ProgressBar::new(2);
+    let bar = ProgressBar::new(ALL_SUITES.len() as u64);
     bar.set_style(ProgressStyle::with_template(
         "[{elapsed_precise}] {bar:30} {pos}/{len} suites: {msg}",
     )?);
-    bar.set_message("sigverify");
-    bar.tick();
-    let sv = measure_sigverify(args.quick, |line| bar.println(line));
-    bar.inc(1);
-    bar.set_message("cosi");
-    let cosi = measure_cosi(args.quick, |line| bar.println(line));
-    bar.inc(1);
+    let mut report = empty_report();
+    let mut flamegraphs = Vec::new();
+    for suite in ALL_SUITES {
+        bar.set_message(suite_name(suite));
+        bar.tick();
+        let log = |line: String| bar.println(line);
+        if let Some(svg) = measure_suite(suite, args.quick, args.flamegraph, &mut report, &log)? {
+            flamegraphs.push((suite, svg));
+        }
+        bar.inc(1);
+    }
     bar.finish_with_message("done");
-    print_sigverify_ratios(&sv);
-    print_cosi_ratios(&cosi);
-    let report = BenchReport {
-        date: report::date::today_utc(),
-        machine: Machine::detect(),
-        sigverify: Some(sv),
-        cosi: Some(cosi),
-    };
+    print_ratios(&report);
     let dir = write_report(&out, &report)?;
+    write_flamegraphs(&dir, &flamegraphs)?;
     if args.json {
         println!(
             "{}",
@@ -60,51 +141,68 @@ fn all_cmd(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn sigverify_cmd(args: &BenchArgs) -> anyhow::Result<()> {
-    let report = measure_sigverify(args.quick, |line| eprintln!("{line}"));
+fn single_cmd(args: &BenchArgs, suite: BenchSuite) -> anyhow::Result<()> {
+    let mut report = empty_report();
+    let log = |line: String| eprintln!("{line}");
+    let flamegraph = measure_suite(suite, args.quick, args.flamegraph, &mut report, &log)?;
+    print_ratios(&report);
     if args.json {
+        let suite_report = match suite {
+            BenchSuite::Sigverify => serde_json::to_value(&report.sigverify)?,
+            BenchSuite::Cosi => serde_json::to_value(&report.cosi)?,
+            BenchSuite::Utxo => serde_json::to_value(&report.utxo)?,
+            BenchSuite::Pipeline => serde_json::to_value(&report.pipeline)?,
+            BenchSuite::All => unreachable!("handled by all_cmd"),
+        };
         let out = json!({
-            "suite": "sigverify",
+            "suite": suite_name(suite),
             "machine": machine_json(),
-            "report": report,
+            "report": suite_report,
         });
         println!("{out}");
-    } else {
-        print_sigverify_ratios(&report);
     }
-    if let Some(out) = &args.out {
-        let report = BenchReport {
-            date: report::date::today_utc(),
-            machine: Machine::detect(),
-            sigverify: Some(report),
-            cosi: None,
-        };
-        write_report(out, &report)?;
+    let out = match (&args.out, &flamegraph) {
+        (Some(out), _) => Some(out.clone()),
+        (None, Some(_)) => Some(PathBuf::from(DEFAULT_OUT)),
+        (None, None) => None,
+    };
+    if let Some(out) = out {
+        let folder = format!("{}-{}", report.folder_name(), suite_name(suite));
+        let dir = report::write_into(&out.join(folder), &report)?;
+        eprintln!("report written to {}", dir.display());
+        if let Some(svg) = flamegraph {
+            write_flamegraphs(&dir, &[(suite, svg)])?;
+        }
     }
     Ok(())
 }
 
-fn cosi_cmd(args: &BenchArgs) -> anyhow::Result<()> {
-    let report = measure_cosi(args.quick, |line| eprintln!("{line}"));
-    print_cosi_ratios(&report);
-    if args.json {
-        let out = json!({
-            "suite": "cosi",
-            "machine": machine_json(),
-            "report": report,
-        });
-        println!("{out}");
-    }
-    if let Some(out) = &args.out {
-        let report = BenchReport {
-            date: report::date::today_utc(),
-            machine: Machine::detect(),
-            sigverify: None,
-            cosi: Some(report),
-        };
-        write_report(out, &report)?;
+fn write_flamegraphs(dir: &Path, flamegraphs: &[(BenchSuite, Vec<u8>)]) -> anyhow::Result<()> {
+    for (suite, svg) in flamegraphs {
+        let path = dir.join(format!("flamegraph-{}.svg", suite_name(*suite)));
+        std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("flamegraph written to {}", path.display());
     }
     Ok(())
+}
+
+fn print_ratios(report: &BenchReport) {
+    if let Some(sv) = &report.sigverify {
+        print_sigverify_ratios(sv);
+    }
+    if let Some(cosi) = &report.cosi {
+        print_cosi_ratios(cosi);
+    }
+    if let Some(p) = &report.pipeline {
+        eprintln!(
+            "pipeline: {:.0} tx/s committed (median of {}; min {:.0}, max {:.0}), p99 {:.1} ms",
+            p.committed_tps.median,
+            p.committed_tps.samples,
+            p.committed_tps.min,
+            p.committed_tps.max,
+            p.p99_ms.median
+        );
+    }
 }
 
 fn write_report(out: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
@@ -123,7 +221,7 @@ fn machine_json() -> serde_json::Value {
 }
 
 /// Measures sigverify; `log` gets one line per finished measurement.
-fn measure_sigverify(quick: bool, log: impl Fn(String)) -> SigverifyReport {
+fn measure_sigverify(quick: bool, log: &dyn Fn(String)) -> SigverifyReport {
     let plan = if quick {
         SigverifyPlan::QUICK
     } else {
@@ -156,7 +254,7 @@ fn print_sigverify_ratios(report: &SigverifyReport) {
 }
 
 /// Measures cosi; `log` gets the header, then one line per finished measurement.
-fn measure_cosi(quick: bool, log: impl Fn(String)) -> CosiReport {
+fn measure_cosi(quick: bool, log: &dyn Fn(String)) -> CosiReport {
     let plan = if quick {
         CosiPlan::QUICK
     } else {

@@ -1,11 +1,13 @@
 //! One module per `iosv` subcommand.
 
 pub mod bench;
+pub mod compare;
 pub mod drp;
 pub mod gate;
 pub mod gen_sigs;
 pub mod info;
 pub mod msb_bootstrap;
 pub mod pipeline;
+pub mod simulate;
 pub mod verify;
 pub mod verify_drp;

@@ -1,11 +1,14 @@
-//! Dated benchmark reports on disk, written by `iosv bench all`.
+//! Dated benchmark reports on disk, written by `iosv bench all` (and by one suite with `--out`).
 //!
 //! A report is data first: `report.json` holds the machine and every suite's measurements with
 //! their units; `summary.md` and the SVG plots are made from that same data and nothing else, so
 //! they can be re-made from any stored `report.json` shape.
 //!
-//! Layout: `<out>/<YYYY-MM-DD>-<machine-slug>/{report.json, summary.md, *.svg}`; the date is UTC.
+//! Layout: `<out>/<YYYY-MM-DD>-<machine-slug>/{report.json, summary.md, *.svg}` for `all`, and
+//! `<out>/<YYYY-MM-DD>-<machine-slug>-<suite>/` for one suite (so suites run one by one do not
+//! overwrite each other); the date is UTC.
 
+pub mod compare;
 pub mod date;
 pub mod machine;
 pub mod plots;
@@ -18,7 +21,9 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::bench::cosi::CosiReport;
+use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
+use crate::bench::utxo::UtxoReport;
 
 pub use self::machine::Machine;
 
@@ -30,6 +35,8 @@ pub struct BenchReport {
     pub machine: Machine,
     pub sigverify: Option<SigverifyReport>,
     pub cosi: Option<CosiReport>,
+    pub utxo: Option<UtxoReport>,
+    pub pipeline: Option<PipelineBenchReport>,
 }
 
 /// File names inside a report folder.
@@ -38,6 +45,7 @@ pub const SUMMARY_MD: &str = "summary.md";
 pub const SIGVERIFY_REUSED_SVG: &str = "sigverify-throughput.svg";
 pub const SIGVERIFY_DISTINCT_SVG: &str = "sigverify-throughput-distinct.svg";
 pub const COSI_ROSTER_SVG: &str = "cosi-roster.svg";
+pub const PIPELINE_STAGES_SVG: &str = "pipeline-stages.svg";
 
 impl BenchReport {
     /// The folder name under the output directory.
@@ -48,7 +56,12 @@ impl BenchReport {
 
 /// Writes the report folder under `out` (created as needed); returns the folder.
 pub fn write(out: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
-    let dir = out.join(report.folder_name());
+    write_into(&out.join(report.folder_name()), report)
+}
+
+/// Writes the report into the folder `dir` (created as needed); returns it.
+pub fn write_into(dir: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
+    let dir = dir.to_path_buf();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let json = serde_json::to_string_pretty(report)?;
     put(&dir, REPORT_JSON, &json)?;
@@ -70,6 +83,13 @@ pub fn write(out: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
             &dir,
             COSI_ROSTER_SVG,
             &svg::render(&plots::cosi_roster(cosi)),
+        )?;
+    }
+    if let Some(p) = &report.pipeline {
+        put(
+            &dir,
+            PIPELINE_STAGES_SVG,
+            &svg::render(&plots::pipeline_stages(p)),
         )?;
     }
     Ok(dir)

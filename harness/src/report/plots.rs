@@ -1,6 +1,7 @@
 //! The charts of a report, made from the suites' measurements.
 
 use crate::bench::cosi::CosiReport;
+use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
 
 use super::svg::{Chart, Series};
@@ -78,6 +79,40 @@ pub fn cosi_roster(report: &CosiReport) -> Chart {
         x_label: "roster size".into(),
         y_label: unit.to_string(),
         x_log: true,
+        series,
+    }
+}
+
+/// Busy time per committed transaction of each pipeline stage, run by run: which stage bounds the
+/// rate (the one whose busy time per transaction, divided by its threads, is largest) and how
+/// steady the runs were.
+pub fn pipeline_stages(report: &PipelineBenchReport) -> Chart {
+    let mut series: Vec<Series> = report
+        .stages
+        .iter()
+        .map(|st| Series {
+            name: st.stage.clone(),
+            points: Vec::new(),
+        })
+        .collect();
+    for (run, r) in report.runs.iter().enumerate() {
+        for (k, st) in r.pipeline.stages.iter().enumerate() {
+            if let Some(s) = series.get_mut(k) {
+                s.points.push((
+                    (run + 1) as f64,
+                    st.busy_s * 1e6 / (r.committed.max(1) as f64),
+                ));
+            }
+        }
+    }
+    Chart {
+        title: format!(
+            "Pipeline stages, {} transactions per run (busy time per committed tx)",
+            report.plan.transactions
+        ),
+        x_label: "run".into(),
+        y_label: "busy µs per committed transaction".into(),
+        x_log: false,
         series,
     }
 }

@@ -3,7 +3,9 @@
 use std::fmt::Write;
 
 use crate::bench::cosi::CosiReport;
+use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
+use crate::bench::utxo::UtxoReport;
 
 use super::BenchReport;
 use super::plots::COSI_VERIFY_GROUPS;
@@ -34,7 +36,66 @@ pub fn markdown(report: &BenchReport) -> String {
     if let Some(cosi) = &report.cosi {
         cosi_table(&mut s, cosi);
     }
+    if let Some(utxo) = &report.utxo {
+        utxo_table(&mut s, utxo);
+    }
+    if let Some(p) = &report.pipeline {
+        pipeline_table(&mut s, p);
+    }
     s
+}
+
+fn utxo_table(s: &mut String, report: &UtxoReport) {
+    let _ = writeln!(
+        s,
+        "\n## UTXO set, state commitment and fraud proofs\n\n{} entries, blocks of {} \
+         transactions; median (min – max) over the samples.\n",
+        report.plan.entries, report.plan.block
+    );
+    let _ = writeln!(
+        s,
+        "| measurement | median | min – max | unit |\n|---|---:|---:|---|"
+    );
+    for m in &report.measurements {
+        let _ = writeln!(
+            s,
+            "| {} | {:.0} | {:.0} – {:.0} | {} |",
+            m.what, m.value.median, m.value.min, m.value.max, m.unit
+        );
+    }
+}
+
+fn pipeline_table(s: &mut String, p: &PipelineBenchReport) {
+    let _ = writeln!(
+        s,
+        "\n## Pipeline\n\n{} transactions per run (one signature each, all verified), {} runs, \
+         {} verify threads; median (min – max).\n",
+        p.plan.transactions, p.plan.runs, p.verify_threads
+    );
+    let _ = writeln!(s, "| figure | median | min – max |\n|---|---:|---:|");
+    for (name, v) in [
+        ("committed tx/s", &p.committed_tps),
+        ("latency p50 ms", &p.p50_ms),
+        ("latency p95 ms", &p.p95_ms),
+        ("latency p99 ms", &p.p99_ms),
+    ] {
+        let _ = writeln!(
+            s,
+            "| {name} | {:.1} | {:.1} – {:.1} |",
+            v.median, v.min, v.max
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n| stage | unit | busy s | busy µs per committed tx |\n|---|---|---:|---:|"
+    );
+    for st in &p.stages {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.3} | {:.2} |",
+            st.stage, st.unit, st.busy_s.median, st.busy_us_per_tx.median
+        );
+    }
 }
 
 fn sigverify(s: &mut String, report: &SigverifyReport) {

@@ -1,0 +1,228 @@
+//! `iosv simulate`: runs the deterministic simulator and writes its trace; `iosv simulate
+//! shard-safety`: the shard-safety table (exact hypergeometric beside measured). Exit 0 when the
+//! protocol's guarantees held, 1 when one failed, 2 on errors.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::cli::{ShardSafetyArgs, SimulateArgs, SimulateReport};
+use crate::shard::safety::{self, SafetyReport};
+use crate::sim::{self, SimConfig, SimReport};
+
+/// Runs the subcommand; `Ok(false)` means a guarantee failed.
+pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
+    if let Some(SimulateReport::ShardSafety(a)) = &args.report {
+        shard_safety(a)?;
+        return Ok(true);
+    }
+    let cfg = match &args.config {
+        Some(path) => {
+            let text = fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str::<SimConfig>(&text)
+                .with_context(|| format!("{} is not a simulation configuration", path.display()))?
+        }
+        None => SimConfig::default(),
+    };
+    let report = match &args.trace {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let (report, mut w) = sim::run(&cfg, args.seed, args.epochs, BufWriter::new(file))?;
+            w.flush()?;
+            report
+        }
+        None => sim::run(&cfg, args.seed, args.epochs, std::io::sink())?.0,
+    };
+    print_summary(&report);
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(report.checks.agreement && report.checks.within_3_delta)
+}
+
+fn print_summary(r: &SimReport) {
+    let c = &r.checks;
+    println!(
+        "seed {}  epochs {}  validators {}  shards {}  Δ {} ms  randomness: {}",
+        r.seed,
+        r.epochs,
+        r.validators,
+        r.shards,
+        r.delta_us / 1000,
+        r.randomness_protocol
+    );
+    for e in &c.epochs {
+        match (&e.value, e.view, e.leader) {
+            (Some(v), Some(view), Some(leader)) => println!(
+                "  epoch {:>3}: randomness {}…  view {} leader {} (rank {})  accepted by {} honest  excluded {:?}",
+                e.epoch,
+                &v[..16],
+                view,
+                leader,
+                e.rank.unwrap_or(0),
+                e.honest_accepted,
+                e.excluded
+            ),
+            _ => println!(
+                "  epoch {:>3}: no randomness (failed views {}, excluded {:?})",
+                e.epoch, e.failed_views, e.excluded
+            ),
+        }
+    }
+    println!(
+        "agreement: {}  elected within 3Δ: {} (max {} µs)  exclusions {}  failed views {}",
+        ok(c.agreement),
+        ok(c.within_3_delta),
+        c.max_elapsed_us,
+        c.exclusions,
+        c.failed_views
+    );
+    if !c.lottery_rejects.is_empty() {
+        println!("rejected lotteries: {:?}", c.lottery_rejects);
+    }
+    let m = &r.shard_metrics;
+    println!(
+        "shards: committed {:?}  transitions {}  refused {}  min ready fraction in TransEpoch {:.3}  unsafe moments {}  stalled slots {}  min committed per slice in TransEpoch {:?}",
+        r.committed_per_shard,
+        m.transitions.iter().filter(|t| t.refused.is_none()).count(),
+        m.transitions.iter().filter(|t| t.refused.is_some()).count(),
+        m.min_ready_fraction,
+        m.safety_violations,
+        m.stalled_slots,
+        m.min_committed_in_transition
+    );
+    println!("trace: {} lines, sha256 {}", r.trace_lines, r.trace_sha256);
+}
+
+fn ok(b: bool) -> &'static str {
+    if b { "ok" } else { "FAILED" }
+}
+
+fn shard_safety(args: &ShardSafetyArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let report = safety::report(
+        args.validators,
+        &args.sizes,
+        &args.fractions,
+        args.samples,
+        args.seed,
+    );
+    let mut md = markdown(&report, args);
+    md.push_str(&format!(
+        "\nMeasured on {} ({} cores available) in {:.1} s.\n",
+        iosv_engine::platform::cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        started.elapsed().as_secs_f64()
+    ));
+    print!("{md}");
+    if let Some(dir) = &args.out {
+        fs::create_dir_all(dir)?;
+        write(
+            &dir.join("shard-safety.json"),
+            &(serde_json::to_string_pretty(&report)? + "\n"),
+        )?;
+        write(&dir.join("shard-safety.md"), &md)?;
+        eprintln!("written to {}/shard-safety.{{json,md}}", dir.display());
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+/// |z| below which a measured rate counts as agreeing with the exact probability (4 standard
+/// errors: 18 rows at |z| < 4 would all pass by chance with probability above 99.9%).
+const Z_AGREE: f64 = 4.0;
+
+/// An epoch counts as safe when the chance that any of its shards is bad is below this.
+const SAFE_EPOCH: f64 = 1e-6;
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The report's Markdown, made from its data.
+pub fn markdown(r: &SafetyReport, args: &ShardSafetyArgs) -> String {
+    let mut s = String::new();
+    s.push_str("# Shard safety: probability that a shard has a third or more faulty members\n\n");
+    s.push_str(&format!(
+        "{} validators; a shard of n members is bad when at least ⌈n/3⌉ are faulty. \"Exact\" is the \
+         hypergeometric tail P(X ≥ ⌈n/3⌉) for one shard (log-space sum, checked against exact integer \
+         arithmetic in `shard::safety` tests). \"Measured\" counts bad shards over {} epoch assignments \
+         made by the simulator's own assignment function (`shard::assign`, seed {}), ⌊{}/n⌋ shards each \
+         (leftover validators on standby); ± is one binomial standard error of the rate under the exact \
+         probability, z = (measured − exact) / standard error. \"Any shard (bound)\" is the union bound \
+         on the chance that some shard of an epoch is bad.\n\n",
+        r.validators, r.samples, r.seed, r.validators
+    ));
+    s.push_str(&format!(
+        "Reproduce: `cargo run -p iosv-harness -- simulate shard-safety --validators {} --samples {} --seed {} --out perf-reports`\n",
+        args.validators, args.samples, args.seed
+    ));
+    s.push_str("\nReading:\n");
+    for &fraction in &args.fractions {
+        let rows = r.rows.iter().filter(|row| row.faulty_fraction == fraction);
+        let safe = rows.clone().find(|row| row.any_shard_bound < SAFE_EPOCH);
+        let worst_z = rows
+            .filter_map(|row| row.z)
+            .fold(0.0f64, |m, z| m.max(z.abs()));
+        s.push_str(&match safe {
+            Some(row) => format!(
+                "- {:.0}% faulty: the smallest shard size here whose epochs are all safe except with \
+                 probability below {SAFE_EPOCH:.0e} (union bound) is {} (one shard bad with probability {:.1e}).",
+                fraction * 100.0,
+                row.shard_size,
+                row.probability
+            ),
+            None => format!(
+                "- {:.0}% faulty: no shard size here makes an epoch safe except with probability \
+                 below {SAFE_EPOCH:.0e}.",
+                fraction * 100.0
+            ),
+        });
+        s.push_str(&if worst_z < Z_AGREE {
+            format!(" Measured and exact agree: the largest |z| is {worst_z:.2}.\n")
+        } else {
+            format!(" Measured and exact DISAGREE: |z| reaches {worst_z:.2}.\n")
+        });
+    }
+    for &fraction in &args.fractions {
+        let rows: Vec<_> = r
+            .rows
+            .iter()
+            .filter(|row| row.faulty_fraction == fraction)
+            .collect();
+        let Some(first) = rows.first() else { continue };
+        s.push_str(&format!(
+            "\n## {:.0}% faulty ({} of {})\n\n| shard size | shards | bad at ≥ | exact P(bad shard) | any shard (bound) | measured rate | bad / observed | ± std. error | z |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+            fraction * 100.0,
+            first.faulty,
+            r.validators
+        ));
+        for row in rows {
+            let m = &row.measured;
+            s.push_str(&format!(
+                "| {} | {} | {} | {:.3e} | {:.3e} | {} | {} / {} | {:.1e} | {} |\n",
+                row.shard_size,
+                row.shards,
+                row.bad_at,
+                row.probability,
+                row.any_shard_bound,
+                if m.bad_shards == 0 {
+                    format!("0 in {}", m.shards_observed)
+                } else {
+                    format!("{:.3e}", m.rate)
+                },
+                m.bad_shards,
+                m.shards_observed,
+                m.std_error,
+                row.z.map_or("–".into(), |z| format!("{z:+.2}"))
+            ));
+        }
+    }
+    s
+}

@@ -1,0 +1,158 @@
+//! The real-time runner: the same sans-I/O nodes on threads, one per node, in real time, with
+//! crossbeam channels as the transport.
+//!
+//! Each node's thread owns the node and a private timer heap; it waits on its inbox until the next
+//! timer is due, feeds the node whichever comes first, and sends the node's messages through
+//! [`ChannelTransport`] (an implementation of [`Transport`], as a socket transport would be).
+//! Time is microseconds since the run's common start instant, so the node sees the same kind of
+//! clock as in the simulator. Unlike the simulator the interleaving depends on the OS scheduler:
+//! runs are not reproducible event by event, only in what the protocol guarantees.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
+
+use crate::node::{Effects, Node, NodeId, Time, Transport, dispatch};
+
+/// A message in a node's inbox.
+struct Envelope<M> {
+    from: NodeId,
+    msg: M,
+}
+
+/// Delivers messages into the receivers' inboxes (in-process, reliable, FIFO per link).
+pub struct ChannelTransport<M> {
+    inboxes: Arc<Vec<Sender<Envelope<M>>>>,
+}
+
+impl<M> Clone for ChannelTransport<M> {
+    fn clone(&self) -> Self {
+        Self {
+            inboxes: Arc::clone(&self.inboxes),
+        }
+    }
+}
+
+impl<M> Transport<M> for ChannelTransport<M> {
+    fn send(&mut self, _now: Time, from: NodeId, to: NodeId, msg: M) {
+        if let Some(inbox) = self.inboxes.get(to as usize) {
+            // A receiver that already stopped at the end of the run just misses the message.
+            let _ = inbox.send(Envelope { from, msg });
+        }
+    }
+}
+
+/// An output with its (real) time and node.
+#[derive(Clone, Debug)]
+pub struct RtRecord<O> {
+    pub at: Time,
+    pub node: NodeId,
+    pub output: O,
+}
+
+/// Runs `nodes` (in id order) for `duration` of real time; returns every output, by time.
+pub fn run<N>(nodes: Vec<N>, duration: Duration) -> Vec<RtRecord<N::Output>>
+where
+    N: Node + Send + 'static,
+{
+    let count = nodes.len() as u32;
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| channel::unbounded()).unzip();
+    let transport = ChannelTransport {
+        inboxes: Arc::new(senders),
+    };
+    let (out_tx, out_rx) = channel::unbounded();
+    let start = Instant::now();
+    let handles: Vec<_> = nodes
+        .into_iter()
+        .zip(receivers)
+        .map(|(node, inbox)| {
+            let transport = transport.clone();
+            let out = out_tx.clone();
+            thread::spawn(move || node_loop(node, inbox, transport, out, start, duration, count))
+        })
+        .collect();
+    drop(out_tx);
+    drop(transport);
+    for h in handles {
+        // A panicking node is a bug in the node: surface it.
+        if let Err(panic) = h.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+    let mut records: Vec<RtRecord<N::Output>> = out_rx.into_iter().collect();
+    records.sort_by_key(|r| (r.at, r.node));
+    records
+}
+
+fn node_loop<N: Node>(
+    mut node: N,
+    inbox: Receiver<Envelope<N::Msg>>,
+    mut transport: ChannelTransport<N::Msg>,
+    out: Sender<RtRecord<N::Output>>,
+    start: Instant,
+    duration: Duration,
+    count: u32,
+) {
+    let id = node.id();
+    let end = duration.as_micros() as Time;
+    let now = || start.elapsed().as_micros() as Time;
+    let mut timers: BinaryHeap<Reverse<(Time, u64)>> = BinaryHeap::new();
+    let mut pending: std::collections::BTreeMap<u64, N::Timer> = Default::default();
+    let mut seq = 0u64;
+    let mut apply = |fx: Effects<N::Msg, N::Timer, N::Output>,
+                     at: Time,
+                     timers: &mut BinaryHeap<Reverse<(Time, u64)>>,
+                     pending: &mut std::collections::BTreeMap<u64, N::Timer>| {
+        dispatch(&mut transport, at, id, count, fx.sends);
+        for (delay, timer) in fx.timers {
+            timers.push(Reverse((at + delay, seq)));
+            pending.insert(seq, timer);
+            seq += 1;
+        }
+        for output in fx.outputs {
+            let _ = out.send(RtRecord {
+                at,
+                node: id,
+                output,
+            });
+        }
+    };
+    // Every node starts at the run's origin, time 0 (the same instant for all).
+    let mut fx = Effects::default();
+    node.on_start(0, &mut fx);
+    apply(fx, 0, &mut timers, &mut pending);
+    loop {
+        let t = now();
+        if t >= end {
+            break;
+        }
+        if let Some(&Reverse((due, key))) = timers.peek()
+            && due <= t
+        {
+            timers.pop();
+            if let Some(timer) = pending.remove(&key) {
+                let mut fx = Effects::default();
+                node.on_timer(t, timer, &mut fx);
+                apply(fx, t, &mut timers, &mut pending);
+            }
+            continue;
+        }
+        let wake = timers
+            .peek()
+            .map_or(end, |Reverse((due, _))| (*due).min(end));
+        match inbox.recv_timeout(Duration::from_micros(wake.saturating_sub(t))) {
+            Ok(Envelope { from, msg }) => {
+                let t = now();
+                let mut fx = Effects::default();
+                node.on_message(t, from, msg, &mut fx);
+                apply(fx, t, &mut timers, &mut pending);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The simulation's configuration (serde JSON): validators, shards, Δ, the network, partitions,
+//! crashes, faults, TransEpoch and the shard workload. Every field has a default; unknown fields
+//! are an error, so a typo does not silently run a different simulation.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::network::{LinkModel, Partition};
+use crate::epoch::{Behavior, EpochParams};
+use crate::node::{MICROS_PER_MS, NodeId};
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimConfig {
+    pub validators: u32,
+    pub shards: u32,
+    /// Δ in milliseconds.
+    pub delta_ms: u64,
+    /// Epoch length in milliseconds (default: 24Δ).
+    pub epoch_len_ms: Option<u64>,
+    /// Views an epoch may try (each 4Δ).
+    pub max_views: u32,
+    pub network: NetworkConfig,
+    pub links: Vec<LinkConfig>,
+    pub partitions: Vec<PartitionConfig>,
+    pub crashes: Vec<CrashConfig>,
+    pub faults: Vec<FaultConfig>,
+    pub transepoch: TransEpochConfig,
+    pub workload: WorkloadConfig,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            validators: 16,
+            shards: 2,
+            delta_ms: 100,
+            epoch_len_ms: None,
+            max_views: 3,
+            network: NetworkConfig::default(),
+            links: Vec::new(),
+            partitions: Vec::new(),
+            crashes: Vec::new(),
+            faults: Vec::new(),
+            transepoch: TransEpochConfig::default(),
+            workload: WorkloadConfig::default(),
+        }
+    }
+}
+
+/// The default link.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    pub latency_ms: f64,
+    pub jitter_ms: f64,
+    pub loss: f64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            latency_ms: 10.0,
+            jitter_ms: 5.0,
+            loss: 0.0,
+        }
+    }
+}
+
+/// An override for the directed link `from → to`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConfig {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub latency_ms: f64,
+    #[serde(default)]
+    pub jitter_ms: f64,
+    #[serde(default)]
+    pub loss: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionConfig {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub groups: Vec<Vec<NodeId>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashConfig {
+    pub node: NodeId,
+    pub at_ms: u64,
+    /// When it comes back (never if absent).
+    #[serde(default)]
+    pub restart_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultConfig {
+    pub node: NodeId,
+    pub behavior: Behavior,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransEpochConfig {
+    /// Validators moved out of / into a shard per batch (default: a sixth of a shard). A third of
+    /// a shard or more is refused.
+    pub batch_size: Option<u32>,
+    /// How long a joining validator takes to sync its new shard, in milliseconds.
+    pub sync_ms: u64,
+}
+
+impl Default for TransEpochConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: None,
+            sync_ms: 100,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkloadConfig {
+    /// A shard commits a block every slot.
+    pub slot_ms: u64,
+    pub tx_per_block: u32,
+    /// Width of a time slice in the throughput series.
+    pub slice_ms: u64,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        Self {
+            slot_ms: 50,
+            tx_per_block: 4,
+            slice_ms: 100,
+        }
+    }
+}
+
+/// Why a configuration cannot run.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("need at least 4 validators, got {0}")]
+    TooFewValidators(u32),
+    #[error(
+        "need between 1 and validators/4 shards (at least 4 members each), got {shards} for {validators}"
+    )]
+    Shards { shards: u32, validators: u32 },
+    #[error("node {0} named in the configuration is not a validator")]
+    UnknownNode(NodeId),
+    #[error("node {0} has two faults")]
+    TwoFaults(NodeId),
+    #[error("{0} must be positive")]
+    Zero(&'static str),
+    #[error("{0} must be a finite non-negative number (loss at most 1)")]
+    BadNumber(&'static str),
+    #[error("partition {0} ends before it starts")]
+    PartitionOrder(usize),
+    #[error("crash of node {0} restarts before it crashes")]
+    CrashOrder(NodeId),
+    #[error(transparent)]
+    Params(#[from] crate::epoch::ParamsError),
+}
+
+fn micros(ms: f64, name: &'static str) -> Result<u64, ConfigError> {
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(ConfigError::BadNumber(name));
+    }
+    Ok((ms * MICROS_PER_MS as f64).round() as u64)
+}
+
+fn link(latency_ms: f64, jitter_ms: f64, loss: f64) -> Result<LinkModel, ConfigError> {
+    if !(0.0..=1.0).contains(&loss) {
+        return Err(ConfigError::BadNumber("loss"));
+    }
+    Ok(LinkModel {
+        latency: micros(latency_ms, "latency_ms")?,
+        jitter: micros(jitter_ms, "jitter_ms")?,
+        loss,
+    })
+}
+
+impl SimConfig {
+    pub fn epoch_params(&self) -> EpochParams {
+        let delta = self.delta_ms * MICROS_PER_MS;
+        EpochParams {
+            delta,
+            epoch_len: self
+                .epoch_len_ms
+                .map_or(24 * delta, |ms| ms.saturating_mul(MICROS_PER_MS)),
+            max_views: self.max_views,
+        }
+    }
+
+    pub fn behavior_of(&self, node: NodeId) -> Behavior {
+        self.faults
+            .iter()
+            .find(|f| f.node == node)
+            .map_or(Behavior::Honest, |f| f.behavior)
+    }
+
+    /// Checks the configuration and returns the default link, the link overrides and the
+    /// partitions in simulator units.
+    #[allow(clippy::type_complexity)]
+    pub fn network_model(
+        &self,
+    ) -> Result<
+        (
+            LinkModel,
+            BTreeMap<(NodeId, NodeId), LinkModel>,
+            Vec<Partition>,
+        ),
+        ConfigError,
+    > {
+        self.validate()?;
+        let n = &self.network;
+        let default = link(n.latency_ms, n.jitter_ms, n.loss)?;
+        let mut links = BTreeMap::new();
+        for l in &self.links {
+            links.insert((l.from, l.to), link(l.latency_ms, l.jitter_ms, l.loss)?);
+        }
+        let partitions = self
+            .partitions
+            .iter()
+            .map(|p| Partition {
+                start: p.start_ms * MICROS_PER_MS,
+                end: p.end_ms * MICROS_PER_MS,
+                groups: p.groups.clone(),
+            })
+            .collect();
+        Ok((default, links, partitions))
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let v = self.validators;
+        if v < 4 {
+            return Err(ConfigError::TooFewValidators(v));
+        }
+        if self.shards == 0 || self.shards > v / 4 {
+            return Err(ConfigError::Shards {
+                shards: self.shards,
+                validators: v,
+            });
+        }
+        for (name, value) in [
+            ("delta_ms", self.delta_ms),
+            ("workload.slot_ms", self.workload.slot_ms),
+            ("workload.slice_ms", self.workload.slice_ms),
+            ("transepoch.sync_ms", self.transepoch.sync_ms),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        self.epoch_params().validate()?;
+        let known = |node: NodeId| {
+            if node < v {
+                Ok(())
+            } else {
+                Err(ConfigError::UnknownNode(node))
+            }
+        };
+        for l in &self.links {
+            known(l.from)?;
+            known(l.to)?;
+        }
+        for (i, p) in self.partitions.iter().enumerate() {
+            if p.end_ms < p.start_ms {
+                return Err(ConfigError::PartitionOrder(i));
+            }
+            p.groups.iter().flatten().try_for_each(|&n| known(n))?;
+        }
+        for c in &self.crashes {
+            known(c.node)?;
+            if c.restart_ms.is_some_and(|r| r < c.at_ms) {
+                return Err(ConfigError::CrashOrder(c.node));
+            }
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            known(f.node)?;
+            if self.faults[..i].iter().any(|g| g.node == f.node) {
+                return Err(ConfigError::TwoFaults(f.node));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,258 @@
+//! The simulated network: per-link latency, jitter and loss, and scheduled partitions, behind
+//! [`Transport`].
+//!
+//! Invariants:
+//! - every random draw (jitter, loss) comes from one ChaCha8 stream seeded from the run seed, in
+//!   the order messages are sent, so the same run draws the same values;
+//! - jitter and loss are computed with this module's own integer arithmetic on the stream's `u64`
+//!   outputs (not a library distribution whose algorithm could change between versions);
+//! - a message between nodes in different groups of a partition active at send time is dropped;
+//!   nodes listed in no group of a partition form one more group together;
+//! - the network never reorders by itself beyond what latency and jitter imply, and never alters
+//!   a message.
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+
+use crate::node::{NodeId, Time, Transport};
+
+/// Latency, jitter and loss of a link.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkModel {
+    /// Base one-way latency in microseconds.
+    pub latency: u64,
+    /// Extra delay drawn uniformly from `0..=jitter` microseconds.
+    pub jitter: u64,
+    /// Probability in `[0, 1]` that a message is lost.
+    pub loss: f64,
+}
+
+/// A scheduled partition: during `[start, end)` only nodes of the same group can talk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    pub start: Time,
+    pub end: Time,
+    pub groups: Vec<Vec<NodeId>>,
+}
+
+impl Partition {
+    fn group_of(&self, node: NodeId) -> usize {
+        self.groups
+            .iter()
+            .position(|g| g.contains(&node))
+            .unwrap_or(self.groups.len())
+    }
+
+    pub fn separates(&self, at: Time, a: NodeId, b: NodeId) -> bool {
+        (self.start..self.end).contains(&at) && self.group_of(a) != self.group_of(b)
+    }
+}
+
+/// Why the network dropped a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    Loss,
+    Partition,
+}
+
+impl DropReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::Partition => "partition",
+        }
+    }
+}
+
+/// What the network decided for one message.
+#[derive(Debug)]
+pub enum Fate<M> {
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        at: Time,
+        msg: M,
+    },
+    Dropped {
+        from: NodeId,
+        to: NodeId,
+        reason: DropReason,
+        msg: M,
+    },
+}
+
+/// The network model and the fates of the messages sent since the simulator last drained them.
+pub struct SimNetwork<M> {
+    default_link: LinkModel,
+    /// Per-link overrides, keyed by (from, to).
+    links: std::collections::BTreeMap<(NodeId, NodeId), LinkModel>,
+    partitions: Vec<Partition>,
+    rng: ChaCha8Rng,
+    fates: Vec<Fate<M>>,
+}
+
+/// 2⁻⁵³, to turn 53 random bits into a float in `[0, 1)`.
+const UNIT: f64 = 1.0 / (1u64 << 53) as f64;
+
+impl<M> SimNetwork<M> {
+    pub fn new(
+        default_link: LinkModel,
+        links: std::collections::BTreeMap<(NodeId, NodeId), LinkModel>,
+        partitions: Vec<Partition>,
+        seed: u64,
+    ) -> Self {
+        Self {
+            default_link,
+            links,
+            partitions,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            fates: Vec::new(),
+        }
+    }
+
+    pub fn partitions(&self) -> &[Partition] {
+        &self.partitions
+    }
+
+    pub fn link(&self, from: NodeId, to: NodeId) -> LinkModel {
+        self.links
+            .get(&(from, to))
+            .copied()
+            .unwrap_or(self.default_link)
+    }
+
+    /// The fates decided since the last call, in send order.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Fate<M>> {
+        self.fates.drain(..)
+    }
+
+    /// A uniform integer in `0..=max` (unbiased: rejection sampling).
+    fn uniform_inclusive(&mut self, max: u64) -> u64 {
+        if max == u64::MAX {
+            return self.rng.next_u64();
+        }
+        let bound = max + 1;
+        let threshold = bound.wrapping_neg() % bound;
+        loop {
+            let x = self.rng.next_u64();
+            if x >= threshold {
+                return x % bound;
+            }
+        }
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.rng.next_u64() >> 11) as f64 * UNIT
+    }
+}
+
+impl<M> Transport<M> for SimNetwork<M> {
+    fn send(&mut self, now: Time, from: NodeId, to: NodeId, msg: M) {
+        if self.partitions.iter().any(|p| p.separates(now, from, to)) {
+            self.fates.push(Fate::Dropped {
+                from,
+                to,
+                reason: DropReason::Partition,
+                msg,
+            });
+            return;
+        }
+        let link = self.link(from, to);
+        if link.loss > 0.0 && self.unit() < link.loss {
+            self.fates.push(Fate::Dropped {
+                from,
+                to,
+                reason: DropReason::Loss,
+                msg,
+            });
+            return;
+        }
+        let jitter = if link.jitter > 0 {
+            self.uniform_inclusive(link.jitter)
+        } else {
+            0
+        };
+        self.fates.push(Fate::Deliver {
+            from,
+            to,
+            at: now + link.latency + jitter,
+            msg,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(loss: f64, partitions: Vec<Partition>) -> SimNetwork<u32> {
+        SimNetwork::new(
+            LinkModel {
+                latency: 100,
+                jitter: 50,
+                loss,
+            },
+            Default::default(),
+            partitions,
+            42,
+        )
+    }
+
+    #[test]
+    fn latency_within_jitter_and_reproducible() {
+        let run = || {
+            let mut n = net(0.0, vec![]);
+            for i in 0..200 {
+                n.send(10, 0, 1, i);
+            }
+            n.drain()
+                .map(|f| match f {
+                    Fate::Deliver { at, .. } => at,
+                    Fate::Dropped { .. } => panic!("no loss configured"),
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert!(a.iter().all(|&t| (110..=160).contains(&t)));
+        assert!(a.iter().any(|&t| t != a[0]), "jitter varies");
+        assert_eq!(a, run());
+    }
+
+    #[test]
+    fn loss_rate_and_partitions() {
+        let mut n = net(0.25, vec![]);
+        for i in 0..4000 {
+            n.send(0, 0, 1, i);
+        }
+        let lost = n
+            .drain()
+            .filter(|f| matches!(f, Fate::Dropped { .. }))
+            .count();
+        assert!(
+            (800..1200).contains(&lost),
+            "lost {lost} of 4000 at p = 0.25"
+        );
+
+        let p = Partition {
+            start: 100,
+            end: 200,
+            groups: vec![vec![0, 1], vec![2]],
+        };
+        let mut n = net(0.0, vec![p]);
+        n.send(150, 0, 1, 0);
+        n.send(150, 0, 2, 1);
+        n.send(150, 3, 2, 2);
+        n.send(250, 0, 2, 3);
+        let dropped: Vec<u32> = n
+            .drain()
+            .filter_map(|f| match f {
+                Fate::Dropped { msg, reason, .. } => {
+                    assert_eq!(reason, DropReason::Partition);
+                    Some(msg)
+                }
+                Fate::Deliver { .. } => None,
+            })
+            .collect();
+        assert_eq!(dropped, vec![1, 2]);
+    }
+}

@@ -1,0 +1,521 @@
+//! Atomix, seeded scenarios: a commit across two input shards; a double spend across two input
+//! shards (at most one commits, in both delivery orders); a client crash after the lock (recovered
+//! from the stalled shard's transaction, to commit or to abort); replayed, misbound, stale and
+//! tampered proofs refused; a shard without enough online members cannot sign.
+
+use ed25519_dalek::SigningKey;
+use iosv_engine::cosi::Policy;
+use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput, TxOutput};
+use iosv_engine::workload::signing_key;
+use iosv_harness::atomix::{
+    AtomixError, AtomixProof, AtomixWorld, Certificate, CertificateError, ClientAction, Decision,
+    Outcome, ProofError, RECOVERY_EPOCHS, RejectReason, ShardId, ShardInfo,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+const KEY_SEED: u64 = 0xa701c;
+
+fn key(i: u64) -> SigningKey {
+    signing_key(KEY_SEED, i)
+}
+
+fn pk(i: u64) -> [u8; 32] {
+    key(i).verifying_key().to_bytes()
+}
+
+fn world(seed: u64) -> (AtomixWorld, ChaCha20Rng) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let w = AtomixWorld::new(3, 4, Policy::ByzCoin, &mut rng).unwrap();
+    (w, rng)
+}
+
+/// A genesis output of `amount` owned by key `owner`, placed in shard `shard`.
+fn fund(w: &mut AtomixWorld, shard: ShardId, tag: u8, owner: u64, amount: u64) -> OutPoint {
+    let outpoint = (0..)
+        .map(|index| OutPoint {
+            txid: TxId([tag; 32]),
+            index,
+        })
+        .find(|o| w.map().shard_of(o) == shard)
+        .unwrap();
+    w.genesis(
+        outpoint,
+        TxOutput {
+            amount,
+            owner: pk(owner),
+        },
+    )
+    .unwrap();
+    outpoint
+}
+
+/// A transaction spending `inputs` (outpoint, signing key) into `outputs` (amount, owner key).
+fn spend(inputs: &[(OutPoint, u64)], outputs: &[(u64, u64)]) -> Transaction {
+    let mut tx = Transaction {
+        inputs: inputs
+            .iter()
+            .map(|&(prev, _)| TxInput {
+                prev,
+                owner: [0; 32],
+                signature: [0; 64],
+            })
+            .collect(),
+        outputs: outputs
+            .iter()
+            .map(|&(amount, owner)| TxOutput {
+                amount,
+                owner: pk(owner),
+            })
+            .collect(),
+    };
+    let keys: Vec<SigningKey> = inputs.iter().map(|&(_, k)| key(k)).collect();
+    tx.sign(&keys).unwrap();
+    tx
+}
+
+fn outcomes(w: &AtomixWorld, txid: &TxId) -> Vec<Option<Outcome>> {
+    w.shards().iter().map(|s| s.outcome(txid)).collect()
+}
+
+/// Every shard involved in `tx` ended it with `outcome`.
+fn ended_everywhere(w: &AtomixWorld, tx: &Transaction, outcome: Outcome) {
+    let txid = tx.txid();
+    let map = w.map();
+    let mut involved = map.input_shards(tx);
+    if outcome == Outcome::Committed {
+        involved.extend(map.output_shards(tx));
+    }
+    for shard in involved {
+        assert_eq!(
+            w.shards()[shard as usize].outcome(&txid),
+            Some(outcome),
+            "shard {shard}: {:?}",
+            outcomes(w, &txid)
+        );
+    }
+}
+
+fn outputs_exist(w: &AtomixWorld, tx: &Transaction) -> bool {
+    let txid = tx.txid();
+    (0..tx.outputs.len() as u32).all(|index| {
+        let o = OutPoint { txid, index };
+        w.shards()[w.map().shard_of(&o) as usize]
+            .utxo()
+            .contains(&o)
+    })
+}
+
+fn unlocked_present(w: &AtomixWorld, o: &OutPoint) -> bool {
+    w.shards()[w.map().shard_of(o) as usize]
+        .utxo()
+        .get(o)
+        .is_some_and(|e| e.locked_by.is_none())
+}
+
+#[test]
+fn commit_across_two_input_shards() {
+    let (mut w, mut rng) = world(1);
+    let a = fund(&mut w, 0, 1, 1, 100);
+    let b = fund(&mut w, 1, 2, 2, 50);
+    let before = w.total_value();
+    let tx = spend(&[(a, 1), (b, 2)], &[(120, 3), (20, 4)]);
+    w.submit(tx.clone()).unwrap();
+    w.deliver_all();
+    assert_eq!(w.locks_held(), 2);
+    assert_eq!(
+        w.shards()[0].decision(&tx.txid()),
+        Some(Decision::Accept { value: 100 })
+    );
+    assert_eq!(
+        w.shards()[1].decision(&tx.txid()),
+        Some(Decision::Accept { value: 50 })
+    );
+    assert!(w.settle(4, &mut rng));
+    ended_everywhere(&w, &tx, Outcome::Committed);
+    assert!(outputs_exist(&w, &tx));
+    assert!(!w.shards()[0].utxo().contains(&a) && !w.shards()[1].utxo().contains(&b));
+    assert_eq!(
+        w.total_value(),
+        before - 10,
+        "the fee of 10 leaves circulation"
+    );
+    assert!(w.refusals().is_empty(), "{:?}", w.refusals());
+}
+
+#[test]
+fn double_spend_across_two_input_shards_commits_at_most_one() {
+    for tx1_first in [true, false] {
+        let (mut w, mut rng) = world(2);
+        let a = fund(&mut w, 0, 1, 1, 100);
+        let b = fund(&mut w, 1, 2, 2, 100);
+        let c = fund(&mut w, 2, 3, 3, 100);
+        let before = w.total_value();
+        let tx1 = spend(&[(a, 1), (b, 2)], &[(200, 4)]);
+        let tx2 = spend(&[(a, 1), (c, 3)], &[(200, 5)]);
+        w.submit(tx1.clone()).unwrap();
+        w.submit(tx2.clone()).unwrap();
+        // Pending: tx1→0, tx1→1, tx2→0, tx2→2. The non-shared shards first, then shard 0 in
+        // the chosen order.
+        let order: [usize; 4] = if tx1_first {
+            [1, 2, 0, 0]
+        } else {
+            [3, 1, 1, 0]
+        };
+        for i in order {
+            assert!(w.deliver(i));
+        }
+        let (winner, loser, freed) = if tx1_first {
+            (&tx1, &tx2, c)
+        } else {
+            (&tx2, &tx1, b)
+        };
+        assert_eq!(
+            w.shards()[0].decision(&loser.txid()),
+            Some(Decision::Reject {
+                reason: RejectReason::Locked
+            })
+        );
+        assert!(w.settle(6, &mut rng));
+        ended_everywhere(&w, winner, Outcome::Committed);
+        ended_everywhere(&w, loser, Outcome::Aborted);
+        assert!(outputs_exist(&w, winner) && !outputs_exist(&w, loser));
+        assert!(
+            unlocked_present(&w, &freed),
+            "the loser's other input is free"
+        );
+        assert_eq!(w.total_value(), before);
+        assert_eq!(w.locks_held(), 0);
+    }
+}
+
+#[test]
+fn client_crash_after_lock_is_recovered_to_commit() {
+    let (mut w, mut rng) = world(3);
+    let a = fund(&mut w, 0, 1, 1, 70);
+    let b = fund(&mut w, 2, 2, 2, 30);
+    let before = w.total_value();
+    let tx = spend(&[(a, 1), (b, 2)], &[(100, 6)]);
+    let client = w.submit(tx.clone()).unwrap();
+    w.deliver_all();
+    w.crash_client(client);
+    w.seal_all(&mut rng);
+    w.deliver_all();
+    assert_eq!(w.locks_held(), 2, "locked, and nobody is finishing");
+    assert!(w.shards()[0].stalled(RECOVERY_EPOCHS).is_empty(), "not yet");
+    for _ in 0..RECOVERY_EPOCHS {
+        w.rotate(0, &mut rng).unwrap();
+    }
+    assert_eq!(w.shards()[0].stalled(RECOVERY_EPOCHS), vec![tx.clone()]);
+    assert_eq!(w.recover(RECOVERY_EPOCHS), 1);
+    assert!(w.settle(4, &mut rng));
+    ended_everywhere(&w, &tx, Outcome::Committed);
+    assert!(outputs_exist(&w, &tx));
+    assert_eq!(w.total_value(), before);
+}
+
+#[test]
+fn client_crash_after_a_partial_lock_is_recovered_to_abort() {
+    let (mut w, mut rng) = world(4);
+    let a = fund(&mut w, 0, 1, 1, 70);
+    let b = fund(&mut w, 1, 2, 2, 30);
+    // Key 9 does not own b: shard 1 will reject once somebody asks it.
+    let tx = spend(&[(a, 1), (b, 9)], &[(100, 6)]);
+    let client = w.submit(tx.clone()).unwrap();
+    let to_shard_0 = w
+        .pending()
+        .iter()
+        .position(|e| matches!(e.action, ClientAction::Lock { shard: 0, .. }))
+        .unwrap();
+    w.deliver(to_shard_0);
+    w.crash_client(client);
+    assert!(w.lose(0), "the request to shard 1 is lost");
+    w.deliver_all();
+    assert_eq!(w.shards()[1].decision(&tx.txid()), None);
+    assert_eq!(w.locks_held(), 1);
+    assert!(w.settle(6, &mut rng), "recovery ends it");
+    ended_everywhere(&w, &tx, Outcome::Aborted);
+    assert!(unlocked_present(&w, &a) && unlocked_present(&w, &b));
+    assert_eq!(w.total_value(), 100);
+}
+
+#[test]
+fn a_request_that_never_arrived_is_decided_during_recovery() {
+    let (mut w, mut rng) = world(5);
+    let a = fund(&mut w, 0, 1, 1, 70);
+    let b = fund(&mut w, 1, 2, 2, 30);
+    let tx = spend(&[(a, 1), (b, 2)], &[(90, 6)]);
+    // Only shard 0 ever hears from the client, which then vanishes.
+    w.shard_mut(0).unwrap().request_lock(&tx).unwrap();
+    assert_eq!(w.shards()[1].decision(&tx.txid()), None);
+    assert_eq!(w.recover(0), 1);
+    assert!(w.settle(6, &mut rng));
+    ended_everywhere(&w, &tx, Outcome::Committed);
+    assert_eq!(w.total_value(), 90);
+}
+
+#[test]
+fn replayed_and_misbound_proofs_are_refused() {
+    let (mut w, mut rng) = world(6);
+    let a = fund(&mut w, 0, 1, 1, 100);
+    let b = fund(&mut w, 1, 2, 2, 100);
+    let a2 = fund(&mut w, 0, 3, 1, 100);
+    let b2 = fund(&mut w, 1, 4, 2, 100);
+    let tx = spend(&[(a, 1), (b, 2)], &[(200, 3)]);
+    let other = spend(&[(a2, 1), (b2, 2)], &[(200, 3)]);
+    w.submit(tx.clone()).unwrap();
+    w.submit(other.clone()).unwrap();
+    w.deliver_all();
+    w.seal_all(&mut rng);
+    // Hold the finishes: take tx's commit certificate first.
+    let cert = w.client(0).unwrap().certificate().unwrap().clone();
+    assert!(matches!(cert, Certificate::Commit { .. }));
+    // tx's certificate presented for `other`: every proof names another txid.
+    let dir = w.directory().clone();
+    let roots: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
+    let refused = w.shard_mut(0).unwrap().finish(&other, &cert, &dir);
+    assert!(
+        matches!(
+            refused,
+            Err(AtomixError::Certificate(CertificateError::Proof {
+                source: ProofError::WrongTransaction { .. },
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
+    // A proof from shard 1 relabelled as shard 0's (and the reverse) is refused.
+    let Certificate::Commit { proofs } = &cert else {
+        unreachable!()
+    };
+    let mut relabelled = proofs.clone();
+    relabelled[0].statement.shard = 1 - relabelled[0].statement.shard;
+    let refused =
+        w.shard_mut(0)
+            .unwrap()
+            .finish(&tx, &Certificate::Commit { proofs: relabelled }, &dir);
+    assert!(refused.is_err(), "{refused:?}");
+    // Only one proof: the other input shard's acceptance is missing.
+    let refused = w.shard_mut(0).unwrap().finish(
+        &tx,
+        &Certificate::Commit {
+            proofs: vec![proofs[0].clone()],
+        },
+        &dir,
+    );
+    assert!(matches!(
+        refused,
+        Err(AtomixError::Certificate(
+            CertificateError::MissingShard { .. }
+        ))
+    ));
+    // An acceptance is no abort evidence.
+    let refused = w.shard_mut(0).unwrap().finish(
+        &tx,
+        &Certificate::AbortRejected {
+            proof: Box::new(proofs[0].clone()),
+        },
+        &dir,
+    );
+    assert!(matches!(
+        refused,
+        Err(AtomixError::Certificate(
+            CertificateError::NotARejection { .. }
+        ))
+    ));
+    let after: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
+    assert_eq!(roots, after, "no refusal changed any state");
+
+    assert!(w.settle(4, &mut rng));
+    ended_everywhere(&w, &tx, Outcome::Committed);
+    ended_everywhere(&w, &other, Outcome::Committed);
+    let total = w.total_value();
+    let delivered = w.delivered().len();
+    assert!(delivered >= 4);
+    for i in 0..delivered {
+        let verdict = w.replay(i).unwrap();
+        assert!(
+            matches!(verdict, Err(AtomixError::Replay { .. })),
+            "{verdict:?}"
+        );
+    }
+    assert_eq!(w.total_value(), total);
+    let after: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
+    for (i, s) in w.shards().iter().enumerate() {
+        assert_eq!(s.utxo().root(), after[i]);
+    }
+}
+
+#[test]
+fn proofs_from_a_stale_roster_are_refused_then_recertified() {
+    let (mut w, mut rng) = world(7);
+    let a = fund(&mut w, 0, 1, 1, 100);
+    let b = fund(&mut w, 1, 2, 2, 100);
+    let tx = spend(&[(a, 1), (b, 2)], &[(195, 3)]);
+    w.submit(tx.clone()).unwrap();
+    w.deliver_all();
+    w.seal_all(&mut rng);
+    w.rotate(0, &mut rng).unwrap();
+    // The finishes carry shard 0's proof from epoch 0: refused as stale everywhere.
+    assert!(w.settle(6, &mut rng));
+    assert!(w.refusals().iter().any(|e| matches!(
+        e,
+        AtomixError::Certificate(CertificateError::Proof {
+            source: ProofError::StaleRoster {
+                shard: 0,
+                proof_epoch: 0,
+                current_epoch: 1
+            },
+            ..
+        })
+    )));
+    ended_everywhere(&w, &tx, Outcome::Committed);
+    assert_eq!(w.total_value(), 195);
+}
+
+/// One freshly sealed proof of shard 0 for a transaction spending `a` (shard 0) and `b` (shard 1).
+fn one_proof(seed: u64) -> (AtomixWorld, Transaction, AtomixProof) {
+    let (mut w, mut rng) = world(seed);
+    let a = fund(&mut w, 0, 1, 1, 100);
+    let b = fund(&mut w, 1, 2, 2, 100);
+    let tx = spend(&[(a, 1), (b, 2)], &[(200, 3)]);
+    let decision = w.shard_mut(0).unwrap().request_lock(&tx).unwrap();
+    assert_eq!(decision, Decision::Accept { value: 100 });
+    let proof = w.shard_mut(0).unwrap().seal(&mut rng).unwrap().remove(0);
+    (w, tx, proof)
+}
+
+#[test]
+fn tampered_proofs_are_refused() {
+    let (w, tx, proof) = one_proof(8);
+    let txid = tx.txid();
+    let dir = w.directory();
+    assert_eq!(
+        proof.verify(&txid, dir),
+        Ok(Decision::Accept { value: 100 })
+    );
+    let json = serde_json::to_string(&proof).unwrap();
+    let back: AtomixProof = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.verify(&txid, dir), Ok(Decision::Accept { value: 100 }));
+
+    let mut inflated = proof.clone();
+    inflated.statement.decision = Decision::Accept { value: 1000 };
+    assert_eq!(inflated.verify(&txid, dir), Err(ProofError::NotIncluded));
+
+    let mut flipped = proof.clone();
+    flipped.statement.decision = Decision::Reject {
+        reason: RejectReason::Locked,
+    };
+    assert_eq!(flipped.verify(&txid, dir), Err(ProofError::NotIncluded));
+
+    let mut forged = proof.clone();
+    forged.signature[40] ^= 1;
+    assert!(matches!(
+        forged.verify(&txid, dir),
+        Err(ProofError::BadSignature { shard: 0, .. })
+    ));
+
+    let mut moved = proof.clone();
+    moved.header.seq += 1;
+    assert!(matches!(
+        moved.verify(&txid, dir),
+        Err(ProofError::BadSignature { .. })
+    ));
+
+    let mut other_shard = proof.clone();
+    other_shard.statement.shard = 1;
+    assert!(matches!(
+        other_shard.verify(&txid, dir),
+        Err(ProofError::HeaderMismatch { .. })
+    ));
+
+    // Same epoch number, another roster: refused before any curve work.
+    let (w2, _, _) = one_proof(9);
+    let mut dir2 = dir.clone();
+    let impostor = w2.shards()[0].info();
+    dir2.update(ShardInfo::new(
+        0,
+        impostor.epoch,
+        impostor.roster.clone(),
+        impostor.policy,
+    ));
+    assert!(matches!(
+        proof.verify(&txid, &dir2),
+        Err(ProofError::RosterMismatch { shard: 0, .. })
+    ));
+    assert!(matches!(
+        proof.verify(&TxId([0; 32]), dir),
+        Err(ProofError::WrongTransaction { .. })
+    ));
+}
+
+#[test]
+fn a_shard_without_enough_online_members_cannot_sign() {
+    let (mut w, tx, _) = one_proof(10);
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let shard = w.shard_mut(0).unwrap();
+    shard.request_lock(&tx).unwrap();
+    shard.set_online(1, false);
+    shard.set_online(2, false);
+    assert!(matches!(
+        shard.seal(&mut rng),
+        Err(AtomixError::Signing { shard: 0, .. })
+    ));
+    shard.set_online(2, true);
+    let proofs = shard.seal(&mut rng).unwrap();
+    assert_eq!(proofs.len(), 1, "the queued decision was kept");
+    assert_eq!(
+        proofs[0].verify(&tx.txid(), w.directory()),
+        Ok(Decision::Accept { value: 100 })
+    );
+}
+
+#[test]
+fn insufficient_value_aborts_and_a_bad_signature_locks_nothing() {
+    let (mut w, mut rng) = world(11);
+    let a = fund(&mut w, 0, 1, 1, 100);
+    let b = fund(&mut w, 1, 2, 2, 100);
+    let greedy = spend(&[(a, 1), (b, 2)], &[(201, 3)]);
+    w.submit(greedy.clone()).unwrap();
+    assert!(w.settle(4, &mut rng));
+    ended_everywhere(&w, &greedy, Outcome::Aborted);
+    let client = w.client(0).unwrap();
+    assert!(matches!(
+        client.certificate(),
+        Some(Certificate::AbortInsufficient { .. })
+    ));
+
+    let mut forged = spend(&[(a, 1), (b, 2)], &[(150, 3)]);
+    forged.inputs[1].signature[0] ^= 1;
+    w.submit(forged.clone()).unwrap();
+    w.deliver_all();
+    assert_eq!(
+        w.shards()[1].decision(&forged.txid()),
+        Some(Decision::Reject {
+            reason: RejectReason::BadSignature
+        })
+    );
+    assert!(w.settle(4, &mut rng));
+    ended_everywhere(&w, &forged, Outcome::Aborted);
+    assert!(unlocked_present(&w, &a) && unlocked_present(&w, &b));
+    assert_eq!(w.total_value(), 200);
+}
+
+#[test]
+fn certificates_round_trip_through_json() {
+    let (mut w, mut rng) = world(12);
+    let a = fund(&mut w, 0, 1, 1, 100);
+    let b = fund(&mut w, 2, 2, 2, 100);
+    let tx = spend(&[(a, 1), (b, 2)], &[(200, 3)]);
+    w.submit(tx.clone()).unwrap();
+    w.deliver_all();
+    w.seal_all(&mut rng);
+    let cert = w.client(0).unwrap().certificate().unwrap().clone();
+    let json = serde_json::to_string(&cert).unwrap();
+    let back: Certificate = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, cert);
+    assert_eq!(
+        back.verify(&tx, w.map(), w.directory()),
+        Ok(Outcome::Committed)
+    );
+}
