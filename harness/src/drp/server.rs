@@ -4,6 +4,8 @@
 //! respond (`Response`) → `Decrypt` → check the collective signature, decrypt (`Shares`) →
 //! `Reveal` → check and compute the output. A `Recommit` for the same choice (a later signing
 //! attempt) draws a fresh nonce and commits again; a challenge of an older attempt is ignored.
+//! Messages may be reordered in transit: a `Decrypt` before the choice and a `Reveal` before this
+//! server decrypted are kept (the latest one of each) and handled once their turn comes.
 //!
 //! Invariants:
 //! - a server co-signs at most one choice per session: it commits to the first choice it
