@@ -28,6 +28,7 @@
 //!    session's deadline passes;
 //! 5. reads [`Leader::result`], [`Leader::transcript`], [`Server::output`], [`Server::evidence`].
 //!
+//! [`randomness::DrpRandomness`] runs it as the epoch flow's [`RandomnessProtocol`](crate::epoch::RandomnessProtocol).
 //! [`DrpPeer`] packages steps 1–5 for one validator (its server, plus the leader when it leads,
 //! with the messages between them kept inside the node): the simpler way to embed the DRP.
 //!
@@ -56,6 +57,7 @@ pub mod encoding;
 pub mod leader;
 pub mod msg;
 pub mod peer;
+pub mod randomness;
 pub mod reveal;
 pub mod roster;
 pub mod server;

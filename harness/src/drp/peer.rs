@@ -40,7 +40,8 @@ pub struct PeerStep {
     pub timer: Option<u64>,
     /// The session's output, once this node's server verified it (reported once).
     pub output: Option<Hash32>,
-    /// Refusals and exclusions found during this input, for traces.
+    /// Refusals and exclusions found during this input: short stable codes (`drp_excluded_*`,
+    /// `drp_refused_*`), for counting in traces; details go to the log.
     pub rejects: Vec<String>,
 }
 
@@ -127,7 +128,7 @@ impl DrpPeer {
             }
             DrpWire::Server(_) => step
                 .rejects
-                .push(format!("drp: server message from non-leader {from}")),
+                .push("drp_server_message_from_non_leader".into()),
         }
         self.finish(&mut step);
         step
@@ -195,13 +196,14 @@ impl DrpPeer {
                 }
             }
             for e in &leader.exclusions()[self.seen_exclusions..] {
+                tracing::debug!(server = e.server, reason = %e.reason, "DRP exclusion");
                 step.rejects
-                    .push(format!("drp: excluded server {}: {}", e.server, e.reason));
+                    .push(format!("drp_excluded_{}", e.reason.code()));
             }
             self.seen_exclusions = leader.exclusions().len();
         }
         for r in &self.server.evidence()[self.seen_evidence..] {
-            step.rejects.push(format!("drp: refused: {r}"));
+            step.rejects.push(format!("drp_refused_{}", r.code()));
         }
         self.seen_evidence = self.server.evidence().len();
         if !self.reported
