@@ -142,3 +142,21 @@ fn equivocating_drp_leaders_lose_their_turn() {
         checks.randomness_rejects
     );
 }
+
+#[test]
+fn lossy_network_keeps_agreement() {
+    // 5% of messages lost: some rounds need timers or retries, some nodes miss the reveal and
+    // accept nothing, but no two honest nodes ever accept different values.
+    let mut cfg = config(10);
+    cfg.network.loss = 0.05;
+    let (checks, records, _) = run(&cfg, 21, 4, |_| None);
+    assert!(checks.agreement, "{checks:?}");
+    assert!(checks.within_3_delta, "{checks:?}");
+    println!(
+        "epochs with randomness {}/4, acceptances {}/40, rejects {:?}",
+        checks.epochs_with_randomness,
+        accepted(&records),
+        checks.randomness_rejects
+    );
+    assert!(checks.epochs_with_randomness >= 3, "{checks:?}");
+}
