@@ -238,6 +238,68 @@ fn a_signer_lost_after_committing_is_dropped_in_a_second_attempt() {
 }
 
 #[test]
+fn a_server_that_missed_the_choice_still_gets_the_output() {
+    // Server 6 loses the first choice and server 1's first response is lost too: the retry skips
+    // server 6 (it has nothing to co-sign), and with the decrypt request the leader sends the
+    // choice again to servers that never committed, so server 6 still decrypts and checks.
+    let mut network = Network::new(8, params(18, 4), 21).unwrap();
+    let mut lost = false;
+    network.set_hook(Box::new(move |e: Envelope| {
+        match (&e.from, &e.to, &e.msg) {
+            (_, Dest::Server(6), DrpMsg::Choice { .. }) if !lost => {
+                lost = true;
+                vec![]
+            }
+            (Dest::Server(1), _, DrpMsg::Response { attempt: 0, .. }) => vec![],
+            _ => vec![e],
+        }
+    }));
+    run_ok(&mut network);
+    assert!(network.servers[6].evidence().is_empty());
+    assert_eq!(signers(&network), vec![0, 2, 3, 4, 5, 7]);
+    assert_eq!(network.server_outputs().len(), 8);
+}
+
+#[test]
+fn reordered_decrypt_and_reveal_are_buffered() {
+    // Server 3 gets the decrypt request before the choice; server 5 gets the reveal before the
+    // decrypt request. Both buffer what came early and end with the output.
+    let mut network = Network::new(8, params(19, 4), 22).unwrap();
+    let mut choice_for_3: Option<Envelope> = None;
+    let mut resent = false;
+    let mut decrypt_for_5: Option<Envelope> = None;
+    network.set_hook(Box::new(move |e: Envelope| match (&e.to, &e.msg) {
+        (Dest::Server(3), DrpMsg::Choice { .. }) if choice_for_3.is_none() && !resent => {
+            choice_for_3 = Some(e);
+            vec![]
+        }
+        (Dest::Server(3), DrpMsg::Choice { .. }) => {
+            resent = true;
+            vec![]
+        }
+        (Dest::Server(3), DrpMsg::Decrypt { .. }) => {
+            let choice = choice_for_3.take().expect("the choice was held");
+            vec![e, choice]
+        }
+        (Dest::Server(5), DrpMsg::Decrypt { .. }) => {
+            decrypt_for_5 = Some(e);
+            vec![]
+        }
+        (Dest::Server(5), DrpMsg::Reveal { .. }) => {
+            let decrypt = decrypt_for_5.take().expect("the decrypt request was held");
+            vec![e, decrypt]
+        }
+        _ => vec![e],
+    }));
+    run_ok(&mut network);
+    for s in [3, 5] {
+        assert!(network.servers[s].evidence().is_empty(), "{s}");
+        assert!(network.servers[s].output().is_some(), "{s}");
+    }
+    assert_eq!(network.server_outputs().len(), 8);
+}
+
+#[test]
 fn too_many_lost_signers_fail_after_the_last_attempt() {
     // Every response is lost: the first attempt drops everyone, and the policy cannot be met.
     let mut network = Network::new(8, params(17, 4), 20).unwrap();

@@ -91,6 +91,8 @@ pub struct Leader {
     refused_now: BTreeSet<u32>,
     /// Servers that committed, refused or are excluded in this attempt.
     answered: BTreeSet<u32>,
+    /// Servers that committed in some attempt (so hold the verified choice).
+    ever_committed: BTreeSet<u32>,
     commits: BTreeMap<u32, Commitment>,
     challenge: Option<CosiChallenge>,
     responses: BTreeMap<u32, Response>,
@@ -117,6 +119,7 @@ impl Leader {
             excluded_signers: BTreeSet::new(),
             refused_now: BTreeSet::new(),
             answered: BTreeSet::new(),
+            ever_committed: BTreeSet::new(),
             commits: BTreeMap::new(),
             challenge: None,
             responses: BTreeMap::new(),
@@ -365,6 +368,7 @@ impl Leader {
         match Commitment::decode(self.session.roster().cosi(), bytes) {
             Ok(c) if c.mask().count() == 1 && c.mask().get(from as usize) => {
                 self.commits.insert(from, c);
+                self.ever_committed.insert(from);
             }
             Ok(_) => self.exclude(
                 from,
@@ -478,10 +482,28 @@ impl Leader {
             Ok(signature) => {
                 self.signature = Some(signature.clone());
                 self.phase = LeaderPhase::Shares;
-                to_all(self.session.servers(), |_| DrpMsg::Decrypt {
-                    choice_hash: hash,
-                    signature: signature.clone(),
-                })
+                // Servers that never committed may have missed the choice: send it again first.
+                let mut out = Vec::new();
+                for s in 0..self.session.servers() {
+                    if !self.ever_committed.contains(&s) {
+                        let c = self.shown(s);
+                        out.push(Outgoing {
+                            to: Dest::Server(s),
+                            msg: DrpMsg::Choice {
+                                choice: c.choice.clone(),
+                                dealings: c.dealings.clone(),
+                            },
+                        });
+                    }
+                    out.push(Outgoing {
+                        to: Dest::Server(s),
+                        msg: DrpMsg::Decrypt {
+                            choice_hash: hash,
+                            signature: signature.clone(),
+                        },
+                    });
+                }
+                out
             }
             Err(e) => self.fail(DrpFailure::Cosi(e.to_string())),
         }

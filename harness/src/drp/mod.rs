@@ -28,6 +28,10 @@
 //!    session's deadline passes;
 //! 5. reads [`Leader::result`], [`Leader::transcript`], [`Server::output`], [`Server::evidence`].
 //!
+//! [`randomness::DrpRandomness`] runs it as the epoch flow's [`RandomnessProtocol`](crate::epoch::RandomnessProtocol).
+//! [`DrpPeer`] packages steps 1–5 for one validator (its server, plus the leader when it leads,
+//! with the messages between them kept inside the node): the simpler way to embed the DRP.
+//!
 //! Messages carry no session name: one state machine per session, routed by the node (e.g. by
 //! epoch); everything signed or proved inside is bound to the session digest.
 //!
@@ -53,6 +57,8 @@ pub mod encoding;
 pub mod epoch;
 pub mod leader;
 pub mod msg;
+pub mod peer;
+pub mod randomness;
 pub mod reveal;
 pub mod roster;
 pub mod server;
@@ -66,6 +72,7 @@ pub use msg::{
     ChosenShare, Dest, DrpFailure, DrpMsg, Exclusion, ExclusionReason, Outgoing, Refusal,
     RevealedSecret,
 };
+pub use peer::{DrpPeer, DrpWire, PeerStep};
 pub use roster::{DrpRoster, MemberInfo, ServerKeys};
 pub use server::{Server, ServerFault, ServerPhase};
 pub use session::{Group, Session, SessionParams};

@@ -122,6 +122,22 @@ pub enum Refusal {
     OutOfOrder(String),
 }
 
+impl Refusal {
+    /// A short stable name, for counting in traces.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::WrongSession => "wrong_session",
+            Refusal::ConflictingChoice { .. } => "conflicting_choice",
+            Refusal::BadChoice(_) => "bad_choice",
+            Refusal::BadDealing { .. } => "bad_dealing",
+            Refusal::BadChallenge(_) => "bad_challenge",
+            Refusal::BadChoiceSignature(_) => "bad_choice_signature",
+            Refusal::BadReveal(_) => "bad_reveal",
+            Refusal::OutOfOrder(_) => "out_of_order",
+        }
+    }
+}
+
 /// Why the leader excluded a server's contribution. Each is traceable to the server and dealing.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExclusionReason {
@@ -137,6 +153,20 @@ pub enum ExclusionReason {
     Refused(Refusal),
     #[error("unexpected message: {0}")]
     Unexpected(String),
+}
+
+impl ExclusionReason {
+    /// A short stable name, for counting in traces.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExclusionReason::Dealing(_) => "dealing",
+            ExclusionReason::DecryptedShare { .. } => "decrypted_share",
+            ExclusionReason::Commitment(_) => "commitment",
+            ExclusionReason::Response(_) => "response",
+            ExclusionReason::Refused(_) => "refused",
+            ExclusionReason::Unexpected(_) => "unexpected",
+        }
+    }
 }
 
 /// A server whose contribution the leader left out, and why.

@@ -4,6 +4,8 @@
 //! respond (`Response`) → `Decrypt` → check the collective signature, decrypt (`Shares`) →
 //! `Reveal` → check and compute the output. A `Recommit` for the same choice (a later signing
 //! attempt) draws a fresh nonce and commits again; a challenge of an older attempt is ignored.
+//! Messages may be reordered in transit: a `Decrypt` before the choice and a `Reveal` before this
+//! server decrypted are kept (the latest one of each) and handled once their turn comes.
 //!
 //! Invariants:
 //! - a server co-signs at most one choice per session: it commits to the first choice it
@@ -92,6 +94,10 @@ pub struct Server {
     output: Option<Hash32>,
     failure: Option<DrpFailure>,
     evidence: Vec<Refusal>,
+    /// A decrypt request that arrived before the choice (messages may be reordered).
+    pending_decrypt: Option<(Hash32, Vec<u8>)>,
+    /// Revealed secrets that arrived before this server decrypted.
+    pending_reveal: Option<Vec<RevealedSecret>>,
 }
 
 impl Server {
@@ -117,6 +123,8 @@ impl Server {
             output: None,
             failure: None,
             evidence: Vec::new(),
+            pending_decrypt: None,
+            pending_reveal: None,
         })
     }
 
@@ -188,8 +196,13 @@ impl Server {
                 kind(&other)
             ))),
         };
+        let result = result.and_then(|first| {
+            let mut out: Vec<DrpMsg> = first.into_iter().collect();
+            out.extend(self.replay_pending(rng)?);
+            Ok(out)
+        });
         match result {
-            Ok(msg) => msg.into_iter().map(to_leader).collect(),
+            Ok(msgs) => msgs.into_iter().map(to_leader).collect(),
             Err(refusal) => {
                 tracing::warn!(server = self.index, %refusal, "DRP server refuses");
                 self.evidence.push(refusal.clone());
@@ -198,6 +211,25 @@ impl Server {
                 vec![to_leader(DrpMsg::Refuse { reason: refusal })]
             }
         }
+    }
+
+    /// Handles buffered messages whose turn has come.
+    fn replay_pending<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<Vec<DrpMsg>, Refusal> {
+        let mut out = Vec::new();
+        if self.choice.is_some()
+            && let Some((hash, signature)) = self.pending_decrypt.take()
+        {
+            out.extend(self.on_decrypt(&hash, &signature, rng)?);
+        }
+        if self.phase == ServerPhase::Decrypted
+            && let Some(secrets) = self.pending_reveal.take()
+        {
+            out.extend(self.on_reveal(&secrets)?);
+        }
+        Ok(out)
     }
 
     fn on_announce<R: CryptoRng + ?Sized>(
@@ -329,6 +361,10 @@ impl Server {
         choice_hash: &Hash32,
         rng: &mut R,
     ) -> Result<Option<DrpMsg>, Refusal> {
+        if self.choice.is_none() {
+            // This server never saw the choice (e.g. it was lost): nothing to commit to.
+            return Ok(None);
+        }
         self.verified(choice_hash)?;
         let signing = matches!(self.phase, ServerPhase::Committed | ServerPhase::Responded);
         if !signing || attempt <= self.attempt {
@@ -374,6 +410,10 @@ impl Server {
         rng: &mut R,
     ) -> Result<Option<DrpMsg>, Refusal> {
         if self.phase == ServerPhase::Decrypted {
+            return Ok(None);
+        }
+        if self.choice.is_none() {
+            self.pending_decrypt = Some((*choice_hash, signature.to_vec()));
             return Ok(None);
         }
         let verified = self.verified(choice_hash)?;
@@ -432,9 +472,8 @@ impl Server {
     /// Step e: check every revealed secret against the verified dealings; compute the output.
     fn on_reveal(&mut self, secrets: &[RevealedSecret]) -> Result<Option<DrpMsg>, Refusal> {
         if self.phase != ServerPhase::Decrypted {
-            return Err(Refusal::OutOfOrder(
-                "reveal before this server saw the co-signed choice".into(),
-            ));
+            self.pending_reveal = Some(secrets.to_vec());
+            return Ok(None);
         }
         let verified = self
             .choice
