@@ -4,9 +4,11 @@
 //! - [`commands`]: one module per subcommand.
 //! - [`bench`]: in-process measurements behind `iosv bench`, peers measured in the same run.
 //! - [`atomix`]: cross-shard transactions (lock, proofs of acceptance or rejection, commit/abort).
+//! - [`pob`]: Proof-of-Believability (policy file, score, Servi, slashing, league draw).
 
 pub mod atomix;
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod pob;
 pub mod report;
