@@ -1,6 +1,7 @@
 //! Servi and slashing: Servi is issued for service and cleared when its holder validates a block,
 //! no transaction moves it (transfers of every shape to and from validators change tokens only),
-//! and a real engine fraud proof against a believable validator's block clears its Servi and score,
+//! two headers signed for one height (equivocation) convict their signer, and a real engine fraud
+//! proof against a believable validator's block clears its Servi and score,
 //! seizes its tokens and keeps it out of every later believable league; invalid, replayed and
 //! misdirected proofs are refused without effect.
 
@@ -15,8 +16,8 @@ use iosv_engine::utxo::{StateTree, UtxoSet};
 use iosv_engine::vrf::SecretKey;
 use iosv_engine::workload::signing_key;
 use iosv_harness::pob::{
-    Candidate, Contribution, LeagueMode, Reputation, ShardingPolicy, SlashError, Ticket, assign,
-    seize_tokens, token_balance,
+    Candidate, Contribution, LeagueMode, Offence, Reputation, ShardingPolicy, SlashError, Ticket,
+    assign, seize_tokens, token_balance,
 };
 
 const SEED: u64 = 0x5e41;
@@ -198,7 +199,12 @@ fn a_real_fraud_proof_slashes_the_believable_proposer() {
 
     let slashing = rep.slash(&proof).unwrap();
     assert_eq!(slashing.validator, pk(BELIEVABLE));
-    assert_eq!(slashing.kind, FraudKind::BadSignature);
+    assert_eq!(
+        slashing.offence,
+        Offence::Fraud {
+            kind: FraudKind::BadSignature
+        }
+    );
     assert_eq!(slashing.servi_forfeited, 5);
     let record = rep.record(&pk(BELIEVABLE)).unwrap();
     assert!(record.slashed && record.servi == 0 && record.contributions == 0);
@@ -246,4 +252,50 @@ fn a_real_fraud_proof_slashes_the_believable_proposer() {
         assert_eq!(a.mode, LeagueMode::TwoLeagues);
         assert!(!a.is_believable(&pk(BELIEVABLE)));
     }
+}
+
+#[test]
+fn an_equivocating_believable_validator_is_slashed() {
+    let header = |tx_root: u8, height: u64| BlockHeader {
+        version: HEADER_VERSION,
+        shard: 3,
+        height,
+        prev_hash: [1; 32],
+        tx_root: [tx_root; 32],
+        tx_count: 1,
+        pre_state_root: [2; 32],
+        state_root: [3; 32],
+        timestamp_ms: 1,
+        proposer: [0; 32],
+    };
+    let mut rep = Reputation::new();
+    rep.register(pk(BELIEVABLE));
+    rep.reward(
+        &pk(BELIEVABLE),
+        Contribution::Sample,
+        &ShardingPolicy::default().servi,
+    )
+    .unwrap();
+    let a = SignedHeader::sign(header(1, 9), &key(BELIEVABLE));
+    let b = SignedHeader::sign(header(2, 9), &key(BELIEVABLE));
+    let later = SignedHeader::sign(header(2, 10), &key(BELIEVABLE));
+    let other = SignedHeader::sign(header(2, 9), &key(4));
+    let mut forged = b.clone();
+    forged.signature[3] ^= 1;
+    for (x, y) in [(&a, &a), (&a, &later), (&a, &other), (&a, &forged)] {
+        assert!(matches!(
+            rep.slash_equivocation(x, y),
+            Err(SlashError::NotEquivocation(_))
+        ));
+    }
+    assert!(!rep.record(&pk(BELIEVABLE)).unwrap().slashed);
+    let slashing = rep.slash_equivocation(&a, &b).unwrap();
+    assert_eq!(slashing.offence, Offence::Equivocation);
+    assert_eq!(slashing.servi_forfeited, 1);
+    assert!(rep.record(&pk(BELIEVABLE)).unwrap().slashed);
+    assert_eq!(
+        rep.slash_equivocation(&b, &a),
+        Err(SlashError::AlreadyApplied(slashing.header_hash)),
+        "the same pair in either order is one offence"
+    );
 }

@@ -26,7 +26,7 @@ pub use league::{
 };
 pub use policy::{MIN_NORMAL_LEAGUE, PolicyError, ScoreWeights, ServiRewards, ShardingPolicy};
 pub use reputation::{
-    Contribution, Reputation, ReputationError, SEIZE_DOMAIN, SlashError, Slashing, ValidatorId,
-    ValidatorRecord, seize_tokens, token_balance,
+    Contribution, EQUIVOCATION_DOMAIN, Offence, Reputation, ReputationError, SEIZE_DOMAIN,
+    SlashError, Slashing, ValidatorId, ValidatorRecord, seize_tokens, token_balance,
 };
 pub use score::{ScoreInputs, score};

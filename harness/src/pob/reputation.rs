@@ -12,15 +12,16 @@
 //!   spending it on a block passes that chance to others (the IOS whitepaper's rotation); the block
 //!   counts as a contribution instead;
 //! - **cleared with the score** on a verified fraud proof naming the validator as the proposer
-//!   ([`Reputation::slash`]): Servi, contributions and the score go to zero for good, and
-//!   [`seize_tokens`] takes its tokens (for compensating the defrauded).
+//!   ([`Reputation::slash`]) or on two headers it signed for one shard and height
+//!   ([`Reputation::slash_equivocation`]): Servi, contributions and the score go to zero for good,
+//!   and [`seize_tokens`] takes its tokens (for compensating the defrauded).
 //!
 //! Slashing is idempotent per convicted block: the same proof (or another proof against the same
 //! header) applied twice is refused, so a replayed proof cannot be counted twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use iosv_engine::fraud::{FraudKind, FraudProof, FraudProofError};
+use iosv_engine::fraud::{FraudKind, FraudProof, FraudProofError, SignedHeader};
 use iosv_engine::tx::OutPoint;
 use iosv_engine::utxo::{LockId, UtxoError, UtxoSet};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,8 @@ pub type ValidatorId = [u8; 32];
 
 /// Domain tag of the lock id under which a slashed validator's tokens are seized.
 pub const SEIZE_DOMAIN: &[u8] = b"iosv/pob/seize/v1";
+/// Domain tag of the identifier of an equivocation (a pair of headers).
+pub const EQUIVOCATION_DOMAIN: &[u8] = b"iosv/pob/equivocation/v1";
 
 /// A validator's reputation state (tokens are read from the UTXO set, not kept here).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,14 +58,25 @@ pub enum Contribution {
     Cosignature,
 }
 
+/// What a validator was convicted of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "offence", rename_all = "snake_case")]
+pub enum Offence {
+    /// A block with an invalid transaction (an engine fraud proof).
+    Fraud { kind: FraudKind },
+    /// Two different headers signed for the same shard and height.
+    Equivocation,
+}
+
 /// What a slashing did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slashing {
     #[serde(with = "hex::serde")]
     pub validator: ValidatorId,
+    /// The convicted header's hash, or for an equivocation the hash naming the pair.
     #[serde(with = "hex::serde")]
     pub header_hash: [u8; 32],
-    pub kind: FraudKind,
+    pub offence: Offence,
     pub servi_forfeited: u64,
 }
 
@@ -74,6 +88,8 @@ pub enum SlashError {
     UnknownValidator(ValidatorId),
     #[error("block {} was already punished", hex::encode(.0))]
     AlreadyApplied([u8; 32]),
+    #[error("not an equivocation: {0}")]
+    NotEquivocation(&'static str),
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -158,22 +174,64 @@ impl Reputation {
     /// already punished; nothing changes on a refusal.
     pub fn slash(&mut self, proof: &FraudProof) -> Result<Slashing, SlashError> {
         let proven = proof.verify()?;
-        let header = hex::encode(proven.header_hash);
-        if self.punished.contains(&header) {
-            return Err(SlashError::AlreadyApplied(proven.header_hash));
+        self.punish(
+            proven.proposer,
+            proven.header_hash,
+            Offence::Fraud { kind: proven.kind },
+        )
+    }
+
+    /// Punishes, as [`Reputation::slash`] does, the proposer that signed both `a` and `b`: two
+    /// different headers for the same shard and height, both signatures valid.
+    pub fn slash_equivocation(
+        &mut self,
+        a: &SignedHeader,
+        b: &SignedHeader,
+    ) -> Result<Slashing, SlashError> {
+        let (ha, hb) = (&a.header, &b.header);
+        if ha.proposer != hb.proposer {
+            return Err(SlashError::NotEquivocation("different proposers"));
+        }
+        if (ha.shard, ha.height) != (hb.shard, hb.height) {
+            return Err(SlashError::NotEquivocation("different shards or heights"));
+        }
+        let (x, y) = (ha.hash(), hb.hash());
+        if x == y {
+            return Err(SlashError::NotEquivocation("the same header twice"));
+        }
+        if !a.verify() || !b.verify() {
+            return Err(SlashError::NotEquivocation("a signature does not verify"));
+        }
+        let mut h = Sha256::new();
+        h.update(EQUIVOCATION_DOMAIN);
+        h.update(x.min(y));
+        h.update(x.max(y));
+        self.punish(ha.proposer, h.finalize().into(), Offence::Equivocation)
+    }
+
+    /// Slashes `validator` once per piece of evidence `evidence`.
+    fn punish(
+        &mut self,
+        validator: ValidatorId,
+        evidence: [u8; 32],
+        offence: Offence,
+    ) -> Result<Slashing, SlashError> {
+        let key = hex::encode(evidence);
+        if self.punished.contains(&key) {
+            return Err(SlashError::AlreadyApplied(evidence));
         }
         let record = self
             .records
-            .get_mut(&hex::encode(proven.proposer))
-            .ok_or(SlashError::UnknownValidator(proven.proposer))?;
+            .get_mut(&hex::encode(validator))
+            .ok_or(SlashError::UnknownValidator(validator))?;
         let servi_forfeited = std::mem::take(&mut record.servi);
         record.contributions = 0;
         record.slashed = true;
-        self.punished.insert(header);
+        self.punished.insert(key);
         Ok(Slashing {
-            validator: proven.proposer,
-            header_hash: proven.header_hash,
-            kind: proven.kind,
+            validator,
+            header_hash: evidence,
+            offence,
             servi_forfeited,
         })
     }
