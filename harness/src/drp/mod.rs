@@ -54,7 +54,6 @@
 pub mod choice;
 pub mod driver;
 pub mod encoding;
-pub mod epoch;
 pub mod leader;
 pub mod msg;
 pub mod peer;
