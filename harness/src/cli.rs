@@ -80,6 +80,11 @@ pub struct SimulateArgs {
     /// Print the configuration that would run (defaults filled in) as JSON, and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Run the same validators in real time instead (one thread per node, channels for the
+    /// network; the network model, crashes, partitions and shards are not applied, and there is
+    /// no trace): prints the epochs' outcome and the same checks.
+    #[arg(long, conflicts_with = "trace")]
+    pub realtime: bool,
 }
 
 #[derive(Args, Debug)]

@@ -9,8 +9,9 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::{ShardSafetyArgs, SimulateArgs, SimulateReport};
+use crate::runtime;
 use crate::shard::safety::{self, SafetyReport};
-use crate::sim::{self, SimConfig, SimReport};
+use crate::sim::{self, Checks, Record, SimConfig, SimReport};
 
 /// Runs the subcommand; `Ok(false)` means a guarantee failed.
 pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
@@ -31,6 +32,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
         println!("{}", serde_json::to_string_pretty(&cfg)?);
         return Ok(true);
     }
+    if args.realtime {
+        return realtime(&cfg, args);
+    }
     let report = match &args.trace {
         Some(path) => {
             let file =
@@ -48,8 +52,36 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
     Ok(report.checks.agreement && report.checks.within_3_delta)
 }
 
+/// `--realtime`: the validators on threads, in real time, for `epochs` epochs.
+fn realtime(cfg: &SimConfig, args: &SimulateArgs) -> anyhow::Result<bool> {
+    let nodes = sim::run::validators(cfg, args.seed)?;
+    let params = cfg.epoch_params();
+    let duration = std::time::Duration::from_micros(params.epoch_len.saturating_mul(args.epochs));
+    eprintln!(
+        "running {} validators in real time for {:.1} s",
+        cfg.validators,
+        duration.as_secs_f64()
+    );
+    let records: Vec<Record> = runtime::run(nodes, duration)
+        .into_iter()
+        .map(|r| Record {
+            at: r.at,
+            node: r.node,
+            output: r.output,
+        })
+        .collect();
+    let honest: Vec<bool> = (0..cfg.validators)
+        .map(|v| cfg.behavior_of(v).is_honest())
+        .collect();
+    let c = sim::checks::check(&records, &honest, cfg, args.epochs);
+    print_epochs(&c);
+    if args.json {
+        println!("{}", serde_json::to_string(&c)?);
+    }
+    Ok(c.agreement && c.within_3_delta)
+}
+
 fn print_summary(r: &SimReport) {
-    let c = &r.checks;
     println!(
         "seed {}  epochs {}  validators {}  shards {}  Δ {} ms  randomness: {}",
         r.seed,
@@ -59,6 +91,22 @@ fn print_summary(r: &SimReport) {
         r.delta_us / 1000,
         r.randomness_protocol
     );
+    print_epochs(&r.checks);
+    let m = &r.shard_metrics;
+    println!(
+        "shards: committed {:?}  transitions {}  refused {}  min ready fraction in TransEpoch {:.3}  unsafe moments {}  stalled slots {}  min committed per slice in TransEpoch {:?}",
+        r.committed_per_shard,
+        m.transitions.iter().filter(|t| t.refused.is_none()).count(),
+        m.transitions.iter().filter(|t| t.refused.is_some()).count(),
+        m.min_ready_fraction,
+        m.safety_violations,
+        m.stalled_slots,
+        m.min_committed_in_transition
+    );
+    println!("trace: {} lines, sha256 {}", r.trace_lines, r.trace_sha256);
+}
+
+fn print_epochs(c: &Checks) {
     for e in &c.epochs {
         match (&e.value, e.view, e.leader) {
             (Some(v), Some(view), Some(leader)) => println!(
@@ -88,18 +136,6 @@ fn print_summary(r: &SimReport) {
     if !c.lottery_rejects.is_empty() {
         println!("rejected lotteries: {:?}", c.lottery_rejects);
     }
-    let m = &r.shard_metrics;
-    println!(
-        "shards: committed {:?}  transitions {}  refused {}  min ready fraction in TransEpoch {:.3}  unsafe moments {}  stalled slots {}  min committed per slice in TransEpoch {:?}",
-        r.committed_per_shard,
-        m.transitions.iter().filter(|t| t.refused.is_none()).count(),
-        m.transitions.iter().filter(|t| t.refused.is_some()).count(),
-        m.min_ready_fraction,
-        m.safety_violations,
-        m.stalled_slots,
-        m.min_committed_in_transition
-    );
-    println!("trace: {} lines, sha256 {}", r.trace_lines, r.trace_sha256);
 }
 
 fn ok(b: bool) -> &'static str {

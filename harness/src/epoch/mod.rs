@@ -25,6 +25,8 @@ pub mod message;
 pub mod randomness;
 pub mod roster;
 pub mod validator;
+#[cfg(test)]
+mod validator_tests;
 
 pub use announce::SignedAnnouncement;
 pub use message::{Message, Output, Timer};
