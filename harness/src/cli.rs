@@ -77,6 +77,9 @@ pub struct SimulateArgs {
     /// Print the full report as JSON (last line).
     #[arg(long)]
     pub json: bool,
+    /// Print the configuration that would run (defaults filled in) as JSON, and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 #[derive(Args, Debug)]

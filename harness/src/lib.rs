@@ -11,6 +11,8 @@
 //! - [`sim`]: the deterministic discrete-event simulator and `iosv simulate`'s run.
 //! - [`runtime`]: the real-time runner (threads and channels) for the same state machines.
 //! - [`atomix`]: cross-shard transactions (lock, proofs of acceptance or rejection, commit/abort).
+//! - [`finality`]: ByzCoin-style CoSi finality with a PBFT fallback (sans-I/O nodes, seeded driver).
+//! - [`pob`]: Proof-of-Believability (policy file, score, Servi, slashing, league draw).
 
 pub mod atomix;
 pub mod bench;
@@ -18,8 +20,10 @@ pub mod cli;
 pub mod commands;
 pub mod drp;
 pub mod epoch;
+pub mod finality;
 pub mod msb;
 pub mod node;
+pub mod pob;
 pub mod report;
 pub mod runtime;
 pub mod shard;

@@ -61,8 +61,8 @@ pub use error::{AmountSide, SnapshotError, UtxoError};
 pub use set::{DEFAULT_SHARDS, Entry, MAX_SHARDS, UtxoSet};
 pub use snapshot::{SNAPSHOT_ENTRY_LEN, SNAPSHOT_MAGIC, SNAPSHOT_VERSION};
 pub use state_tree::{
-    BUCKET_BITS, BUCKET_LEAF_DOMAIN, BUCKET_OF_DOMAIN, BUCKETS, BucketProof, StateProofError,
-    StateTree, StateTreeError, bucket_hash, bucket_of,
+    BUCKET_BITS, BUCKET_LEAF_DOMAIN, BUCKETS, BucketProof, StateProofError, StateTree,
+    StateTreeError, bucket_hash, bucket_of,
 };
 pub use validate::BlockUndo;
 

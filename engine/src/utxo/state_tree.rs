@@ -2,8 +2,8 @@
 //! entries, with membership and non-membership proofs ([`BucketProof`]).
 //!
 //! Construction:
-//! - an outpoint's bucket is the first [`BUCKET_BITS`] bits of
-//!   `SHA-256(BUCKET_OF_DOMAIN ‖ txid ‖ index u32 LE)`, so buckets fill evenly whatever the txids;
+//! - an outpoint's bucket is [`bucket_of`]: the txid's first two bytes offset by a multiple of the
+//!   output index (txids are hash outputs, so buckets fill evenly);
 //! - a bucket's leaf is `SHA-256(BUCKET_LEAF_DOMAIN ‖ count u32 LE ‖ leaf_1 ‖ … ‖ leaf_count)` over
 //!   its entries in increasing outpoint order, where `leaf_i` is the entry hash of the additive
 //!   commitment ([`leaf_hash`](super::leaf_hash): outpoint, amount, owner and lock state);
@@ -40,21 +40,25 @@ pub const BUCKET_BITS: u32 = 16;
 /// Number of buckets (leaves of the tree).
 pub const BUCKETS: usize = 1 << BUCKET_BITS;
 
-/// Domain tag of the hash that places an outpoint in a bucket.
-pub const BUCKET_OF_DOMAIN: &[u8] = b"iosv/state/bucket-of/v1";
-
 /// Domain tag of a bucket's leaf.
 pub const BUCKET_LEAF_DOMAIN: &[u8] = b"iosv/state/bucket/v1";
 
-/// The bucket that holds `outpoint`.
+/// The bucket that holds `outpoint`: the first two bytes of its txid, plus its output index times
+/// an odd constant near 2^16/φ (so a transaction's outputs land in different buckets), mod 2^16.
+///
+/// Txids are SHA-512 outputs, so buckets fill evenly without another hash; hashing again would not
+/// stop an adversary from grinding many outputs into one bucket either (16 bits take ~2^16 tries
+/// whatever the hash). Such a bucket only makes its own proofs larger and its rehash slower.
 pub fn bucket_of(outpoint: &OutPoint) -> usize {
-    let mut h = Sha256::new();
-    h.update(BUCKET_OF_DOMAIN);
-    h.update(outpoint.txid.0);
-    h.update(outpoint.index.to_le_bytes());
-    let digest = h.finalize();
-    (usize::from(digest[0]) << 8 | usize::from(digest[1])) >> (16 - BUCKET_BITS)
+    let prefix = u32::from(outpoint.txid.0[0]) << 8 | u32::from(outpoint.txid.0[1]);
+    let mixed = prefix.wrapping_add(outpoint.index.wrapping_mul(BUCKET_INDEX_STRIDE));
+    (mixed as usize) & (BUCKETS - 1)
 }
+
+const _: () = assert!(BUCKET_BITS <= 16, "bucket_of draws on 16 bits of the txid");
+
+/// Odd multiplier of the output index in [`bucket_of`] (⌊2^16 / φ⌋ rounded to odd).
+const BUCKET_INDEX_STRIDE: u32 = 40_503;
 
 /// The leaf of a bucket holding `entries` (sorted by outpoint).
 pub fn bucket_hash(entries: &[(OutPoint, Entry)]) -> Hash {
@@ -524,12 +528,13 @@ mod tests {
 
     #[test]
     fn a_proof_listing_an_entry_twice_or_out_of_order_is_refused() {
-        // Same bucket, two outpoints: search a few until two share a bucket.
-        let mut by_bucket = std::collections::HashMap::new();
-        let (a, b) = (0..5000u32)
-            .map(outpoint)
-            .find_map(|o| by_bucket.insert(bucket_of(&o), o).map(|prev| (prev, o)))
-            .unwrap();
+        // Same txid, indices 2^16 apart: the same bucket.
+        let a = outpoint(7);
+        let b = OutPoint {
+            index: a.index + (1 << 16),
+            ..a
+        };
+        assert_eq!(bucket_of(&a), bucket_of(&b));
         let mut tree = StateTree::from_entries([(a, entry(1)), (b, entry(2))]).unwrap();
         let root = tree.root();
         let mut p = tree.prove(&a);

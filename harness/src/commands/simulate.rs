@@ -27,6 +27,10 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
         }
         None => SimConfig::default(),
     };
+    if args.print_config {
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        return Ok(true);
+    }
     let report = match &args.trace {
         Some(path) => {
             let file =

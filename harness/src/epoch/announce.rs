@@ -15,14 +15,18 @@
 //!    certificate (the value and those signatures); a node accepts the value once it has checked
 //!    the certificate: every signature valid, from distinct roster members, more than two thirds.
 //!
+//! A node acknowledges at most one round per epoch (its lock, kept across restarts).
+//!
 //! What this guarantees: a value is accepted only if more than two thirds of the roster vouched
-//! for it, so a minority (a partitioned third, say) never accepts a value of its own; the leader
+//! for it; two rounds of one epoch cannot both be certified, because two sets of more than two
+//! thirds share more than a third of the roster, so (with fewer than a third faulty) an honest node
+//! that vouched for both, which its lock forbids. So honest nodes never accept different values
+//! for an epoch, whatever the timing, and a partitioned minority accepts nothing. The leader
 //! cannot bias the value (a VRF output is unique), only withhold it, which the epoch flow handles
-//! by exclusion. What it lacks, and the DRP adds: the value is computable by anyone who saw the
-//! leader's lottery, so it is not unpredictable; and there is no locking across rounds, so if a
-//! certificate reaches some nodes just before their deadline and others just after, two rounds
-//! of one epoch could both be certified (it needs more than a third of the nodes to miss the
-//! first certificate in time; a sign-off that locks votes, as the DRP's CoSi step does, closes it).
+//! by exclusion. The price of the lock is liveness: a leader that collects acknowledgements and
+//! then withholds the certificate leaves the nodes that vouched unable to vouch again that epoch
+//! (the epoch then keeps the previous randomness). What it lacks, and the DRP adds: the value is
+//! computable by anyone who saw the leader's lottery, so it is not unpredictable.
 
 use std::collections::BTreeMap;
 
@@ -135,7 +139,9 @@ pub struct SignedAnnouncement {
     /// As leader: acknowledgements collected this round.
     acks: BTreeMap<NodeId, Vec<u8>>,
     certified: bool,
-    acked: bool,
+    /// The round this node last acknowledged: it vouches for at most one round per epoch. Durable
+    /// (kept across a restart), like a vote log.
+    lock: Option<Round>,
     done: bool,
 }
 
@@ -147,7 +153,7 @@ impl SignedAnnouncement {
             expected: None,
             acks: BTreeMap::new(),
             certified: false,
-            acked: false,
+            lock: None,
             done: false,
         }
     }
@@ -182,8 +188,13 @@ impl SignedAnnouncement {
         if Some(value) != self.expected {
             return Err("announce_wrong_value");
         }
-        if !self.acked {
-            self.acked = true;
+        if self.lock == Some(ctx.round) {
+            return Ok(());
+        }
+        if !self.try_lock(ctx.round) {
+            return Err("locked_to_an_earlier_round");
+        }
+        {
             let sig = self
                 .key
                 .sign(&signing_bytes(ACK_DOMAIN, &ctx.round, &value));
@@ -255,6 +266,9 @@ impl SignedAnnouncement {
         if Some(value) != self.expected {
             return Err("certificate_wrong_value");
         }
+        if acks.len() > ctx.roster.len() as usize {
+            return Err("certificate_too_many_acks");
+        }
         let msg = signing_bytes(ACK_DOMAIN, &ctx.round, &value);
         let mut signers = std::collections::BTreeSet::new();
         for (node, sig) in acks {
@@ -272,6 +286,17 @@ impl SignedAnnouncement {
         Ok(())
     }
 
+    /// Locks this node to `round` unless it already vouched for another round of the epoch.
+    fn try_lock(&mut self, round: Round) -> bool {
+        match self.lock {
+            Some(r) if r.epoch == round.epoch && r != round => false,
+            _ => {
+                self.lock = Some(round);
+                true
+            }
+        }
+    }
+
     fn finish(&mut self, value: [u8; 32], fx: &mut RandomnessEffects<Placeholder>) {
         if !self.done {
             self.done = true;
@@ -284,13 +309,12 @@ impl RandomnessProtocol for SignedAnnouncement {
     type Msg = Placeholder;
 
     fn name(&self) -> &'static str {
-        "placeholder-certified-announcement"
+        "placeholder-certified-announcement (pre-DRP)"
     }
 
     fn begin(&mut self, ctx: &RoundContext<'_>, fx: &mut RandomnessEffects<Placeholder>) {
         self.acks.clear();
         self.certified = false;
-        self.acked = false;
         self.done = false;
         self.expected = ctx
             .lotteries
@@ -317,7 +341,11 @@ impl RandomnessProtocol for SignedAnnouncement {
                 signature: signature.to_bytes().to_vec(),
             },
         ));
-        // The leader vouches for its own value like everyone else.
+        // The leader vouches for its own value like everyone else, under the same lock.
+        if !self.try_lock(ctx.round) {
+            fx.rejects.push("locked_to_an_earlier_round".into());
+            return;
+        }
         let own = self
             .key
             .sign(&signing_bytes(ACK_DOMAIN, &ctx.round, &value));
@@ -361,10 +389,14 @@ impl RandomnessProtocol for SignedAnnouncement {
     fn on_timer(&mut self, _: &RoundContext<'_>, _: u64, _: &mut RandomnessEffects<Placeholder>) {}
 
     fn restart(&self) -> Self {
-        if self.corrupt {
+        let fresh = if self.corrupt {
             Self::corrupting(self.key.clone())
         } else {
             Self::new(self.key.clone())
+        };
+        Self {
+            lock: self.lock,
+            ..fresh
         }
     }
 }

@@ -9,12 +9,17 @@
 //!   replaces;
 //! - [`message`]: messages, timers and outputs; [`roster`]: keys.
 //!
-//! Guarantees (checked by the simulator's tests): honest validators that accept an epoch's
-//! randomness accept the same value (under synchrony: message delay below Δ); a node accepts
-//! within 3Δ of its view's gossip close; a withholding candidate is excluded for the epoch; every
-//! malformed, duplicated, late or misdirected lottery is rejected and reported.
+//! Guarantees (checked by the simulator's tests), with fewer than a third of the validators
+//! faulty: honest validators that accept an epoch's randomness accept the same value, whatever the
+//! message timing (the randomness protocol certifies a value by more than two thirds of the roster,
+//! and each node vouches for one round per epoch); a node accepts within 3Δ of its view's gossip
+//! close; a withholding candidate is excluded for the epoch. Liveness (every epoch gets its
+//! randomness) needs synchrony: messages within a fraction of Δ. Every malformed, duplicated, late
+//! or misdirected lottery is rejected and reported.
 
 pub mod announce;
+#[cfg(test)]
+mod announce_tests;
 pub mod lottery;
 pub mod message;
 pub mod randomness;

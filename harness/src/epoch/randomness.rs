@@ -48,6 +48,10 @@ pub struct RoundContext<'a> {
     pub roster: &'a Roster,
     /// Every lottery this node accepted in the view, the leader's included.
     pub lotteries: &'a BTreeMap<NodeId, ValidLottery>,
+    /// The latest randomness this node accepted for an earlier epoch, with that epoch (`None`
+    /// before the first): what the DRP's session chains from. Honest nodes that were up agree on
+    /// it; a node that missed epochs has a stale one and cannot take part until it catches up.
+    pub previous: Option<(u64, [u8; 32])>,
 }
 
 /// The epoch's random output as one node verified it.

@@ -180,6 +180,11 @@ impl<R: RandomnessProtocol> Validator<R> {
         }
     }
 
+    /// The randomness protocol's name.
+    pub fn protocol_name(&self) -> &'static str {
+        self.protocol.name()
+    }
+
     pub fn behavior(&self) -> Behavior {
         self.behavior
     }
@@ -270,6 +275,13 @@ impl<R: RandomnessProtocol> Validator<R> {
             Some(st) => (st.epoch, st.view + 1),
         };
         if (lottery.epoch, lottery.view) == next_view {
+            // Checked before buffering, so a peer cannot fill the buffer in others' names.
+            if lottery.node != from {
+                return Err(LotteryError::SenderMismatch {
+                    claimed: lottery.node,
+                    from,
+                });
+            }
             return self.buffer(from, lottery);
         }
         let Some(st) = self.state.as_mut() else {
@@ -441,6 +453,11 @@ impl<R: RandomnessProtocol> Validator<R> {
             deadline,
             roster: &self.roster,
             lotteries: &st.lotteries,
+            previous: self
+                .log
+                .range(..round.epoch)
+                .next_back()
+                .map(|(&e, &v)| (e, v)),
         };
         call(&mut self.protocol, &ctx, &mut rfx);
         for (dest, body) in rfx.sends {

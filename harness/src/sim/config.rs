@@ -1,6 +1,24 @@
 //! The simulation's configuration (serde JSON): validators, shards, Δ, the network, partitions,
 //! crashes, faults, TransEpoch and the shard workload. Every field has a default; unknown fields
-//! are an error, so a typo does not silently run a different simulation.
+//! are an error, so a typo does not silently run a different simulation. `iosv simulate
+//! --print-config` prints the defaults. An example:
+//!
+//! ```json
+//! {
+//!   "validators": 24, "shards": 3, "delta_ms": 100, "max_views": 3,
+//!   "network": {"latency_ms": 10, "jitter_ms": 5, "loss": 0.0},
+//!   "links": [{"from": 0, "to": 1, "latency_ms": 40, "jitter_ms": 10, "loss": 0.05}],
+//!   "partitions": [{"start_ms": 2500, "end_ms": 3300, "groups": [[0, 1, 2]]}],
+//!   "crashes": [{"node": 5, "at_ms": 1000, "restart_ms": 3300}],
+//!   "faults": [{"node": 7, "behavior": "withhold"}, {"node": 9, "behavior": "late_lottery"}],
+//!   "transepoch": {"batch_size": 1, "sync_ms": 100},
+//!   "workload": {"slot_ms": 50, "tx_per_block": 4, "slice_ms": 100}
+//! }
+//! ```
+//!
+//! Behaviours: `honest`, `withhold`, `invalid_lottery`, `duplicate_lottery`, `late_lottery`,
+//! `wrong_epoch_lottery`, `corrupt_announcement`. Nodes in no group of a partition form one more
+//! group together.
 
 use std::collections::BTreeMap;
 
@@ -292,5 +310,76 @@ impl SimConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses_and_validates() {
+        let doc = include_str!("config.rs");
+        let start = doc.find("```json").expect("example") + "```json".len();
+        let end = start + doc[start..].find("```").expect("end of example");
+        let json: String = doc[start..end]
+            .lines()
+            .map(|l| l.trim_start().trim_start_matches("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let cfg: SimConfig = serde_json::from_str(&json).expect("example parses");
+        cfg.validate().expect("example is valid");
+        assert_eq!(cfg.behavior_of(7), Behavior::Withhold);
+        assert_eq!(cfg.behavior_of(8), Behavior::Honest);
+    }
+
+    #[test]
+    fn invalid_configurations_are_typed_errors() {
+        let base = SimConfig::default();
+        let with = |f: &dyn Fn(&mut SimConfig)| {
+            let mut c = base.clone();
+            f(&mut c);
+            c.network_model().err()
+        };
+        assert_eq!(
+            with(&|c| c.validators = 3),
+            Some(ConfigError::TooFewValidators(3))
+        );
+        assert!(matches!(
+            with(&|c| c.shards = 5),
+            Some(ConfigError::Shards { .. })
+        ));
+        assert_eq!(
+            with(&|c| c.delta_ms = 0),
+            Some(ConfigError::Zero("delta_ms"))
+        );
+        assert_eq!(
+            with(&|c| c.network.loss = 1.5),
+            Some(ConfigError::BadNumber("loss"))
+        );
+        assert_eq!(
+            with(&|c| c.network.latency_ms = f64::NAN),
+            Some(ConfigError::BadNumber("latency_ms"))
+        );
+        assert!(matches!(
+            with(&|c| c.epoch_len_ms = Some(100)),
+            Some(ConfigError::Params(_))
+        ));
+        assert_eq!(
+            with(&|c| c.faults.push(FaultConfig {
+                node: 16,
+                behavior: Behavior::Withhold
+            })),
+            Some(ConfigError::UnknownNode(16))
+        );
+        assert_eq!(
+            with(&|c| c.crashes.push(CrashConfig {
+                node: 1,
+                at_ms: 5,
+                restart_ms: Some(4)
+            })),
+            Some(ConfigError::CrashOrder(1))
+        );
+        assert_eq!(base.network_model().err(), None);
     }
 }

@@ -14,7 +14,7 @@
 //!   outputs, shard blocks, TransEpoch);
 //! - [`config`]: the JSON configuration of `iosv simulate`;
 //! - [`shards`]: shard rosters through TransEpoch and their real transaction processing;
-//! - [`run`]: one simulation of the epoch protocol; [`checks`]: its guarantees.
+//! - [`run`](mod@run): one simulation of the epoch protocol; [`checks`]: its guarantees.
 
 pub mod checks;
 pub mod config;
@@ -27,5 +27,5 @@ pub mod trace;
 
 pub use checks::Checks;
 pub use config::SimConfig;
-pub use run::{Record, SimError, SimReport, run};
+pub use run::{Record, SimError, SimReport, run, run_with};
 pub use simulator::{Happening, Simulator};

@@ -17,7 +17,9 @@ use super::config::{ConfigError, SimConfig};
 use super::network::SimNetwork;
 use super::shards::{ShardMetrics, ShardService, TAG_BATCH, TAG_SLOT};
 use super::simulator::{Happening, Simulator};
-use crate::epoch::{Behavior, Output, SignedAnnouncement, Validator, roster};
+use crate::epoch::{
+    Behavior, Output, RandomnessProtocol, SignedAnnouncement, Validator, ValidatorKeys, roster,
+};
 use crate::node::{MICROS_PER_MS, NodeId, Time};
 use crate::shard::{AssignError, Assignment, LedgerError, ShardLedger, transepoch};
 
@@ -65,11 +67,30 @@ pub struct SimReport {
     pub records: Vec<Record>,
 }
 
-/// The validator type the simulation runs.
+/// The validator type the simulation runs by default (with the pre-DRP placeholder).
 pub type SimValidator = Validator<SignedAnnouncement>;
 
-/// Builds the validators of a configuration.
+/// The placeholder protocol for a validator with `keys` behaving as `behavior`.
+pub fn placeholder(_: NodeId, keys: &ValidatorKeys, behavior: Behavior) -> SignedAnnouncement {
+    if behavior == Behavior::CorruptAnnouncement {
+        SignedAnnouncement::corrupting(keys.sig.clone())
+    } else {
+        SignedAnnouncement::new(keys.sig.clone())
+    }
+}
+
+/// Builds the validators of a configuration with the placeholder randomness protocol.
 pub fn validators(cfg: &SimConfig, seed: u64) -> Result<Vec<SimValidator>, SimError> {
+    validators_with(cfg, seed, placeholder)
+}
+
+/// Builds the validators of a configuration, each running the randomness protocol that
+/// `protocol(id, keys, behavior)` makes (the integration point for the DRP).
+pub fn validators_with<R: RandomnessProtocol>(
+    cfg: &SimConfig,
+    seed: u64,
+    mut protocol: impl FnMut(NodeId, &ValidatorKeys, Behavior) -> R,
+) -> Result<Vec<Validator<R>>, SimError> {
     cfg.validate()?;
     let (keys, roster) = roster::generate(seed, cfg.validators);
     let roster = Arc::new(roster);
@@ -78,34 +99,37 @@ pub fn validators(cfg: &SimConfig, seed: u64) -> Result<Vec<SimValidator>, SimEr
         .into_iter()
         .enumerate()
         .map(|(i, k)| {
-            let behavior = cfg.behavior_of(i as NodeId);
-            let protocol = if behavior == Behavior::CorruptAnnouncement {
-                SignedAnnouncement::corrupting(k.sig.clone())
-            } else {
-                SignedAnnouncement::new(k.sig.clone())
-            };
-            Validator::new(
-                i as NodeId,
-                k,
-                Arc::clone(&roster),
-                params,
-                behavior,
-                protocol,
-            )
+            let id = i as NodeId;
+            let behavior = cfg.behavior_of(id);
+            let p = protocol(id, &k, behavior);
+            Validator::new(id, k, Arc::clone(&roster), params, behavior, p)
         })
         .collect())
 }
 
-/// Runs `epochs` epochs of `cfg` with `seed`, writing the trace to `trace`.
+/// Runs `epochs` epochs of `cfg` with `seed` and the placeholder randomness protocol, writing the
+/// trace to `trace`.
 pub fn run<W: Write>(
     cfg: &SimConfig,
     seed: u64,
     epochs: u64,
     trace: W,
 ) -> Result<(SimReport, W), SimError> {
+    run_with(cfg, seed, epochs, trace, placeholder)
+}
+
+/// [`run`] with the randomness protocol that `protocol(id, keys, behavior)` makes.
+pub fn run_with<W: Write, R: RandomnessProtocol>(
+    cfg: &SimConfig,
+    seed: u64,
+    epochs: u64,
+    trace: W,
+    protocol: impl FnMut(NodeId, &ValidatorKeys, Behavior) -> R,
+) -> Result<(SimReport, W), SimError> {
     let (default_link, links, partitions) = cfg.network_model()?;
     let params = cfg.epoch_params();
-    let nodes = validators(cfg, seed)?;
+    let nodes = validators_with(cfg, seed, protocol)?;
+    let protocol_name = nodes.first().map_or("none", |v| v.protocol_name());
     let honest: Vec<bool> = (0..cfg.validators)
         .map(|v| cfg.behavior_of(v).is_honest())
         .collect();
@@ -189,7 +213,7 @@ pub fn run<W: Write>(
         shards: cfg.shards,
         delta_us: params.delta,
         epoch_len_us: params.epoch_len,
-        randomness_protocol: "placeholder-certified-announcement (pre-DRP)",
+        randomness_protocol: protocol_name,
         swap_batch: batch,
         trace_lines: sim.trace().lines(),
         trace_sha256: sim.trace().digest_hex(),

@@ -1,0 +1,58 @@
+//! ByzCoin-style finality for the normal league, as sans-I/O state machines, with a PBFT fallback.
+//!
+//! Each height finalizes one [`Proposal`]: the header hashes of the optimistic blocks the normal
+//! league merged. View 0 is ByzCoin's fast path (`fastpath`): the leader runs a prepare and a
+//! commit round of real Schnorr CoSi over an aggregation tree, falling back to a star when a
+//! sub-leader fails; finality is the pair of collective signatures, each by at least 2f + 1 of the
+//! 3f + 1 members. When view 0 does not finish in time (silent leader, too many failures), the
+//! nodes change view and run PBFT (`pbft`) with real Ed25519 votes.
+//!
+//! Invariants (with at most f faulty members):
+//! - **agreement**: no two different values are finalized at one height, by any mix of fast path
+//!   and PBFT (a member co-signs or votes to prepare at most one value per view; a view change
+//!   carries the highest prepared value, which the next primary must re-propose);
+//! - **validity of certificates**: every finality carries a certificate anyone can check with the
+//!   roster alone (two collective signatures, or 2f + 1 signed commit votes);
+//! - **liveness under faults** (tested): a crashed sub-leader, a member that commits then goes
+//!   silent, and a crashed leader all still end in finality.
+//!
+//! Files: `messages` (wire messages, signed bytes), `tree` (aggregation tree), `node` (state,
+//! heights, views), `fastpath` (CoSi rounds), `pbft` (view change and PBFT), `driver` (a seeded
+//! discrete-event driver with a virtual clock and crashes).
+
+pub mod driver;
+mod fastpath;
+pub mod messages;
+pub mod node;
+mod pbft;
+pub mod tree;
+
+pub use driver::FinalityNet;
+pub use messages::{
+    Message, NewView, NodeId, Phase, Prepared, PreparedProof, Proposal, ViewChange, Vote, VoteKind,
+};
+pub use node::{Certificate, Config, Finality, Input, Node, Output, Timer};
+
+/// Serde for a list of 32-byte hashes as hex strings.
+pub(crate) mod hex_list {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error, ser::SerializeSeq};
+
+    pub fn serialize<S: Serializer>(items: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(items.len()))?;
+        for item in items {
+            seq.serialize_element(&hex::encode(item))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(s, &mut out).map_err(D::Error::custom)?;
+                Ok(out)
+            })
+            .collect()
+    }
+}

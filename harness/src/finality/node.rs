@@ -1,0 +1,358 @@
+//! A normal-league node's finality state machine: inputs (a message, a timer, a proposal) in,
+//! outputs (messages, timers, a finalized value) out. The fast path is in `fastpath`, the PBFT
+//! fallback in `pbft`; this file holds the state, heights and views.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ed25519_dalek::SigningKey;
+use iosv_engine::cosi::Policy;
+use iosv_engine::cosi::schnorr::{MemberKey, Roster};
+use rand::CryptoRng;
+use serde::{Deserialize, Serialize};
+
+use super::fastpath::{LeaderState, MemberRound};
+use super::messages::{Message, NodeId, Prepared, Proposal, ViewChange, Vote, VoteKind};
+
+/// Timing and shape of the protocol, in ticks of the driver's virtual clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Children per node of the fast path's aggregation tree.
+    pub fanout: usize,
+    /// How long a node waits per tree level below it for its children's commitments (and the
+    /// leader, twice that per level, for the responses).
+    pub level_timeout: u64,
+    /// How long a view may run before nodes ask for the next one; view `v` waits
+    /// `view_timeout · (v + 1)`.
+    pub view_timeout: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            fanout: 2,
+            level_timeout: 3,
+            view_timeout: 120,
+        }
+    }
+}
+
+/// A timer a node asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "timer", rename_all = "snake_case")]
+pub enum Timer {
+    /// Stop waiting for children's commitments in round `round` and send up what arrived.
+    Commitments { height: u64, round: u64 },
+    /// The leader stops waiting for the responses of round `round`.
+    Responses { height: u64, round: u64 },
+    /// View `view` of `height` has run too long.
+    View { height: u64, view: u64 },
+}
+
+/// What finalized a value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Certificate {
+    /// Fast path: prepare and commit collective signatures, each by at least 2f + 1 members.
+    Cosi {
+        #[serde(with = "hex::serde")]
+        prepare: Vec<u8>,
+        #[serde(with = "hex::serde")]
+        commit: Vec<u8>,
+    },
+    /// PBFT: 2f + 1 signed commit votes.
+    Pbft { commits: Vec<Vote> },
+}
+
+/// A finalized value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finality {
+    pub height: u64,
+    pub view: u64,
+    pub proposal: Proposal,
+    pub certificate: Certificate,
+}
+
+/// What a node asks its driver to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Send { to: NodeId, message: Message },
+    SetTimer { after: u64, timer: Timer },
+    Finalized(Finality),
+}
+
+/// What a node is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Message {
+        from: NodeId,
+        message: Message,
+    },
+    Timer(Timer),
+    /// The value this node would propose at `proposal.height` (the merged optimistic blocks).
+    Propose(Proposal),
+}
+
+/// PBFT state of the current view.
+#[derive(Debug)]
+pub(super) struct PbftView {
+    pub view: u64,
+    pub proposal: Proposal,
+    pub digest: [u8; 32],
+    pub sent_commit: bool,
+}
+
+/// A member of the normal league running finality.
+pub struct Node {
+    pub(super) id: NodeId,
+    pub(super) roster: Roster,
+    pub(super) keys: Vec<[u8; 32]>,
+    pub(super) cosi_key: MemberKey,
+    pub(super) ed_key: SigningKey,
+    pub(super) config: Config,
+    pub(super) height: u64,
+    pub(super) view: u64,
+    pub(super) candidates: BTreeMap<u64, Proposal>,
+    /// The digest this node co-signed or voted to prepare, per view of the current height.
+    pub(super) prepared_for: BTreeMap<u64, [u8; 32]>,
+    pub(super) prepared: Option<Prepared>,
+    pub(super) member: Option<MemberRound>,
+    pub(super) leader: Option<LeaderState>,
+    pub(super) next_round: u64,
+    /// The highest view this node asked for.
+    pub(super) requested: u64,
+    pub(super) view_changes: BTreeMap<u64, BTreeMap<NodeId, ViewChange>>,
+    pub(super) new_view_sent: BTreeSet<u64>,
+    pub(super) pbft: Option<PbftView>,
+    pub(super) votes: BTreeMap<(u64, VoteKind), BTreeMap<NodeId, Vote>>,
+    pub(super) finalized: Vec<Finality>,
+    /// Messages for later heights, replayed on reaching them.
+    pub(super) future: Vec<(NodeId, Message)>,
+}
+
+impl Node {
+    /// Node `id` of the league whose roster is `roster`; `seed` is its RFC 8032 key seed (the
+    /// same key signs CoSi rounds and PBFT messages, under different domains).
+    pub fn new(id: NodeId, roster: Roster, seed: &[u8; 32], config: Config) -> Node {
+        Node {
+            id,
+            keys: roster.public_keys().to_vec(),
+            roster,
+            cosi_key: MemberKey::from_seed(seed),
+            ed_key: SigningKey::from_bytes(seed),
+            config,
+            height: 0,
+            view: 0,
+            candidates: BTreeMap::new(),
+            prepared_for: BTreeMap::new(),
+            prepared: None,
+            member: None,
+            leader: None,
+            next_round: 0,
+            requested: 0,
+            view_changes: BTreeMap::new(),
+            new_view_sent: BTreeSet::new(),
+            pbft: None,
+            votes: BTreeMap::new(),
+            finalized: Vec::new(),
+            future: Vec::new(),
+        }
+    }
+
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    pub fn view(&self) -> u64 {
+        self.view
+    }
+
+    /// Every value this node finalized, in height order.
+    pub fn finalized(&self) -> &[Finality] {
+        &self.finalized
+    }
+
+    pub(super) fn n(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Signers or votes needed: 2f + 1 of 3f + 1.
+    pub(super) fn quorum(&self) -> usize {
+        Policy::ByzCoin.required(self.n())
+    }
+
+    /// The leader of `(height, view)`: round-robin from the height (the epoch's VRF leader order
+    /// would replace it).
+    pub fn leader_of(&self, height: u64, view: u64) -> NodeId {
+        (height.wrapping_add(view) % self.n() as u64) as NodeId
+    }
+
+    pub(super) fn send_all(&self, message: &Message, out: &mut Vec<Output>) {
+        for to in 0..self.n() {
+            out.push(Output::Send {
+                to,
+                message: message.clone(),
+            });
+        }
+    }
+
+    /// Starts the node at height 0 (arms the first view timer).
+    pub fn start<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.enter_height(0, rng, &mut out);
+        out
+    }
+
+    /// Handles one input.
+    pub fn handle<R: CryptoRng + ?Sized>(&mut self, input: Input, rng: &mut R) -> Vec<Output> {
+        let mut out = Vec::new();
+        match input {
+            Input::Propose(proposal) => {
+                let height = proposal.height;
+                if height >= self.height {
+                    self.candidates.insert(height, proposal);
+                }
+                if height == self.height {
+                    self.maybe_lead(rng, &mut out);
+                    self.maybe_new_view(self.requested, &mut out);
+                }
+            }
+            Input::Timer(timer) => self.on_timer(timer, rng, &mut out),
+            Input::Message { from, message } => self.on_message(from, message, rng, &mut out),
+        }
+        out
+    }
+
+    fn on_message<R: CryptoRng + ?Sized>(
+        &mut self,
+        from: NodeId,
+        message: Message,
+        rng: &mut R,
+        out: &mut Vec<Output>,
+    ) {
+        let height = message_height(&message);
+        if height > self.height {
+            self.future.push((from, message));
+            return;
+        }
+        if height < self.height || from >= self.n() {
+            return;
+        }
+        match message {
+            Message::Announce { .. } => self.on_announce(from, message, rng, out),
+            Message::Commitment { round, bytes, .. } => {
+                self.on_commitment(from, round, &bytes, rng, out)
+            }
+            Message::Challenge { round, bytes, .. } => {
+                self.on_challenge(from, round, &bytes, rng, out)
+            }
+            Message::Response { round, bytes, .. } => {
+                self.on_response(from, round, &bytes, rng, out)
+            }
+            Message::Decided {
+                view,
+                proposal,
+                prepare_signature,
+                commit_signature,
+                ..
+            } => self.on_decided(
+                view,
+                proposal,
+                prepare_signature,
+                commit_signature,
+                rng,
+                out,
+            ),
+            Message::ViewChange(vc) => self.on_view_change(vc, out),
+            Message::NewView(nv) => self.on_new_view(from, nv, rng, out),
+            Message::Vote(vote) => self.on_vote(vote, rng, out),
+        }
+    }
+
+    fn on_timer<R: CryptoRng + ?Sized>(
+        &mut self,
+        timer: Timer,
+        rng: &mut R,
+        out: &mut Vec<Output>,
+    ) {
+        match timer {
+            Timer::Commitments { height, round } if height == self.height => {
+                self.on_commitments_timeout(round, rng, out)
+            }
+            Timer::Responses { height, round } if height == self.height => {
+                self.on_responses_timeout(round, rng, out)
+            }
+            Timer::View { height, view } if height == self.height && view >= self.requested => {
+                self.request_view(view + 1, out)
+            }
+            _ => {}
+        }
+    }
+
+    /// Enters `height` at view 0: clears the previous height's state, arms the view timer, leads
+    /// if it is this node's turn, and replays buffered messages.
+    pub(super) fn enter_height<R: CryptoRng + ?Sized>(
+        &mut self,
+        height: u64,
+        rng: &mut R,
+        out: &mut Vec<Output>,
+    ) {
+        self.height = height;
+        self.view = 0;
+        self.requested = 0;
+        self.prepared_for.clear();
+        self.prepared = None;
+        self.member = None;
+        self.leader = None;
+        self.view_changes.clear();
+        self.new_view_sent.clear();
+        self.pbft = None;
+        self.votes.clear();
+        self.candidates.retain(|&h, _| h >= height);
+        out.push(Output::SetTimer {
+            after: self.config.view_timeout,
+            timer: Timer::View { height, view: 0 },
+        });
+        self.maybe_lead(rng, out);
+        let buffered = std::mem::take(&mut self.future);
+        for (from, message) in buffered {
+            self.on_message(from, message, rng, out);
+        }
+    }
+
+    /// Records a finalized value (once per height) and moves to the next height.
+    pub(super) fn finalize<R: CryptoRng + ?Sized>(
+        &mut self,
+        finality: Finality,
+        rng: &mut R,
+        out: &mut Vec<Output>,
+    ) {
+        if finality.height != self.height {
+            return;
+        }
+        let next = self.height + 1;
+        self.finalized.push(finality.clone());
+        out.push(Output::Finalized(finality));
+        self.enter_height(next, rng, out);
+    }
+}
+
+fn message_height(message: &Message) -> u64 {
+    match message {
+        Message::Announce { height, .. }
+        | Message::Commitment { height, .. }
+        | Message::Challenge { height, .. }
+        | Message::Response { height, .. }
+        | Message::Decided { height, .. } => *height,
+        Message::ViewChange(vc) => vc.height,
+        Message::NewView(nv) => nv.height,
+        Message::Vote(v) => v.height,
+    }
+}

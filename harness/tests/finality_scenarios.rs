@@ -1,0 +1,179 @@
+//! Finality, seeded scenarios on 7 nodes (f = 2): a normal run finalizes on the fast path; a
+//! crashed sub-leader and a member that commits then goes silent are survived by the star
+//! fallback; a crashed leader (and a crashed next primary) end in PBFT; a leader that decides
+//! alone and crashes cannot make the others finalize anything else; and over random crash sets
+//! no two different values are ever finalized at one height.
+
+use iosv_engine::cosi::Policy;
+use iosv_engine::cosi::schnorr;
+use iosv_harness::finality::messages::cosi_message;
+use iosv_harness::finality::{Certificate, Config, FinalityNet, Phase, VoteKind};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+const N: usize = 7;
+const DEADLINE: u64 = 20_000;
+
+fn net(seed: u64) -> (FinalityNet, ChaCha20Rng) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let net = FinalityNet::new(N, Config::default(), &mut rng);
+    (net, rng)
+}
+
+/// Every certificate checks against the roster alone.
+fn certificates_verify(net: &FinalityNet) {
+    let roster = net.nodes()[0].roster();
+    let keys = roster.public_keys().to_vec();
+    for (node, height, f) in net.finalized() {
+        let digest = f.proposal.digest();
+        match &f.certificate {
+            Certificate::Cosi { prepare, commit } => {
+                for (phase, sig) in [(Phase::Prepare, prepare), (Phase::Commit, commit)] {
+                    let msg = cosi_message(phase, *height, f.view, &digest);
+                    schnorr::verify(roster, Policy::ByzCoin, &msg, sig)
+                        .unwrap_or_else(|e| panic!("node {node} height {height}: {e}"));
+                }
+            }
+            Certificate::Pbft { commits } => {
+                assert!(commits.len() >= Policy::ByzCoin.required(N));
+                let voters: std::collections::BTreeSet<_> =
+                    commits.iter().map(|v| v.voter).collect();
+                assert_eq!(voters.len(), commits.len());
+                for v in commits {
+                    assert_eq!(v.kind, VoteKind::Commit);
+                    assert_eq!((v.height, v.view, v.digest), (*height, f.view, digest));
+                    assert!(v.verify(&keys));
+                }
+            }
+        }
+    }
+}
+
+fn views_at(net: &FinalityNet, height: u64) -> Vec<(u64, bool)> {
+    net.finalized()
+        .iter()
+        .filter(|(_, h, _)| *h == height)
+        .map(|(_, _, f)| (f.view, matches!(f.certificate, Certificate::Cosi { .. })))
+        .collect()
+}
+
+#[test]
+fn a_normal_run_finalizes_on_the_fast_path() {
+    let (mut net, mut rng) = net(1);
+    assert!(net.run(4, DEADLINE, &mut rng));
+    let decided = net.agreement().unwrap();
+    assert_eq!(decided.len(), 4);
+    for h in 0..4 {
+        assert!(views_at(&net, h).iter().all(|&v| v == (0, true)), "{h}");
+        assert_eq!(views_at(&net, h).len(), N);
+    }
+    certificates_verify(&net);
+}
+
+#[test]
+fn a_crashed_sub_leader_is_survived_by_the_star_fallback() {
+    // Height 0: leader 0, tree [0..7) with fan-out 2: node 1 leads the subtree {1, 3, 4}, so
+    // without it only 4 < 5 commitments reach the leader.
+    let (mut net, mut rng) = net(2);
+    net.crash(1);
+    assert!(net.run(1, DEADLINE, &mut rng));
+    assert!(views_at(&net, 0).iter().all(|&v| v == (0, true)));
+    assert_eq!(views_at(&net, 0).len(), N - 1);
+    certificates_verify(&net);
+}
+
+#[test]
+fn a_member_that_commits_then_goes_silent_is_survived() {
+    let (mut net, mut rng) = net(3);
+    net.crash_after_commitment(3, 0);
+    assert!(net.run(2, DEADLINE, &mut rng));
+    assert!(views_at(&net, 0).iter().all(|&v| v == (0, true)));
+    net.agreement().unwrap();
+    certificates_verify(&net);
+}
+
+#[test]
+fn a_crashed_leader_falls_back_to_pbft_and_still_finalizes() {
+    let (mut net, mut rng) = net(4);
+    net.crash(0);
+    assert!(net.run(3, DEADLINE, &mut rng));
+    let at0 = views_at(&net, 0);
+    assert!(
+        at0.iter().all(|&(view, cosi)| view >= 1 && !cosi),
+        "{at0:?}"
+    );
+    // Height 1 is led by node 1: fast path again.
+    assert!(views_at(&net, 1).iter().all(|&v| v == (0, true)));
+    net.agreement().unwrap();
+    certificates_verify(&net);
+
+    // The leader and the next primary both down (f = 2): view 2.
+    let (mut net, mut rng) = self::net(5);
+    net.crash(0);
+    net.crash(1);
+    assert!(net.run(1, DEADLINE, &mut rng));
+    assert!(
+        views_at(&net, 0)
+            .iter()
+            .all(|&(view, cosi)| view >= 2 && !cosi)
+    );
+    certificates_verify(&net);
+}
+
+#[test]
+fn a_decision_seen_by_its_leader_alone_is_the_one_pbft_finalizes() {
+    let (mut net, mut rng) = net(6);
+    net.distinct_candidates();
+    net.decide_alone_then_crash(0, 0);
+    assert!(net.run(2, DEADLINE, &mut rng));
+    let at0 = views_at(&net, 0);
+    assert!(
+        at0.contains(&(0, true)),
+        "the leader finalized on the fast path"
+    );
+    assert!(
+        at0.iter().any(|&(view, _)| view >= 1),
+        "the others through PBFT"
+    );
+    let decided = net.agreement().expect("one value per height");
+    let leaders_value = net
+        .finalized()
+        .iter()
+        .find(|(node, h, _)| *node == 0 && *h == 0)
+        .map(|(_, _, f)| f.proposal.digest())
+        .unwrap();
+    assert_eq!(decided[&0], leaders_value);
+    certificates_verify(&net);
+}
+
+#[test]
+fn random_crash_sets_never_finalize_two_values_at_one_height() {
+    for seed in 0..24u64 {
+        let (mut net, mut rng) = net(100 + seed);
+        net.distinct_candidates();
+        let mut down = std::collections::BTreeSet::new();
+        while down.len() < rng.random_range(0..=2) {
+            down.insert(rng.random_range(0..N));
+        }
+        let mut faulty = down.len();
+        let silent = rng.random_range(0..N);
+        if faulty < 2 && !down.contains(&silent) {
+            net.crash_after_commitment(silent, rng.random_range(0..3));
+            faulty += 1;
+        }
+        // The leader of some height decides alone, then crashes.
+        let height = rng.random_range(0..3u64);
+        let leader = height as usize % N;
+        if faulty < 2 && !down.contains(&leader) && leader != silent {
+            net.decide_alone_then_crash(leader, height);
+        }
+        for &d in &down {
+            net.crash(d);
+        }
+        let finished = net.run(3, DEADLINE, &mut rng);
+        net.agreement()
+            .unwrap_or_else(|h| panic!("seed {seed}: two values at height {h}"));
+        assert!(finished, "seed {seed}: down {down:?}, silent {silent}");
+        certificates_verify(&net);
+    }
+}
