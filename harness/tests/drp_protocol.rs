@@ -373,11 +373,17 @@ fn too_few_signers_abort() {
 
 #[test]
 fn tampered_reveal_is_refused_by_the_server() {
+    // Server 3 hears no other server's shares, so it depends on the leader's reveal, which is
+    // tampered on its way: it refuses it and has no output.
     let mut network = Network::new(8, params(12, 4), 15).unwrap();
     network.set_hook(Box::new(|mut e: Envelope| {
-        if let (Dest::Server(3), DrpMsg::Reveal { secrets }) = (&e.to, &mut e.msg) {
-            let other = secrets[1].recovered;
-            secrets[0].recovered = other;
+        match (&e.from, &e.to, &mut e.msg) {
+            (Dest::Server(_), Dest::Server(3), DrpMsg::Shares { .. }) => return vec![],
+            (_, Dest::Server(3), DrpMsg::Reveal { secrets }) => {
+                let other = secrets[1].recovered;
+                secrets[0].recovered = other;
+            }
+            _ => {}
         }
         vec![e]
     }));
@@ -388,6 +394,33 @@ fn tampered_reveal_is_refused_by_the_server() {
         [Refusal::BadReveal(_)]
     ));
     assert_eq!(network.server_outputs().len(), 7);
+    assert!(network.server_outputs().iter().all(|(_, o)| *o == output));
+}
+
+#[test]
+fn a_leader_withholding_the_reveal_cannot_keep_the_output() {
+    // The leader never reveals: servers recover every chosen secret from each other's shares.
+    let mut network = Network::new(8, params(20, 4), 23).unwrap();
+    network.set_hook(Box::new(|e: Envelope| match e.msg {
+        DrpMsg::Reveal { .. } => vec![],
+        _ => vec![e],
+    }));
+    let output = run_ok(&mut network);
+    assert_eq!(network.server_outputs().len(), 8);
+    assert!(network.server_outputs().iter().all(|(_, o)| *o == output));
+}
+
+#[test]
+fn forged_shares_between_servers_are_dropped() {
+    // Server 0 sends forged decrypted shares to everyone; no server is misled, all agree.
+    let mut network = Network::new(8, params(21, 4), 24).unwrap();
+    network.server_fault(0, ServerFault::ForgedDecryptionProof);
+    network.set_hook(Box::new(|e: Envelope| match e.msg {
+        DrpMsg::Reveal { .. } => vec![],
+        _ => vec![e],
+    }));
+    let output = run_ok(&mut network);
+    assert_eq!(network.server_outputs().len(), 8);
     assert!(network.server_outputs().iter().all(|(_, o)| *o == output));
 }
 

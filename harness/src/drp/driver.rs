@@ -156,7 +156,7 @@ impl Network {
                 let out = self.leader.handle(from, envelope.msg);
                 self.push(Dest::Leader, out);
             }
-            (Dest::Leader, Dest::Server(to)) => {
+            (Dest::Leader | Dest::Server(_), Dest::Server(to)) => {
                 let Some(server) = self.servers.get_mut(to as usize) else {
                     return;
                 };

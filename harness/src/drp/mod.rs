@@ -10,8 +10,9 @@
 //! b. Every server deals a fresh PVSS secret to its group and signs the dealing ([`choice`]).
 //! c. The leader verifies the dealings and chooses `t` valid ones per group; the whole roster
 //!    co-signs the hash of that choice (CoSi, ByzCoin policy) **before** any share is decrypted.
-//! d. Servers decrypt their shares of the chosen secrets with DLEQ proofs; the leader verifies
-//!    them and recovers each chosen secret from `t` valid shares ([`reveal`]).
+//! d. Servers decrypt their shares of the chosen secrets with DLEQ proofs and send them to the
+//!    leader and to each other; each verifies them and recovers every chosen secret from `t` valid
+//!    shares ([`reveal`]).
 //! e. Output `H(session ‖ recovered secrets)`; a [`Transcript`] lets anyone recheck everything.
 //!
 //! # Interface (sans-I/O)
@@ -44,7 +45,9 @@
 //!   checked by the leader, by the servers, and by [`Transcript::verify`]; invalid contributions
 //!   are excluded with a traceable reason ([`Exclusion`]), never silently used.
 //! - Any `t` valid shares of a dealing recover the same secret, so the output does not depend on
-//!   which shares the leader used; servers recompute the output themselves from the revealed shares.
+//!   which shares were used; servers compute the output themselves, from the leader's reveal or
+//!   from the shares every server sends every other once the choice is signed (so a leader that
+//!   dislikes the output cannot withhold it from the servers).
 //! - Untrusted input (messages, transcripts) never panics: every failure is a typed error.
 //!
 //! Failure: a session that cannot complete (too few valid dealings, signers or shares, or

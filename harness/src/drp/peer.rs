@@ -29,6 +29,8 @@ pub enum DrpWire {
     Leader(DrpMsg),
     /// For the receiving node's server (from the leader).
     Server(DrpMsg),
+    /// Decrypted shares from another validator's server.
+    Peer(DrpMsg),
 }
 
 /// What one input produced.
@@ -129,6 +131,11 @@ impl DrpPeer {
             DrpWire::Server(_) => step
                 .rejects
                 .push("drp_server_message_from_non_leader".into()),
+            DrpWire::Peer(msg @ DrpMsg::Shares { .. }) => {
+                let out = self.server.handle(msg, &mut self.rng);
+                self.route(Dest::Server(self.me), out, &mut step);
+            }
+            DrpWire::Peer(_) => step.rejects.push("drp_peer_message_not_shares".into()),
         }
         self.finish(&mut step);
         step
@@ -176,6 +183,9 @@ impl DrpPeer {
                     }
                     (Dest::Server(_), Dest::Leader) => {
                         step.sends.push((self.leader_id, DrpWire::Leader(o.msg)))
+                    }
+                    (Dest::Server(_), Dest::Server(to)) => {
+                        step.sends.push((to, DrpWire::Peer(o.msg)))
                     }
                     _ => {}
                 }

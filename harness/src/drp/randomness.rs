@@ -187,6 +187,7 @@ impl Traceable for DrpWire {
         let (to, msg) = match self {
             DrpWire::Leader(m) => ("leader", m),
             DrpWire::Server(m) => ("server", m),
+            DrpWire::Peer(m) => ("peer", m),
         };
         serde_json::json!({ "drp": kind(msg), "to": to })
     }

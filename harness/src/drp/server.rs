@@ -4,6 +4,10 @@
 //! respond (`Response`) → `Decrypt` → check the collective signature, decrypt (`Shares`) →
 //! `Reveal` → check and compute the output. A `Recommit` for the same choice (a later signing
 //! attempt) draws a fresh nonce and commits again; a challenge of an older attempt is ignored.
+//! After decrypting, a server sends its shares to every other server as well as to the leader,
+//! and computes the output itself as soon as it holds `t` valid shares of every chosen secret
+//! (from the leader's `Reveal` or from the other servers), so a leader that stops after seeing the
+//! output cannot keep it from the servers.
 //! Messages may be reordered in transit: a `Decrypt` before the choice and a `Reveal` before this
 //! server decrypted are kept (the latest one of each) and handled once their turn comes.
 //!
@@ -18,6 +22,7 @@
 //!
 //! [`ServerFault`] makes a server Byzantine in one specific way, for fault tests and the simulator.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use iosv_engine::cosi::schnorr::{
@@ -25,14 +30,16 @@ use iosv_engine::cosi::schnorr::{
 };
 use iosv_engine::pvss::generators::{g, h};
 use iosv_engine::pvss::point::random_nonzero_scalar;
-use iosv_engine::pvss::{DecryptedShare, DleqStatement, deal, decrypt_share, dleq};
+use iosv_engine::pvss::{
+    DecryptedShare, DleqStatement, deal, decrypt_share, dleq, verify_decrypted_share,
+};
 use rand::CryptoRng;
 use serde::{Deserialize, Serialize};
 
 use super::choice::{Choice, SignedDealing, verify_dealing};
 use super::encoding::Hash32;
 use super::msg::{ChosenShare, Dest, DrpFailure, DrpMsg, Outgoing, Refusal, RevealedSecret};
-use super::reveal::{output_hash, verify_revealed};
+use super::reveal::{output_hash, recover_secret, verify_revealed};
 use super::roster::ServerKeys;
 use super::session::{CHOICE_POLICY, Session};
 
@@ -98,6 +105,12 @@ pub struct Server {
     pending_decrypt: Option<(Hash32, Vec<u8>)>,
     /// Revealed secrets that arrived before this server decrypted.
     pending_reveal: Option<Vec<RevealedSecret>>,
+    /// Valid decrypted shares gathered from every server, per chosen dealing (choice order).
+    gathered: Vec<BTreeMap<u32, DecryptedShare>>,
+    /// Other servers' shares that arrived before this server decrypted (at most one per server).
+    early_shares: Vec<Vec<ChosenShare>>,
+    /// Messages for other servers produced by the current input.
+    outbox: Vec<Outgoing>,
 }
 
 impl Server {
@@ -125,6 +138,9 @@ impl Server {
             evidence: Vec::new(),
             pending_decrypt: None,
             pending_reveal: None,
+            gathered: Vec::new(),
+            early_shares: Vec::new(),
+            outbox: Vec::new(),
         })
     }
 
@@ -169,7 +185,8 @@ impl Server {
         Vec::new()
     }
 
-    /// A message from the session's leader (the embedding node authenticates the sender).
+    /// A message from the session's leader, or a `Shares` message from any server (the embedding
+    /// node authenticates the sender; shares are checked by their proofs whoever relays them).
     pub fn handle<R: CryptoRng + ?Sized>(&mut self, msg: DrpMsg, rng: &mut R) -> Vec<Outgoing> {
         if self.fault == ServerFault::Withhold || self.is_terminal() {
             return Vec::new();
@@ -191,6 +208,7 @@ impl Server {
                 signature,
             } => self.on_decrypt(&choice_hash, &signature, rng),
             DrpMsg::Reveal { secrets } => self.on_reveal(&secrets),
+            DrpMsg::Shares { shares } => self.on_peer_shares(shares),
             other => Err(Refusal::OutOfOrder(format!(
                 "a server does not take {}",
                 kind(&other)
@@ -201,8 +219,9 @@ impl Server {
             out.extend(self.replay_pending(rng)?);
             Ok(out)
         });
+        let outbox = std::mem::take(&mut self.outbox);
         match result {
-            Ok(msgs) => msgs.into_iter().map(to_leader).collect(),
+            Ok(msgs) => msgs.into_iter().map(to_leader).chain(outbox).collect(),
             Err(refusal) => {
                 tracing::warn!(server = self.index, %refusal, "DRP server refuses");
                 self.evidence.push(refusal.clone());
@@ -444,8 +463,83 @@ impl Server {
                 share,
             });
         }
+        self.gathered = vec![BTreeMap::new(); verified.dealings.len()];
         self.phase = ServerPhase::Decrypted;
+        // Every server gets the shares too, so no leader can keep the output to itself once the
+        // choice is signed.
+        for s in (0..self.session.servers()).filter(|&s| s != self.index) {
+            self.outbox.push(Outgoing {
+                to: Dest::Server(s),
+                msg: DrpMsg::Shares {
+                    shares: shares.clone(),
+                },
+            });
+        }
+        self.gather(&shares);
+        for early in std::mem::take(&mut self.early_shares) {
+            self.gather(&early);
+        }
         Ok(Some(DrpMsg::Shares { shares }))
+    }
+
+    /// Another server's decrypted shares: kept until this server decrypted, then checked.
+    fn on_peer_shares(&mut self, shares: Vec<ChosenShare>) -> Result<Option<DrpMsg>, Refusal> {
+        if self.phase == ServerPhase::Decrypted {
+            self.gather(&shares);
+        } else if self.early_shares.len() < self.session.servers() as usize {
+            self.early_shares.push(shares);
+        }
+        Ok(None)
+    }
+
+    /// Adds the valid ones of `shares` (DLEQ-checked against the chosen dealings; invalid ones are
+    /// dropped and logged); once every chosen secret has `t`, recovers them and sets the output.
+    fn gather(&mut self, shares: &[ChosenShare]) {
+        let Some(verified) = self.choice.as_ref() else {
+            return;
+        };
+        for cs in shares {
+            let Some(j) = verified.dealings.iter().position(|d| d.dealer == cs.dealer) else {
+                continue;
+            };
+            let dealing = &verified.dealings[j];
+            let have = &self.gathered[j];
+            if have.len() >= dealing.deal.threshold as usize || have.contains_key(&cs.share.index) {
+                continue;
+            }
+            let Some((group, _)) = self.session.placement(cs.dealer) else {
+                continue;
+            };
+            let keys = self.session.group_keys(group);
+            match verify_decrypted_share(&dealing.deal, &keys, &cs.share) {
+                Ok(()) => {
+                    self.gathered[j].insert(cs.share.index, cs.share);
+                }
+                Err(e) => tracing::debug!(server = self.index, dealer = cs.dealer, %e,
+                    "DRP server drops a decrypted share"),
+            }
+        }
+        let complete = verified
+            .dealings
+            .iter()
+            .zip(&self.gathered)
+            .all(|(d, g)| g.len() >= d.deal.threshold as usize);
+        if !complete {
+            return;
+        }
+        let mut recovered = Vec::with_capacity(self.gathered.len());
+        for (dealing, shares) in verified.dealings.iter().zip(&self.gathered) {
+            let shares: Vec<DecryptedShare> = shares.values().copied().collect();
+            match recover_secret(dealing.dealer, &shares) {
+                Ok(point) => recovered.push(point),
+                Err(e) => {
+                    tracing::warn!(server = self.index, %e, "DRP recovery from gathered shares");
+                    return;
+                }
+            }
+        }
+        self.output = Some(output_hash(self.session.digest(), &recovered));
+        self.phase = ServerPhase::Done;
     }
 
     /// A wrong share `S + G` with a "proof" made by the real key for the false statement.
