@@ -68,7 +68,8 @@ pub struct SimulateArgs {
     /// Epochs to simulate.
     #[arg(long, default_value_t = 3)]
     pub epochs: u64,
-    /// Configuration (JSON; see `sim::config`); default: 16 validators, 2 shards, Δ = 100 ms.
+    /// Configuration (JSON; see `sim::config`; `"randomness": "drp"` or `"placeholder"`, the
+    /// default in a file); without it: 16 validators, 2 shards, the DRP, Δ = 400 ms.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Write the event trace (JSON lines) here.

@@ -26,7 +26,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
             serde_json::from_str::<SimConfig>(&text)
                 .with_context(|| format!("{} is not a simulation configuration", path.display()))?
         }
-        None => SimConfig::default(),
+        None => SimConfig::with_drp(),
     };
     if args.print_config {
         println!("{}", serde_json::to_string_pretty(&cfg)?);

@@ -47,6 +47,20 @@ pub struct SimConfig {
     pub faults: Vec<FaultConfig>,
     pub transepoch: TransEpochConfig,
     pub workload: WorkloadConfig,
+    /// Which protocol the elected leader runs for the epoch's randomness.
+    pub randomness: RandomnessKind,
+}
+
+/// The epoch randomness protocol of a simulation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RandomnessKind {
+    /// The pre-DRP placeholder: a leader-signed value certified by two thirds (fast, predictable).
+    #[default]
+    Placeholder,
+    /// The Distributed Randomness Protocol (`crate::drp`): PVSS dealings, a CoSi-signed choice,
+    /// DLEQ-checked decryption. Needs Δ to cover about nine one-way message delays.
+    Drp,
 }
 
 impl Default for SimConfig {
@@ -64,6 +78,20 @@ impl Default for SimConfig {
             faults: Vec::new(),
             transepoch: TransEpochConfig::default(),
             workload: WorkloadConfig::default(),
+            randomness: RandomnessKind::Placeholder,
+        }
+    }
+}
+
+impl SimConfig {
+    /// What `iosv simulate` runs without `--config`: the default system with the real DRP, and a
+    /// Δ of 400 ms so that a DRP session (about nine one-way delays of 10 ± 5 ms, plus the leader's
+    /// phase timers) fits in a candidate's window.
+    pub fn with_drp() -> SimConfig {
+        SimConfig {
+            delta_ms: 400,
+            randomness: RandomnessKind::Drp,
+            ..SimConfig::default()
         }
     }
 }
@@ -187,6 +215,8 @@ pub enum ConfigError {
     CrashOrder(NodeId),
     #[error(transparent)]
     Params(#[from] crate::epoch::ParamsError),
+    #[error("node {0}: the corrupt_announcement fault exists only with the placeholder protocol")]
+    FaultNeedsPlaceholder(NodeId),
 }
 
 fn micros(ms: f64, name: &'static str) -> Result<u64, ConfigError> {
@@ -280,6 +310,14 @@ impl SimConfig {
             }
         }
         self.epoch_params().validate()?;
+        if self.randomness == RandomnessKind::Drp
+            && let Some(f) = self
+                .faults
+                .iter()
+                .find(|f| f.behavior == Behavior::CorruptAnnouncement)
+        {
+            return Err(ConfigError::FaultNeedsPlaceholder(f.node));
+        }
         let known = |node: NodeId| {
             if node < v {
                 Ok(())

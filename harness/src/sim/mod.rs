@@ -26,6 +26,6 @@ pub mod simulator;
 pub mod trace;
 
 pub use checks::Checks;
-pub use config::SimConfig;
+pub use config::{RandomnessKind, SimConfig};
 pub use run::{Record, SimError, SimReport, run, run_with};
 pub use simulator::{Happening, Simulator};

@@ -13,10 +13,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::checks::{self, Checks};
-use super::config::{ConfigError, SimConfig};
+use super::config::{ConfigError, RandomnessKind, SimConfig};
 use super::network::SimNetwork;
 use super::shards::{ShardMetrics, ShardService, TAG_BATCH, TAG_SLOT};
 use super::simulator::{Happening, Simulator};
+use crate::drp::randomness::{DrpRandomness, drp_roster};
 use crate::epoch::{
     Behavior, Output, RandomnessProtocol, SignedAnnouncement, Validator, ValidatorKeys, roster,
 };
@@ -37,6 +38,8 @@ pub enum SimError {
     Ledger(#[from] LedgerError),
     #[error("cannot write the trace: {0}")]
     Trace(#[from] std::io::Error),
+    #[error("cannot register the DRP roster: {0}")]
+    DrpRoster(crate::drp::roster::RosterError),
 }
 
 /// An output with when and where it happened.
@@ -107,15 +110,28 @@ pub fn validators_with<R: RandomnessProtocol>(
         .collect())
 }
 
-/// Runs `epochs` epochs of `cfg` with `seed` and the placeholder randomness protocol, writing the
-/// trace to `trace`.
+/// Target group size of the DRP sessions a simulation runs (threshold ⌊(c − 1)/3⌋ + 1 of 4 is 2).
+pub const DRP_GROUP_SIZE: u32 = 4;
+
+/// Runs `epochs` epochs of `cfg` with `seed` and the configured randomness protocol
+/// (`cfg.randomness`), writing the trace to `trace`.
 pub fn run<W: Write>(
     cfg: &SimConfig,
     seed: u64,
     epochs: u64,
     trace: W,
 ) -> Result<(SimReport, W), SimError> {
-    run_with(cfg, seed, epochs, trace, placeholder)
+    match cfg.randomness {
+        RandomnessKind::Placeholder => run_with(cfg, seed, epochs, trace, placeholder),
+        RandomnessKind::Drp => {
+            cfg.validate()?;
+            let (keys, _) = roster::generate(seed, cfg.validators);
+            let drp = Arc::new(drp_roster(&keys).map_err(SimError::DrpRoster)?);
+            run_with(cfg, seed, epochs, trace, |_, k, _| {
+                DrpRandomness::new(k, Arc::clone(&drp), DRP_GROUP_SIZE)
+            })
+        }
+    }
 }
 
 /// [`run`] with the randomness protocol that `protocol(id, keys, behavior)` makes.
