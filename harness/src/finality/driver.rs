@@ -110,7 +110,7 @@ impl FinalityNet {
         self.now
     }
 
-    /// Messages delivered so far.
+    /// Messages that reached their destination's inbox so far (a crashed node's inbox included).
     pub fn messages(&self) -> u64 {
         self.messages
     }
