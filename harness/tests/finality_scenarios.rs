@@ -1,7 +1,8 @@
 //! Finality, seeded scenarios on 7 nodes (f = 2): a normal run finalizes on the fast path; a
 //! crashed sub-leader and a member that commits then goes silent are survived by the star
 //! fallback; a crashed leader (and a crashed next primary) end in PBFT; a leader that decides
-//! alone and crashes cannot make the others finalize anything else; and over random crash sets
+//! alone and crashes cannot make the others finalize anything else; an equivocating leader
+//! finalizes nothing and PBFT decides one value; and over random crash sets
 //! no two different values are ever finalized at one height.
 
 use iosv_engine::cosi::Policy;
@@ -143,6 +144,27 @@ fn a_decision_seen_by_its_leader_alone_is_the_one_pbft_finalizes() {
         .map(|(_, _, f)| f.proposal.digest())
         .unwrap();
     assert_eq!(decided[&0], leaders_value);
+    certificates_verify(&net);
+}
+
+#[test]
+fn an_equivocating_leader_finalizes_nothing_of_its_own_and_pbft_decides_one_value() {
+    let (mut net, mut rng) = net(8);
+    net.distinct_candidates();
+    net.equivocate(0, 0);
+    assert!(net.run(2, DEADLINE, &mut rng));
+    let decided = net.agreement().expect("one value per height");
+    let at0 = views_at(&net, 0);
+    assert!(
+        at0.iter().all(|&(view, cosi)| view >= 1 && !cosi),
+        "no fast-path finality for a split announcement: {at0:?}"
+    );
+    assert_eq!(at0.len(), N);
+    // Nobody was prepared (no prepare round completed), so view 1's primary, node 1, proposed
+    // its own value.
+    let mut primarys_own = iosv_harness::finality::driver::proposal_for(0);
+    primarys_own.headers.push([1; 32]);
+    assert_eq!(decided[&0], primarys_own.digest());
     certificates_verify(&net);
 }
 

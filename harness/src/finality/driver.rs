@@ -40,6 +40,9 @@ pub struct FinalityNet {
     decide_alone: BTreeMap<NodeId, u64>,
     /// Each node proposes its own value (salted with its id) rather than a common one.
     distinct_candidates: bool,
+    /// Leaders that equivocate at the given height: their fast-path announcements carry a
+    /// different value to odd-numbered nodes.
+    equivocators: BTreeMap<NodeId, u64>,
     queue: BTreeMap<(u64, u64), Event>,
     now: u64,
     seq: u64,
@@ -91,6 +94,7 @@ impl FinalityNet {
             silent_after_commit: BTreeMap::new(),
             decide_alone: BTreeMap::new(),
             distinct_candidates: false,
+            equivocators: BTreeMap::new(),
             queue: BTreeMap::new(),
             now: 0,
             seq: 0,
@@ -137,6 +141,12 @@ impl FinalityNet {
         self.distinct_candidates = true;
     }
 
+    /// Node `node`, if it leads the fast path at `height`, announces one value to even-numbered
+    /// nodes and another to odd-numbered ones.
+    pub fn equivocate(&mut self, node: NodeId, height: u64) {
+        self.equivocators.insert(node, height);
+    }
+
     /// Every `(node, height, finality)` recorded so far.
     pub fn finalized(&self) -> &[(NodeId, u64, Finality)] {
         &self.finalized
@@ -150,7 +160,15 @@ impl FinalityNet {
     fn apply(&mut self, node: NodeId, outputs: Vec<Output>) {
         for output in outputs {
             match output {
-                Output::Send { to, message } => {
+                Output::Send { to, mut message } => {
+                    if let Message::Announce {
+                        height, proposal, ..
+                    } = &mut message
+                        && self.equivocators.get(&node) == Some(height)
+                        && to % 2 == 1
+                    {
+                        proposal.headers.push([0xee; 32]);
+                    }
                     let commitment_height = match &message {
                         Message::Commitment { height, .. } => Some(*height),
                         _ => None,
