@@ -47,5 +47,5 @@ pub use proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo};
 pub use shard::{AtomixShard, RECOVERY_EPOCHS};
 pub use statement::{
     BATCH_DOMAIN, BatchHeader, Decision, ROSTER_DOMAIN, RejectReason, STATEMENT_DOMAIN, ShardId,
-    ShardMap, Statement, roster_hash,
+    ShardMap, Statement, prove_all, roster_hash,
 };

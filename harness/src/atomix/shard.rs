@@ -40,7 +40,9 @@ use rand::CryptoRng;
 
 use super::error::AtomixError;
 use super::proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo};
-use super::statement::{BatchHeader, Decision, RejectReason, ShardId, ShardMap, Statement};
+use super::statement::{
+    BatchHeader, Decision, RejectReason, ShardId, ShardMap, Statement, prove_all,
+};
 
 /// Epochs a lock may wait for its certificate before the shard lists it for recovery. Two: a
 /// client that saw one roster change (and had to have proofs re-certified) is not yet stalled.
@@ -293,11 +295,11 @@ impl AtomixShard {
         self.seq += 1;
         Ok(statements
             .into_iter()
-            .enumerate()
-            .map(|(i, statement)| AtomixProof {
+            .zip(prove_all(&leaves))
+            .map(|(statement, inclusion)| AtomixProof {
                 statement,
                 header,
-                inclusion: merkle::prove(&leaves, i).expect("index within the batch"),
+                inclusion,
                 signature: signature.clone(),
             })
             .collect())
