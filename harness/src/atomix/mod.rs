@@ -43,7 +43,7 @@ pub mod statement;
 pub use client::{AtomixClient, ClientAction};
 pub use driver::{AtomixWorld, Delivered, Envelope};
 pub use error::{AtomixError, CertificateError, ProofError};
-pub use proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo};
+pub use proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo, VerifiedBatches};
 pub use shard::{AtomixShard, RECOVERY_EPOCHS};
 pub use statement::{
     BATCH_DOMAIN, BatchHeader, Decision, ROSTER_DOMAIN, RejectReason, STATEMENT_DOMAIN, ShardId,

@@ -39,7 +39,7 @@ use iosv_engine::utxo::{LockId, UtxoError, UtxoSet};
 use rand::CryptoRng;
 
 use super::error::AtomixError;
-use super::proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo};
+use super::proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo, VerifiedBatches};
 use super::statement::{
     BatchHeader, Decision, RejectReason, ShardId, ShardMap, Statement, prove_all,
 };
@@ -74,6 +74,7 @@ pub struct AtomixShard {
     /// Txids whose decision goes into the next batch, in request order, without repeats.
     queue: Vec<TxId>,
     seq: u64,
+    verified: VerifiedBatches,
 }
 
 fn roster_of(shard: ShardId, keys: &[MemberKey]) -> Result<Roster, AtomixError> {
@@ -106,6 +107,7 @@ impl AtomixShard {
             finished: HashMap::new(),
             queue: Vec::new(),
             seq: 0,
+            verified: VerifiedBatches::new(),
         })
     }
 
@@ -330,7 +332,7 @@ impl AtomixShard {
                 txid,
             });
         }
-        let outcome = certificate.verify(tx, &self.map, dir)?;
+        let outcome = certificate.verify_cached(tx, &self.map, dir, &mut self.verified)?;
         let recorded = self.decisions.get(&txid).map(|r| r.decision);
         match outcome {
             Outcome::Committed => {
