@@ -72,6 +72,27 @@ fn a_normal_run_finalizes_on_the_fast_path() {
 }
 
 #[test]
+fn every_message_survives_its_json_encoding() {
+    // Fast path, star fallback and PBFT, with every message encoded and decoded on the way.
+    let (mut net, mut rng) = net(9);
+    net.through_json();
+    net.crash(1);
+    assert!(net.run(3, DEADLINE, &mut rng));
+    let at0 = views_at(&net, 0);
+    assert!(at0.iter().all(|&v| v == (0, true)), "{at0:?}");
+    let at1 = views_at(&net, 1);
+    assert!(
+        at1.iter().all(|&(view, cosi)| view >= 1 && !cosi),
+        "{at1:?}"
+    );
+    net.agreement().unwrap();
+    certificates_verify(&net);
+    let json = serde_json::to_string(&net.finalized()[0].2).unwrap();
+    let back: iosv_harness::finality::Finality = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, net.finalized()[0].2);
+}
+
+#[test]
 fn a_crashed_sub_leader_is_survived_by_the_star_fallback() {
     // Height 0: leader 0, tree [0..7) with fan-out 2: node 1 leads the subtree {1, 3, 4}, so
     // without it only 4 < 5 commitments reach the leader.

@@ -40,6 +40,8 @@ pub struct FinalityNet {
     decide_alone: BTreeMap<NodeId, u64>,
     /// Each node proposes its own value (salted with its id) rather than a common one.
     distinct_candidates: bool,
+    /// Every message goes through its JSON encoding on the way (as over a real wire).
+    through_json: bool,
     /// Leaders that equivocate at the given height: their fast-path announcements carry a
     /// different value to odd-numbered nodes.
     equivocators: BTreeMap<NodeId, u64>,
@@ -95,6 +97,7 @@ impl FinalityNet {
             decide_alone: BTreeMap::new(),
             distinct_candidates: false,
             equivocators: BTreeMap::new(),
+            through_json: false,
             queue: BTreeMap::new(),
             now: 0,
             seq: 0,
@@ -145,6 +148,11 @@ impl FinalityNet {
     /// nodes and another to odd-numbered ones.
     pub fn equivocate(&mut self, node: NodeId, height: u64) {
         self.equivocators.insert(node, height);
+    }
+
+    /// Sends every message through `serde_json` (encode, decode) before delivering it.
+    pub fn through_json(&mut self) {
+        self.through_json = true;
     }
 
     /// Every `(node, height, finality)` recorded so far.
@@ -246,8 +254,16 @@ impl FinalityNet {
             }
             self.now = at;
             let (node, input) = match event {
-                Event::Deliver { to, from, message } => {
+                Event::Deliver {
+                    to,
+                    from,
+                    mut message,
+                } => {
                     self.messages += 1;
+                    if self.through_json {
+                        let json = serde_json::to_string(&message).expect("messages serialize");
+                        message = serde_json::from_str(&json).expect("messages deserialize");
+                    }
                     (to, Input::Message { from, message })
                 }
                 Event::Timer { node, timer } => (node, Input::Timer(timer)),
