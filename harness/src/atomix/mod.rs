@@ -21,7 +21,9 @@
 //!   certificates are mutually exclusive (see [`proof`]); every shard finishes a txid at most
 //!   once (replays are refused), so outputs are created once, exactly when the inputs are spent.
 //! - **Nothing stays locked** whatever the client does: a stalled lock is listed with its
-//!   transaction and anyone can finish it by running a fresh client (see [`shard`]'s recovery).
+//!   transaction and anyone can finish it by running a fresh client (see [`shard`]'s recovery);
+//!   outputs whose finish never reached their shard are claimed the same way (decisions are
+//!   re-certified after the commit, and the output shard creates them once).
 //! - **Proofs are bound**: to the transaction (a proof for another txid or from a shard that is not
 //!   an input shard is refused) and to the current roster (a proof from a replaced roster is
 //!   refused; the shard re-certifies its recorded decision on request).
