@@ -9,7 +9,7 @@ use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput, TxOutput};
 use iosv_engine::workload::signing_key;
 use iosv_harness::atomix::{
     AtomixError, AtomixProof, AtomixWorld, Certificate, CertificateError, ClientAction, Decision,
-    Outcome, ProofError, RECOVERY_EPOCHS, RejectReason, ShardId, ShardInfo,
+    Outcome, ProofError, RECOVERY_EPOCHS, RejectReason, ShardId, ShardInfo, VerifiedBatches,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -330,6 +330,7 @@ fn replayed_and_misbound_proofs_are_refused() {
     ended_everywhere(&w, &tx, Outcome::Committed);
     ended_everywhere(&w, &other, Outcome::Committed);
     let total = w.total_value();
+    let settled: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
     let delivered = w.delivered().len();
     assert!(delivered >= 4);
     for i in 0..delivered {
@@ -341,9 +342,7 @@ fn replayed_and_misbound_proofs_are_refused() {
     }
     assert_eq!(w.total_value(), total);
     let after: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
-    for (i, s) in w.shards().iter().enumerate() {
-        assert_eq!(s.utxo().root(), after[i]);
-    }
+    assert_eq!(after, settled, "replays changed no state");
 }
 
 #[test]
@@ -446,6 +445,25 @@ fn tampered_proofs_are_refused() {
     assert!(matches!(
         proof.verify(&TxId([0; 32]), dir),
         Err(ProofError::WrongTransaction { .. })
+    ));
+
+    // With a cache of verified batches: the signature is checked once, everything else always.
+    let mut cache = VerifiedBatches::new();
+    assert_eq!(
+        proof.verify_cached(&txid, dir, &mut cache),
+        Ok(Decision::Accept { value: 100 })
+    );
+    assert_eq!(
+        inflated.verify_cached(&txid, dir, &mut cache),
+        Err(ProofError::NotIncluded)
+    );
+    assert!(matches!(
+        forged.verify_cached(&txid, dir, &mut cache),
+        Err(ProofError::BadSignature { .. })
+    ));
+    assert!(matches!(
+        proof.verify_cached(&txid, &dir2, &mut cache),
+        Err(ProofError::RosterMismatch { .. })
     ));
 }
 

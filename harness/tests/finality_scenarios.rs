@@ -1,7 +1,8 @@
 //! Finality, seeded scenarios on 7 nodes (f = 2): a normal run finalizes on the fast path; a
 //! crashed sub-leader and a member that commits then goes silent are survived by the star
 //! fallback; a crashed leader (and a crashed next primary) end in PBFT; a leader that decides
-//! alone and crashes cannot make the others finalize anything else; and over random crash sets
+//! alone and crashes cannot make the others finalize anything else; an equivocating leader
+//! finalizes nothing and PBFT decides one value; and over random crash sets
 //! no two different values are ever finalized at one height.
 
 use iosv_engine::cosi::Policy;
@@ -68,6 +69,27 @@ fn a_normal_run_finalizes_on_the_fast_path() {
         assert_eq!(views_at(&net, h).len(), N);
     }
     certificates_verify(&net);
+}
+
+#[test]
+fn every_message_survives_its_json_encoding() {
+    // Fast path, star fallback and PBFT, with every message encoded and decoded on the way.
+    let (mut net, mut rng) = net(9);
+    net.through_json();
+    net.crash(1);
+    assert!(net.run(3, DEADLINE, &mut rng));
+    let at0 = views_at(&net, 0);
+    assert!(at0.iter().all(|&v| v == (0, true)), "{at0:?}");
+    let at1 = views_at(&net, 1);
+    assert!(
+        at1.iter().all(|&(view, cosi)| view >= 1 && !cosi),
+        "{at1:?}"
+    );
+    net.agreement().unwrap();
+    certificates_verify(&net);
+    let json = serde_json::to_string(&net.finalized()[0].2).unwrap();
+    let back: iosv_harness::finality::Finality = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, net.finalized()[0].2);
 }
 
 #[test]
@@ -147,6 +169,27 @@ fn a_decision_seen_by_its_leader_alone_is_the_one_pbft_finalizes() {
 }
 
 #[test]
+fn an_equivocating_leader_finalizes_nothing_of_its_own_and_pbft_decides_one_value() {
+    let (mut net, mut rng) = net(8);
+    net.distinct_candidates();
+    net.equivocate(0, 0);
+    assert!(net.run(2, DEADLINE, &mut rng));
+    let decided = net.agreement().expect("one value per height");
+    let at0 = views_at(&net, 0);
+    assert!(
+        at0.iter().all(|&(view, cosi)| view >= 1 && !cosi),
+        "no fast-path finality for a split announcement: {at0:?}"
+    );
+    assert_eq!(at0.len(), N);
+    // Nobody was prepared (no prepare round completed), so view 1's primary, node 1, proposed
+    // its own value.
+    let mut primarys_own = iosv_harness::finality::driver::proposal_for(0);
+    primarys_own.headers.push([1; 32]);
+    assert_eq!(decided[&0], primarys_own.digest());
+    certificates_verify(&net);
+}
+
+#[test]
 fn random_crash_sets_never_finalize_two_values_at_one_height() {
     for seed in 0..24u64 {
         let (mut net, mut rng) = net(100 + seed);
@@ -176,4 +219,29 @@ fn random_crash_sets_never_finalize_two_values_at_one_height() {
         assert!(finished, "seed {seed}: down {down:?}, silent {silent}");
         certificates_verify(&net);
     }
+}
+
+/// The fast path's tree keeps a height's messages linear in the league size; PBFT's all-to-all
+/// votes are quadratic. Measured on 16 nodes: one height each way.
+#[test]
+fn the_fast_path_sends_linearly_many_messages_pbft_quadratically() {
+    const NODES: usize = 16;
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let mut fast = FinalityNet::new(NODES, Config::default(), &mut rng);
+    assert!(fast.run(1, DEADLINE, &mut rng));
+    let mut slow = FinalityNet::new(NODES, Config::default(), &mut rng);
+    slow.crash(0);
+    assert!(slow.run(1, DEADLINE, &mut rng));
+    let n = NODES as u64;
+    println!(
+        "messages per height, {NODES} nodes: fast path {}, PBFT after a view change {}",
+        fast.messages(),
+        slow.messages()
+    );
+    assert!(fast.messages() <= 10 * n, "fast path: {}", fast.messages());
+    assert!(
+        slow.messages() >= 2 * (n - 1) * (n - 1),
+        "PBFT: {}",
+        slow.messages()
+    );
 }

@@ -162,6 +162,15 @@ fn bad_candidate_lists_are_refused() {
         assign(&policy(1, 4), 0, 0, &r, &candidates, &[]),
         Err(LeagueError::DuplicateCandidate(1))
     );
+    // One VRF key claimed by two validators that are not neighbours in id order.
+    let vs = validators(&[1.0, 1.0, 1.0]);
+    let mut candidates: Vec<Candidate> = vs.iter().map(|v| v.candidate).collect();
+    candidates.sort_by_key(|c| c.id);
+    candidates[2].vrf_key = candidates[0].vrf_key;
+    assert_eq!(
+        assign(&policy(1, 4), 0, 0, &r, &candidates, &[]),
+        Err(LeagueError::DuplicateCandidate(1))
+    );
 }
 
 /// Probability that validator `i` is among the first two drawn by sequential weighted sampling

@@ -16,8 +16,8 @@ use iosv_engine::utxo::{StateTree, UtxoSet};
 use iosv_engine::vrf::SecretKey;
 use iosv_engine::workload::signing_key;
 use iosv_harness::pob::{
-    Candidate, Contribution, LeagueMode, Offence, Reputation, ShardingPolicy, SlashError, Ticket,
-    assign, seize_tokens, token_balance,
+    Contribution, LeagueMode, Member, Offence, Reputation, ShardingPolicy, SlashError, Ticket,
+    assign, candidates, seize_tokens, token_balance,
 };
 
 const SEED: u64 = 0x5e41;
@@ -233,15 +233,20 @@ fn a_real_fraud_proof_slashes_the_believable_proposer() {
         .iter()
         .map(|&v| SecretKey::from_seed(&key(v).to_bytes()))
         .collect();
-    let candidates: Vec<Candidate> = members
+    let shard: Vec<Member> = members
         .iter()
         .zip(&vrf)
-        .map(|(&v, sk)| Candidate {
+        .map(|(&v, sk)| Member {
             id: pk(v),
             vrf_key: sk.public().to_bytes(),
-            score: rep.score(&pk(v), token_balance(&set, &pk(v)), &policy.weights),
         })
         .collect();
+    let candidates = candidates(&shard, &rep, &set, &policy.weights);
+    for (c, &v) in candidates.iter().zip(&members) {
+        let expected = rep.score(&pk(v), token_balance(&set, &pk(v)), &policy.weights);
+        assert_eq!(c.score, expected);
+    }
+    assert_eq!(candidates[BELIEVABLE as usize].score, 0.0);
     for epoch in 0..100u64 {
         let randomness = [epoch as u8; 32];
         let tickets: Vec<Ticket> = vrf

@@ -21,7 +21,9 @@
 //!   certificates are mutually exclusive (see [`proof`]); every shard finishes a txid at most
 //!   once (replays are refused), so outputs are created once, exactly when the inputs are spent.
 //! - **Nothing stays locked** whatever the client does: a stalled lock is listed with its
-//!   transaction and anyone can finish it by running a fresh client (see [`shard`]'s recovery).
+//!   transaction and anyone can finish it by running a fresh client (see [`shard`]'s recovery);
+//!   outputs whose finish never reached their shard are claimed the same way (decisions are
+//!   re-certified after the commit, and the output shard creates them once).
 //! - **Proofs are bound**: to the transaction (a proof for another txid or from a shard that is not
 //!   an input shard is refused) and to the current roster (a proof from a replaced roster is
 //!   refused; the shard re-certifies its recorded decision on request).
@@ -43,9 +45,9 @@ pub mod statement;
 pub use client::{AtomixClient, ClientAction};
 pub use driver::{AtomixWorld, Delivered, Envelope};
 pub use error::{AtomixError, CertificateError, ProofError};
-pub use proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo};
+pub use proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo, VerifiedBatches};
 pub use shard::{AtomixShard, RECOVERY_EPOCHS};
 pub use statement::{
     BATCH_DOMAIN, BatchHeader, Decision, ROSTER_DOMAIN, RejectReason, STATEMENT_DOMAIN, ShardId,
-    ShardMap, Statement, roster_hash,
+    ShardMap, Statement, prove_all, roster_hash,
 };

@@ -17,13 +17,14 @@
 //! faulty), and the value it accepts is fixed: commit and abort certificates for one transaction
 //! are mutually exclusive.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use iosv_engine::cosi::Policy;
 use iosv_engine::cosi::schnorr::{self, Roster};
 use iosv_engine::merkle::InclusionProof;
 use iosv_engine::tx::{Transaction, TxId};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::error::{CertificateError, ProofError};
 use super::statement::{BatchHeader, Decision, ShardId, ShardMap, Statement, roster_hash};
@@ -71,6 +72,33 @@ impl Directory {
     }
 }
 
+/// Batches whose collective signature already verified against the current roster: every proof
+/// of a batch shares one header and signature, so a verifier that checked one proof of it only
+/// checks the Merkle path of the others. Keyed by `SHA-256(header bytes ‖ signature)`, which
+/// names the epoch and roster hash; a lookup happens only after the header's epoch and roster
+/// were found current, so an entry from a replaced roster is never used. Bounded: cleared when
+/// full.
+#[derive(Clone, Debug, Default)]
+pub struct VerifiedBatches {
+    seen: HashSet<[u8; 32]>,
+}
+
+/// Entries a [`VerifiedBatches`] holds before it starts over.
+const VERIFIED_BATCHES_MAX: usize = 1 << 16;
+
+impl VerifiedBatches {
+    pub fn new() -> VerifiedBatches {
+        VerifiedBatches::default()
+    }
+
+    fn key(header: &BatchHeader, signature: &[u8]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(header.signing_bytes());
+        h.update(signature);
+        h.finalize().into()
+    }
+}
+
 /// A shard's signed decision on one transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AtomixProof {
@@ -90,6 +118,16 @@ impl AtomixProof {
     /// Checks the proof for transaction `txid` against the current rosters; returns the decision.
     /// Cheap checks first, the collective signature last.
     pub fn verify(&self, txid: &TxId, dir: &Directory) -> Result<Decision, ProofError> {
+        self.verify_cached(txid, dir, &mut VerifiedBatches::new())
+    }
+
+    /// [`AtomixProof::verify`], skipping the collective signature of a batch already verified.
+    pub fn verify_cached(
+        &self,
+        txid: &TxId,
+        dir: &Directory,
+        cache: &mut VerifiedBatches,
+    ) -> Result<Decision, ProofError> {
         let s = &self.statement;
         if s.txid != *txid {
             return Err(ProofError::WrongTransaction {
@@ -126,16 +164,23 @@ impl AtomixProof {
         {
             return Err(ProofError::NotIncluded);
         }
-        schnorr::verify(
-            &info.roster,
-            info.policy,
-            &h.signing_bytes(),
-            &self.signature,
-        )
-        .map_err(|source| ProofError::BadSignature {
-            shard: s.shard,
-            source,
-        })?;
+        let key = VerifiedBatches::key(h, &self.signature);
+        if !cache.seen.contains(&key) {
+            schnorr::verify(
+                &info.roster,
+                info.policy,
+                &h.signing_bytes(),
+                &self.signature,
+            )
+            .map_err(|source| ProofError::BadSignature {
+                shard: s.shard,
+                source,
+            })?;
+            if cache.seen.len() >= VERIFIED_BATCHES_MAX {
+                cache.seen.clear();
+            }
+            cache.seen.insert(key);
+        }
         Ok(s.decision)
     }
 }
@@ -177,11 +222,23 @@ impl Certificate {
         map: &ShardMap,
         dir: &Directory,
     ) -> Result<Outcome, CertificateError> {
+        self.verify_cached(tx, map, dir, &mut VerifiedBatches::new())
+    }
+
+    /// [`Certificate::verify`] with a cache of verified batches.
+    pub fn verify_cached(
+        &self,
+        tx: &Transaction,
+        map: &ShardMap,
+        dir: &Directory,
+        cache: &mut VerifiedBatches,
+    ) -> Result<Outcome, CertificateError> {
         let txid = tx.txid();
         let inputs = map.input_shards(tx);
         match self {
             Certificate::Commit { proofs } => {
-                let (accepted, outputs) = accepted_and_outputs(tx, &txid, &inputs, proofs, dir)?;
+                let (accepted, outputs) =
+                    accepted_and_outputs(tx, &txid, &inputs, proofs, dir, cache)?;
                 if accepted < outputs {
                     return Err(CertificateError::InsufficientValue {
                         inputs: accepted,
@@ -191,7 +248,8 @@ impl Certificate {
                 Ok(Outcome::Committed)
             }
             Certificate::AbortInsufficient { proofs } => {
-                let (accepted, outputs) = accepted_and_outputs(tx, &txid, &inputs, proofs, dir)?;
+                let (accepted, outputs) =
+                    accepted_and_outputs(tx, &txid, &inputs, proofs, dir, cache)?;
                 if accepted >= outputs {
                     return Err(CertificateError::ValueSufficient);
                 }
@@ -203,7 +261,7 @@ impl Certificate {
                     return Err(CertificateError::NotAnInputShard { shard });
                 }
                 match proof
-                    .verify(&txid, dir)
+                    .verify_cached(&txid, dir, cache)
                     .map_err(|source| CertificateError::Proof { shard, source })?
                 {
                     Decision::Reject { .. } => Ok(Outcome::Aborted),
@@ -231,6 +289,7 @@ fn accepted_and_outputs(
     inputs: &BTreeSet<ShardId>,
     proofs: &[AtomixProof],
     dir: &Directory,
+    cache: &mut VerifiedBatches,
 ) -> Result<(u64, u64), CertificateError> {
     let mut seen = BTreeSet::new();
     let mut accepted = 0u64;
@@ -243,7 +302,7 @@ fn accepted_and_outputs(
             return Err(CertificateError::DuplicateShard { shard });
         }
         match proof
-            .verify(txid, dir)
+            .verify_cached(txid, dir, cache)
             .map_err(|source| CertificateError::Proof { shard, source })?
         {
             Decision::Accept { value } => {

@@ -39,8 +39,10 @@ use iosv_engine::utxo::{LockId, UtxoError, UtxoSet};
 use rand::CryptoRng;
 
 use super::error::AtomixError;
-use super::proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo};
-use super::statement::{BatchHeader, Decision, RejectReason, ShardId, ShardMap, Statement};
+use super::proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo, VerifiedBatches};
+use super::statement::{
+    BatchHeader, Decision, RejectReason, ShardId, ShardMap, Statement, prove_all,
+};
 
 /// Epochs a lock may wait for its certificate before the shard lists it for recovery. Two: a
 /// client that saw one roster change (and had to have proofs re-certified) is not yet stalled.
@@ -72,6 +74,7 @@ pub struct AtomixShard {
     /// Txids whose decision goes into the next batch, in request order, without repeats.
     queue: Vec<TxId>,
     seq: u64,
+    verified: VerifiedBatches,
 }
 
 fn roster_of(shard: ShardId, keys: &[MemberKey]) -> Result<Roster, AtomixError> {
@@ -104,6 +107,7 @@ impl AtomixShard {
             finished: HashMap::new(),
             queue: Vec::new(),
             seq: 0,
+            verified: VerifiedBatches::new(),
         })
     }
 
@@ -293,11 +297,11 @@ impl AtomixShard {
         self.seq += 1;
         Ok(statements
             .into_iter()
-            .enumerate()
-            .map(|(i, statement)| AtomixProof {
+            .zip(prove_all(&leaves))
+            .map(|(statement, inclusion)| AtomixProof {
                 statement,
                 header,
-                inclusion: merkle::prove(&leaves, i).expect("index within the batch"),
+                inclusion,
                 signature: signature.clone(),
             })
             .collect())
@@ -328,7 +332,7 @@ impl AtomixShard {
                 txid,
             });
         }
-        let outcome = certificate.verify(tx, &self.map, dir)?;
+        let outcome = certificate.verify_cached(tx, &self.map, dir, &mut self.verified)?;
         let recorded = self.decisions.get(&txid).map(|r| r.decision);
         match outcome {
             Outcome::Committed => {

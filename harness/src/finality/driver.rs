@@ -40,6 +40,11 @@ pub struct FinalityNet {
     decide_alone: BTreeMap<NodeId, u64>,
     /// Each node proposes its own value (salted with its id) rather than a common one.
     distinct_candidates: bool,
+    /// Every message goes through its JSON encoding on the way (as over a real wire).
+    through_json: bool,
+    /// Leaders that equivocate at the given height: their fast-path announcements carry a
+    /// different value to odd-numbered nodes.
+    equivocators: BTreeMap<NodeId, u64>,
     queue: BTreeMap<(u64, u64), Event>,
     now: u64,
     seq: u64,
@@ -91,6 +96,8 @@ impl FinalityNet {
             silent_after_commit: BTreeMap::new(),
             decide_alone: BTreeMap::new(),
             distinct_candidates: false,
+            equivocators: BTreeMap::new(),
+            through_json: false,
             queue: BTreeMap::new(),
             now: 0,
             seq: 0,
@@ -110,7 +117,7 @@ impl FinalityNet {
         self.now
     }
 
-    /// Messages delivered so far.
+    /// Messages that reached their destination's inbox so far (a crashed node's inbox included).
     pub fn messages(&self) -> u64 {
         self.messages
     }
@@ -137,6 +144,17 @@ impl FinalityNet {
         self.distinct_candidates = true;
     }
 
+    /// Node `node`, if it leads the fast path at `height`, announces one value to even-numbered
+    /// nodes and another to odd-numbered ones.
+    pub fn equivocate(&mut self, node: NodeId, height: u64) {
+        self.equivocators.insert(node, height);
+    }
+
+    /// Sends every message through `serde_json` (encode, decode) before delivering it.
+    pub fn through_json(&mut self) {
+        self.through_json = true;
+    }
+
     /// Every `(node, height, finality)` recorded so far.
     pub fn finalized(&self) -> &[(NodeId, u64, Finality)] {
         &self.finalized
@@ -150,7 +168,15 @@ impl FinalityNet {
     fn apply(&mut self, node: NodeId, outputs: Vec<Output>) {
         for output in outputs {
             match output {
-                Output::Send { to, message } => {
+                Output::Send { to, mut message } => {
+                    if let Message::Announce {
+                        height, proposal, ..
+                    } = &mut message
+                        && self.equivocators.get(&node) == Some(height)
+                        && to % 2 == 1
+                    {
+                        proposal.headers.push([0xee; 32]);
+                    }
                     let commitment_height = match &message {
                         Message::Commitment { height, .. } => Some(*height),
                         _ => None,
@@ -228,8 +254,16 @@ impl FinalityNet {
             }
             self.now = at;
             let (node, input) = match event {
-                Event::Deliver { to, from, message } => {
+                Event::Deliver {
+                    to,
+                    from,
+                    mut message,
+                } => {
                     self.messages += 1;
+                    if self.through_json {
+                        let json = serde_json::to_string(&message).expect("messages serialize");
+                        message = serde_json::from_str(&json).expect("messages deserialize");
+                    }
                     (to, Input::Message { from, message })
                 }
                 Event::Timer { node, timer } => (node, Input::Timer(timer)),

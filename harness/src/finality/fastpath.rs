@@ -2,6 +2,11 @@
 //! proposal's digest, each over an aggregation tree; members co-sign a prepare for at most one
 //! digest per view and a commit only with a valid prepare signature.
 //!
+//! Message flow of a round: the announcement goes from the leader straight to every participant
+//! (it carries the tree, so each node knows its parent and children); commitments are aggregated
+//! up the tree, the challenge goes down it, responses are aggregated up it, each node checking
+//! its children's partial responses against their commitments.
+//!
 //! Failure handling: a node waits for its children's commitments for a bounded time per level and
 //! sends up what arrived, so a crashed node only removes itself (or, for a sub-leader, its
 //! subtree). When fewer than 2f + 1 commitments reach the leader, or the responses do not all
@@ -150,6 +155,9 @@ impl Node {
             || !tree.contains(&self.id)
             || tree.iter().any(|&m| m >= self.n())
         {
+            return;
+        }
+        if self.member.as_ref().is_some_and(|m| m.round >= round) {
             return;
         }
         let digest = proposal.digest();

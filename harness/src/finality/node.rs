@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::fastpath::{LeaderState, MemberRound};
 use super::messages::{Message, NodeId, Prepared, Proposal, ViewChange, Vote, VoteKind};
 
+/// Messages for the next height kept while this node finishes the current one (a bound, so that
+/// a faulty peer cannot fill memory; honest traffic for one height is a few messages per peer).
+const MAX_BUFFERED: usize = 4096;
+
 /// Timing and shape of the protocol, in ticks of the driver's virtual clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
@@ -239,7 +243,9 @@ impl Node {
     ) {
         let height = message_height(&message);
         if height > self.height {
-            self.future.push((from, message));
+            if height == self.height + 1 && self.future.len() < MAX_BUFFERED {
+                self.future.push((from, message));
+            }
             return;
         }
         if height < self.height || from >= self.n() {

@@ -20,6 +20,8 @@
 //! and the tickets; [`verify_assignment`] recomputes it, so any third party with the tickets can
 //! check a published assignment.
 
+use std::collections::BTreeSet;
+
 use iosv_engine::vrf::{self, PROOF_LEN, SecretKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -153,13 +155,11 @@ pub fn assign(
     candidates: &[Candidate],
     tickets: &[Ticket],
 ) -> Result<LeagueAssignment, LeagueError> {
-    let mut ids: Vec<([u8; 32], [u8; 32])> = candidates.iter().map(|c| (c.id, c.vrf_key)).collect();
-    ids.sort_unstable();
-    ids.dedup_by(|a, b| a.0 == b.0 || a.1 == b.1);
-    if ids.len() != candidates.len() {
-        return Err(LeagueError::DuplicateCandidate(
-            candidates.len() - ids.len(),
-        ));
+    let ids: BTreeSet<&ValidatorId> = candidates.iter().map(|c| &c.id).collect();
+    let vrf_keys: BTreeSet<&[u8; 32]> = candidates.iter().map(|c| &c.vrf_key).collect();
+    let repeats = candidates.len() - ids.len().min(vrf_keys.len());
+    if repeats > 0 {
+        return Err(LeagueError::DuplicateCandidate(repeats));
     }
     if let Some((index, c)) = candidates
         .iter()

@@ -7,6 +7,7 @@
 //! - [`reputation`]: Servi (issued for service, cleared when its holder validates a block, never
 //!   moved by a transaction), contributions, faults, and slashing on a verified engine
 //!   [`FraudProof`](iosv_engine::fraud::FraudProof).
+//! - [`epoch`]: the league candidates of an epoch, scored from the ledger and the UTXO set.
 //! - [`league`]: each epoch's split of a shard into a believable and a normal league by
 //!   VRF-weighted sampling without replacement, checkable by anyone from the VRF proofs; a shard
 //!   short of candidates runs a single league (PBFT).
@@ -15,11 +16,13 @@
 //! assignment is a pure function of public inputs (policy, epoch, shard, randomness, scores,
 //! tickets); Servi changes only through the ledger's protocol events.
 
+pub mod epoch;
 pub mod league;
 pub mod policy;
 pub mod reputation;
 pub mod score;
 
+pub use epoch::{Member, candidates};
 pub use league::{
     Candidate, Draw, Ineligible, LEAGUE_DOMAIN, LeagueAssignment, LeagueError, LeagueMode, Ticket,
     assign, league_alpha, league_key, uniform_of, verify_assignment,
