@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use iosv_kernels::{GpuError, GpuVerifier, MAX_MESSAGE_LEN, SigInput};
 
 use super::BackendError;
+
+const _: () = assert!(MAX_MESSAGE_LEN == super::GPU_MAX_MESSAGE_LEN);
 use crate::sig::{KeyCache, SigRef, batch};
 
 /// The GPU side of a verifier. Cheap to clone.

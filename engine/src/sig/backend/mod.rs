@@ -17,6 +17,10 @@ use thiserror::Error;
 
 use super::{KeyCache, SigRef, batch};
 
+/// Longest message the GPU verifies; longer ones are verified on the CPU (same verdicts). Equal
+/// to `iosv_kernels::MAX_MESSAGE_LEN` (checked at compile time where the kernels are built).
+pub const GPU_MAX_MESSAGE_LEN: usize = 4096;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Cpu,
