@@ -1,0 +1,133 @@
+//! One verifier, several backends: `cpu` (curve25519-dalek's run-time choice of AVX-512 IFMA, AVX2
+//! or serial arithmetic), `gpu` (the WGSL kernels of `iosv-kernels`) and `auto` (both, a batch
+//! split by their measured rates). Every backend gives the same verdict on every input: the GPU
+//! kernels implement the same ZIP-215 rules and are tested against the same vectors and oracle,
+//! and whatever the GPU cannot take (messages over its bound, a device failure) is verified on the
+//! CPU instead.
+
+#[cfg(feature = "gpu")]
+mod auto;
+#[cfg(feature = "gpu")]
+mod gpu;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use super::{KeyCache, SigRef, batch};
+
+/// Longest message the GPU verifies; longer ones are verified on the CPU (same verdicts). Equal
+/// to `iosv_kernels::MAX_MESSAGE_LEN` (checked at compile time where the kernels are built).
+pub const GPU_MAX_MESSAGE_LEN: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+impl FromStr for Backend {
+    type Err = BackendError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cpu" => Ok(Self::Cpu),
+            "gpu" => Ok(Self::Gpu),
+            "auto" => Ok(Self::Auto),
+            other => Err(BackendError::Unknown(other.to_string())),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum BackendError {
+    #[error("unknown backend `{0}` (expected cpu, gpu or auto)")]
+    Unknown(String),
+    #[error(
+        "this build has no GPU backend (the engine's `gpu` feature is off); use --backend cpu or auto"
+    )]
+    GpuNotBuilt,
+    #[error("the GPU backend is unavailable: {0}")]
+    GpuUnavailable(String),
+}
+
+/// What runs the signatures.
+#[derive(Clone)]
+enum Engine {
+    Cpu,
+    #[cfg(feature = "gpu")]
+    Gpu(gpu::GpuBackend),
+    #[cfg(feature = "gpu")]
+    Auto(auto::AutoBackend),
+}
+
+/// A signature verifier bound to a backend, with its key cache. Cheap to share across threads.
+#[derive(Clone)]
+pub struct Verifier {
+    backend: Backend,
+    engine: Engine,
+    cache: Arc<KeyCache>,
+}
+
+impl Verifier {
+    /// A verifier on `backend`. `Gpu` fails without an adapter; `Auto` then runs on the CPU
+    /// (and says so once in the log).
+    pub fn new(backend: Backend) -> Result<Self, BackendError> {
+        let (resolved, engine) = match backend {
+            Backend::Cpu => (Backend::Cpu, Engine::Cpu),
+            #[cfg(feature = "gpu")]
+            Backend::Gpu => (Backend::Gpu, Engine::Gpu(gpu::GpuBackend::open()?)),
+            #[cfg(feature = "gpu")]
+            Backend::Auto => match auto::AutoBackend::open() {
+                Some(auto) => (Backend::Auto, Engine::Auto(auto)),
+                None => (Backend::Cpu, Engine::Cpu),
+            },
+            #[cfg(not(feature = "gpu"))]
+            Backend::Gpu => return Err(BackendError::GpuNotBuilt),
+            #[cfg(not(feature = "gpu"))]
+            Backend::Auto => (Backend::Cpu, Engine::Cpu),
+        };
+        Ok(Self {
+            backend: resolved,
+            engine,
+            cache: Arc::new(KeyCache::default()),
+        })
+    }
+
+    /// The backend that actually runs (`Auto` resolves to `Cpu` when there is no GPU).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The GPU adapter's name, driver and API, when a GPU takes part.
+    pub fn gpu_adapter(&self) -> Option<String> {
+        match &self.engine {
+            Engine::Cpu => None,
+            #[cfg(feature = "gpu")]
+            Engine::Gpu(g) => Some(g.describe()),
+            #[cfg(feature = "gpu")]
+            Engine::Auto(a) => Some(a.gpu().describe()),
+        }
+    }
+
+    pub fn key_cache(&self) -> &KeyCache {
+        &self.cache
+    }
+
+    pub fn verify_batch(&self, items: &[SigRef<'_>]) -> Vec<bool> {
+        match &self.engine {
+            Engine::Cpu => batch::verify_batch(items, &self.cache),
+            #[cfg(feature = "gpu")]
+            Engine::Gpu(g) => g.verify_batch(items, &self.cache),
+            #[cfg(feature = "gpu")]
+            Engine::Auto(a) => a.verify_batch(items, &self.cache),
+        }
+    }
+
+    /// One signature: on the CPU whatever the backend (a GPU dispatch for one signature costs
+    /// far more than the verification).
+    pub fn verify_one(&self, item: SigRef<'_>) -> bool {
+        super::verify_single(item)
+    }
+}
