@@ -139,6 +139,8 @@ pub enum BenchSuite {
     Cosi,
     /// Every suite in turn (sigverify, cosi), written as a dated report under `--out`.
     All,
+    /// GPU kernels against the CPU backend: rate by batch size, crossover, adapter, time split.
+    Gpu,
 }
 
 #[derive(Args, Debug)]

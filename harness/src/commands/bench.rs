@@ -10,6 +10,7 @@ use iosv_engine::platform;
 use serde_json::json;
 
 use crate::bench::cosi::{self, CosiPlan, CosiReport};
+use crate::bench::gpu::{self, GpuPlan};
 use crate::bench::sigverify::{self, SigverifyPlan, SigverifyReport};
 use crate::cli::{BenchArgs, BenchSuite};
 use crate::report::{self, BenchReport, Machine};
@@ -22,7 +23,36 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchSuite::Sigverify => sigverify_cmd(args),
         BenchSuite::Cosi => cosi_cmd(args),
         BenchSuite::All => all_cmd(args),
+        BenchSuite::Gpu => gpu_cmd(args),
     }
+}
+
+fn gpu_cmd(args: &BenchArgs) -> anyhow::Result<()> {
+    let plan = if args.quick {
+        GpuPlan::QUICK
+    } else {
+        GpuPlan::FULL
+    };
+    let report = gpu::measure(plan, |line| eprintln!("{line}"))?;
+    if report.software_adapter {
+        eprintln!(
+            "note: {} is a software adapter: these figures check correctness, not GPU speed",
+            report.adapter.name
+        );
+    }
+    match report.crossover_batch {
+        Some(b) => eprintln!("crossover: the GPU beats all CPU threads from batch {b}"),
+        None => eprintln!("crossover: the GPU never beat all CPU threads at the measured sizes"),
+    }
+    if args.json {
+        let out = json!({
+            "suite": "gpu",
+            "machine": machine_json(),
+            "report": report,
+        });
+        println!("{out}");
+    }
+    Ok(())
 }
 
 fn all_cmd(args: &BenchArgs) -> anyhow::Result<()> {
