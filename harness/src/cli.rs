@@ -304,6 +304,8 @@ pub enum BenchSuite {
     /// Every suite in turn (sigverify, cosi, utxo, pipeline), written as a dated report under
     /// `--out`.
     All,
+    /// GPU kernels against the CPU backend: rate by batch size, crossover, adapter, time split.
+    Gpu,
 }
 
 #[derive(Args, Debug)]

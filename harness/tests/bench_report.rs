@@ -121,6 +121,7 @@ fn writes_json_summary_and_plots() {
         cosi: Some(cosi_report()),
         utxo: None,
         pipeline: None,
+        gpu: None,
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");
@@ -230,6 +231,7 @@ fn utxo_and_pipeline_suites_write_their_sections() {
         cosi: None,
         utxo: Some(utxo),
         pipeline: Some(p),
+        gpu: None,
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");
@@ -252,6 +254,7 @@ fn compare_command_lines_up_figures() {
         cosi: None,
         utxo: None,
         pipeline: None,
+        gpu: None,
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");

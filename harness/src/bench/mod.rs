@@ -3,6 +3,7 @@
 
 pub mod cosi;
 pub mod gate;
+pub mod gpu;
 pub mod peers;
 pub mod pipeline;
 pub mod sigverify;

@@ -12,6 +12,7 @@ use serde_json::json;
 use anyhow::Context;
 
 use crate::bench::cosi::{self, CosiPlan, CosiReport};
+use crate::bench::gpu::{self, GpuPlan};
 use crate::bench::pipeline::{self, PipelinePlan};
 use crate::bench::sigverify::{self, SigverifyPlan, SigverifyReport};
 use crate::bench::utxo::{self, UtxoPlan};
@@ -42,6 +43,7 @@ fn suite_name(suite: BenchSuite) -> &'static str {
         BenchSuite::Cosi => "cosi",
         BenchSuite::Utxo => "utxo",
         BenchSuite::Pipeline => "pipeline",
+        BenchSuite::Gpu => "gpu",
         BenchSuite::All => "all",
     }
 }
@@ -54,6 +56,7 @@ fn empty_report() -> BenchReport {
         cosi: None,
         utxo: None,
         pipeline: None,
+        gpu: None,
     }
 }
 
@@ -94,6 +97,25 @@ fn measure_suite(
                 PipelinePlan::FULL
             };
             report.pipeline = Some(pipeline::run(plan, log)?);
+        }
+        BenchSuite::Gpu => {
+            let plan = if quick { GpuPlan::QUICK } else { GpuPlan::FULL };
+            let r = gpu::measure(plan, log)?;
+            if r.software_adapter {
+                log(format!(
+                    "note: {} is a software adapter: these figures check correctness, not GPU speed",
+                    r.adapter.name
+                ));
+            }
+            match r.crossover_batch {
+                Some(b) => log(format!(
+                    "crossover: the GPU beats all CPU threads from batch {b}"
+                )),
+                None => log(
+                    "crossover: the GPU never beat all CPU threads at the measured sizes".into(),
+                ),
+            }
+            report.gpu = Some(r);
         }
         BenchSuite::All => unreachable!("`all` is split into its suites by the caller"),
     }
@@ -152,6 +174,7 @@ fn single_cmd(args: &BenchArgs, suite: BenchSuite) -> anyhow::Result<()> {
             BenchSuite::Cosi => serde_json::to_value(&report.cosi)?,
             BenchSuite::Utxo => serde_json::to_value(&report.utxo)?,
             BenchSuite::Pipeline => serde_json::to_value(&report.pipeline)?,
+            BenchSuite::Gpu => serde_json::to_value(&report.gpu)?,
             BenchSuite::All => unreachable!("handled by all_cmd"),
         };
         let out = json!({

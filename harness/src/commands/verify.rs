@@ -25,8 +25,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         BackendArg::Auto => Backend::Auto,
     };
     let verifier = Verifier::new(backend)?;
-    if backend == Backend::Auto {
-        tracing::warn!("--backend auto: no GPU backend in this build, verifying on the CPU");
+    if let Some(adapter) = verifier.gpu_adapter() {
+        tracing::info!(%adapter, backend = ?verifier.backend(), "verifying with the GPU");
     }
     let threads = args
         .threads

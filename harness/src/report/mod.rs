@@ -21,6 +21,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::bench::cosi::CosiReport;
+use crate::bench::gpu::GpuReport;
 use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
 use crate::bench::utxo::UtxoReport;
@@ -37,6 +38,7 @@ pub struct BenchReport {
     pub cosi: Option<CosiReport>,
     pub utxo: Option<UtxoReport>,
     pub pipeline: Option<PipelineBenchReport>,
+    pub gpu: Option<GpuReport>,
 }
 
 /// File names inside a report folder.
@@ -46,6 +48,7 @@ pub const SIGVERIFY_REUSED_SVG: &str = "sigverify-throughput.svg";
 pub const SIGVERIFY_DISTINCT_SVG: &str = "sigverify-throughput-distinct.svg";
 pub const COSI_ROSTER_SVG: &str = "cosi-roster.svg";
 pub const PIPELINE_STAGES_SVG: &str = "pipeline-stages.svg";
+pub const GPU_AGAINST_CPU_SVG: &str = "gpu-against-cpu.svg";
 
 impl BenchReport {
     /// The folder name under the output directory.
@@ -83,6 +86,13 @@ pub fn write_into(dir: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
             &dir,
             COSI_ROSTER_SVG,
             &svg::render(&plots::cosi_roster(cosi)),
+        )?;
+    }
+    if let Some(g) = &report.gpu {
+        put(
+            &dir,
+            GPU_AGAINST_CPU_SVG,
+            &svg::render(&plots::gpu_against_cpu(g)),
         )?;
     }
     if let Some(p) = &report.pipeline {

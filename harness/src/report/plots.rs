@@ -1,6 +1,7 @@
 //! The charts of a report, made from the suites' measurements.
 
 use crate::bench::cosi::CosiReport;
+use crate::bench::gpu::GpuReport;
 use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
 
@@ -114,5 +115,39 @@ pub fn pipeline_stages(report: &PipelineBenchReport) -> Chart {
         y_label: "busy µs per committed transaction".into(),
         x_log: false,
         series,
+    }
+}
+
+/// Signatures/s against batch size: the GPU kernels beside the CPU backend on one and on all
+/// threads, on the same signatures.
+pub fn gpu_against_cpu(report: &GpuReport) -> Chart {
+    let line = |name: &str, f: &dyn Fn(&crate::bench::gpu::GpuPoint) -> f64| Series {
+        name: name.to_string(),
+        points: report
+            .points
+            .iter()
+            .map(|p| (p.batch as f64, f(p)))
+            .collect(),
+    };
+    Chart {
+        title: format!(
+            "GPU ({}{}) against CPU, signatures/s",
+            report.adapter.name,
+            if report.software_adapter {
+                ", software: correctness only"
+            } else {
+                ""
+            }
+        ),
+        x_label: "batch size".into(),
+        y_label: "signatures/s".into(),
+        x_log: true,
+        series: vec![
+            line("GPU", &|p| p.gpu_sigs_per_sec.median),
+            line("CPU, 1 thread", &|p| p.cpu_one_thread_sigs_per_sec.median),
+            line(&format!("CPU, {} threads", report.cpu_threads), &|p| {
+                p.cpu_all_threads_sigs_per_sec.median
+            }),
+        ],
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::bench::cosi::CosiReport;
+use crate::bench::gpu::GpuReport;
 use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
 use crate::bench::utxo::UtxoReport;
@@ -42,7 +43,51 @@ pub fn markdown(report: &BenchReport) -> String {
     if let Some(p) = &report.pipeline {
         pipeline_table(&mut s, p);
     }
+    if let Some(g) = &report.gpu {
+        gpu_table(&mut s, g);
+    }
     s
+}
+
+fn gpu_table(s: &mut String, g: &GpuReport) {
+    let _ = writeln!(
+        s,
+        "\n## GPU against CPU\n\nAdapter: {} ({}){}; messages of {} bytes; medians.\n",
+        g.adapter.name,
+        g.adapter.backend,
+        if g.software_adapter {
+            " — a software adapter: correctness, not GPU speed"
+        } else {
+            ""
+        },
+        g.message_len
+    );
+    let _ = writeln!(
+        s,
+        "| batch | GPU sig/s | CPU 1 thread | CPU {} threads | upload ms | kernels ms | read-back ms |\n|---:|---:|---:|---:|---:|---:|---:|",
+        g.cpu_threads
+    );
+    for p in &g.points {
+        let _ = writeln!(
+            s,
+            "| {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            p.batch,
+            p.gpu_sigs_per_sec.median,
+            p.cpu_one_thread_sigs_per_sec.median,
+            p.cpu_all_threads_sigs_per_sec.median,
+            p.gpu_time_split_ms.upload,
+            p.gpu_time_split_ms.kernels,
+            p.gpu_time_split_ms.readback
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nCrossover (GPU beats all CPU threads from): {}",
+        g.crossover_batch.map_or_else(
+            || "never at these sizes".to_string(),
+            |b| format!("batch {b}")
+        )
+    );
 }
 
 fn utxo_table(s: &mut String, report: &UtxoReport) {
