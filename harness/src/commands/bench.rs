@@ -115,6 +115,10 @@ fn measure_suite(
                     "crossover: the GPU never beat all CPU threads at the measured sizes".into(),
                 ),
             }
+            report.machine.gpu_adapter = format!(
+                "{} ({}, {}, {})",
+                r.adapter.name, r.adapter.device_type, r.adapter.backend, r.adapter.driver_info
+            );
             report.gpu = Some(r);
         }
         BenchSuite::All => unreachable!("`all` is split into its suites by the caller"),
