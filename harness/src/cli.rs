@@ -30,6 +30,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Push real signed transactions through the validation pipeline; report tx/s and latency.
     Pipeline(PipelineArgs),
+    /// Believable-first processing end to end: shards, both leagues, sampling with fraud proofs,
+    /// CoSi finality, Atomix; prints and writes the report (exit 1 if an invariant failed).
+    Demo(DemoArgs),
     /// Performance regression gate: same-run ratios against a peer, compared with a baseline.
     Gate(GateArgs),
     /// Run the deterministic protocol simulator (epochs, VRF leader election, shards, TransEpoch)
@@ -208,6 +211,31 @@ pub struct GateArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// A demo configuration (JSON; `--print-config` shows the default one).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Offered rate, tx/s (overrides the configuration).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Measured seconds (overrides the configuration).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Seed (overrides the configuration).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where the report (demo-report.json, demo-summary.md) is written.
+    #[arg(long, default_value = "target/iosv-demo")]
+    pub out: PathBuf,
+    /// Print the configuration that would run, and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Print the report as JSON (one object on the last line).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct PipelineArgs {
     /// Number of transactions.
     #[arg(long, default_value_t = 100_000)]
@@ -347,6 +375,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::GenSigs(args) => commands::gen_sigs::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
         Command::Pipeline(args) => commands::pipeline::run(&args),
+        Command::Demo(args) => match commands::demo::run(&args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
         Command::Compare(args) => commands::compare::run(&args),
         Command::Gate(args) => match commands::gate::run(&args) {
             Ok(true) => Ok(()),

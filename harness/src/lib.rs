@@ -13,11 +13,13 @@
 //! - [`atomix`]: cross-shard transactions (lock, proofs of acceptance or rejection, commit/abort).
 //! - [`finality`]: ByzCoin-style CoSi finality with a PBFT fallback (sans-I/O nodes, seeded driver).
 //! - [`pob`]: Proof-of-Believability (policy file, score, Servi, slashing, league draw).
+//! - [`demo`]: believable-first processing end to end (`iosv demo`).
 
 pub mod atomix;
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod demo;
 pub mod drp;
 pub mod epoch;
 pub mod finality;

@@ -33,6 +33,7 @@ pub use encoding::{
 pub use error::{HeaderDecodeError, SignError, TxDecodeError, TxStructureError};
 pub use id::TXID_DOMAIN;
 pub use tx_tree::{
-    TxLeaf, WTXID_DOMAIN, tx_inclusion_proof, tx_leaves, tx_root, tx_root_of_leaves, wtxid,
+    TxLeaf, WTXID_DOMAIN, tx_inclusion_proof, tx_leaves, tx_root, tx_root_of_leaves,
+    tx_root_with_txids, wtxid,
 };
 pub use types::{OutPoint, Transaction, TxId, TxInput, TxOutput};

@@ -33,8 +33,14 @@ pub struct TxLeaf {
 
 impl TxLeaf {
     pub fn of(tx: &Transaction) -> TxLeaf {
+        TxLeaf::with_txid(tx, tx.txid())
+    }
+
+    /// The leaf of `tx` whose txid the caller already has (checked in debug builds).
+    pub fn with_txid(tx: &Transaction, txid: TxId) -> TxLeaf {
+        debug_assert_eq!(tx.txid(), txid, "the txid must be the transaction's own");
         TxLeaf {
-            txid: tx.txid(),
+            txid,
             wtxid: wtxid(&tx.encode()),
         }
     }
@@ -56,6 +62,20 @@ pub fn tx_leaves(txs: &[Transaction]) -> Vec<TxLeaf> {
 /// The header's `tx_root` for `txs`.
 pub fn tx_root(txs: &[Transaction]) -> Hash {
     tx_root_of_leaves(&tx_leaves(txs))
+}
+
+/// [`tx_root`] for a caller that already has every txid (`txids[i]` is `txs[i].txid()`).
+///
+/// # Panics
+/// If the slices differ in length.
+pub fn tx_root_with_txids(txs: &[Transaction], txids: &[TxId]) -> Hash {
+    assert_eq!(txs.len(), txids.len(), "one txid per transaction");
+    let leaves: Vec<TxLeaf> = txs
+        .iter()
+        .zip(txids)
+        .map(|(tx, id)| TxLeaf::with_txid(tx, *id))
+        .collect();
+    tx_root_of_leaves(&leaves)
 }
 
 /// The `tx_root` over already computed leaves.

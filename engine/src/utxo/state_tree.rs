@@ -31,7 +31,7 @@ use thiserror::Error;
 
 use super::{Entry, LockId, UtxoSet, leaf_hash};
 use crate::merkle::{self, Hash, hex_hashes};
-use crate::tx::{OutPoint, Transaction, TxOutput};
+use crate::tx::{OutPoint, Transaction, TxId, TxOutput};
 
 /// Depth of the tree: log2 of the bucket count. 2^16 buckets keep proofs near 1–2 KiB for a few
 /// million entries and the whole node array at 4 MiB.
@@ -320,21 +320,30 @@ impl StateTree {
     /// Applies a transaction already judged valid: removes the outputs it spends and adds the ones
     /// it creates (unlocked). All or nothing: a missing input or an existing output changes nothing.
     pub fn apply_transaction(&mut self, tx: &Transaction) -> Result<(), StateTreeError> {
+        self.apply_transaction_with_txid(tx, tx.txid())
+    }
+
+    /// [`StateTree::apply_transaction`] for a caller that already has the txid (`tx.txid()`,
+    /// checked in debug builds).
+    pub fn apply_transaction_with_txid(
+        &mut self,
+        tx: &Transaction,
+        txid: TxId,
+    ) -> Result<(), StateTreeError> {
+        debug_assert_eq!(tx.txid(), txid, "the txid must be the transaction's own");
         if let Some(missing) = tx.inputs.iter().find(|i| self.get(&i.prev).is_none()) {
             return Err(StateTreeError::Missing(missing.prev));
         }
-        let txid = tx.txid();
         let created = |(index, output): (usize, &TxOutput)| {
             let index = u32::try_from(index).expect("output counts fit in u32");
             (OutPoint { txid, index }, Entry::unlocked(*output))
         };
-        let spent: std::collections::HashSet<OutPoint> = tx.inputs.iter().map(|i| i.prev).collect();
         if let Some((o, _)) = tx
             .outputs
             .iter()
             .enumerate()
             .map(created)
-            .find(|(o, _)| self.get(o).is_some() && !spent.contains(o))
+            .find(|(o, _)| self.get(o).is_some() && !tx.inputs.iter().any(|i| i.prev == *o))
         {
             return Err(StateTreeError::Exists(o));
         }

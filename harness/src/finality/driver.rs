@@ -50,6 +50,8 @@ pub struct FinalityNet {
     seq: u64,
     latency: u64,
     proposed: BTreeSet<u64>,
+    /// Values to propose at given heights instead of [`proposal_for`]'s.
+    proposals: BTreeMap<u64, Proposal>,
     target: u64,
     finalized: Vec<(NodeId, u64, Finality)>,
     messages: u64,
@@ -80,6 +82,11 @@ impl FinalityNet {
                 seed
             })
             .collect();
+        FinalityNet::with_seeds(&seeds, config)
+    }
+
+    /// One node per key seed (RFC 8032 seeds: the members' own keys), registered in one roster.
+    pub fn with_seeds(seeds: &[[u8; 32]], config: Config) -> FinalityNet {
         let regs: Vec<Registration> = seeds
             .iter()
             .map(|s| MemberKey::from_seed(s).registration())
@@ -103,6 +110,7 @@ impl FinalityNet {
             seq: 0,
             latency: 1,
             proposed: BTreeSet::new(),
+            proposals: BTreeMap::new(),
             target: 0,
             finalized: Vec::new(),
             messages: 0,
@@ -222,7 +230,11 @@ impl FinalityNet {
             return;
         }
         for node in 0..self.nodes.len() {
-            let mut proposal = proposal_for(height);
+            let mut proposal = self
+                .proposals
+                .get(&height)
+                .cloned()
+                .unwrap_or_else(|| proposal_for(height));
             if self.distinct_candidates {
                 proposal.headers.push([node as u8; 32]);
             }
@@ -276,6 +288,30 @@ impl FinalityNet {
             self.apply(node, outputs);
         }
         self.done()
+    }
+
+    /// Finalizes `proposal` (its height must be the next one: the number of heights finalized so
+    /// far) and returns whether every live node finalized it before `deadline` (virtual ticks
+    /// after the call), with the virtual ticks it took. Heights are driven one at a time, so a
+    /// caller can decide each value from what it has seen (the demo's audited blocks).
+    pub fn finalize_next<R: CryptoRng + ?Sized>(
+        &mut self,
+        proposal: Proposal,
+        deadline: u64,
+        rng: &mut R,
+    ) -> (bool, u64) {
+        let height = self.target;
+        assert_eq!(proposal.height, height, "heights are finalized in order");
+        self.proposals.insert(height, proposal);
+        let start = self.now;
+        let first = self.now == 0 && self.seq == 0;
+        self.target = height + 1;
+        if !first {
+            self.propose(height);
+        }
+        let ok = self.run(height + 1, start + deadline, rng);
+        self.proposals.remove(&height);
+        (ok, self.now - start)
     }
 
     /// Whether every live node finalized every target height.

@@ -1,0 +1,362 @@
+//! The demo's driver: sets up shards, validators and leagues, releases the load in real time,
+//! runs every shard's rounds in parallel, carries Atomix messages between shards and clients,
+//! and checks the invariants at the end.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use iosv_engine::tx::{OutPoint, TxId, TxOutput};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::config::{DemoConfig, Fault};
+use super::report::{self, DemoReport};
+use super::shard::{DemoShard, Member, ShardSetup};
+use super::stats::ShardStats;
+use super::workload::{self, Kind};
+use crate::atomix::{AtomixClient, ClientAction, Directory, Outcome, ShardId, ShardMap};
+use crate::pob::{self, LeagueMode, Reputation, Ticket};
+
+/// How long the driver keeps going after the last arrival to finish pending work.
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
+
+/// Stake of validator `i` of a shard (distinct, so scores differ).
+fn stake(i: usize) -> u64 {
+    100_000 * (1 + i as u64)
+}
+
+/// Progress reports from a run.
+pub trait Progress: Sync {
+    /// Signing the load: `done` of `total` transactions.
+    fn generating(&self, done: u64, total: u64);
+    /// Running: `elapsed` of `total` seconds of load, with transactions finalized so far.
+    fn running(&self, elapsed: f64, total: f64, finalized: u64);
+    /// Finishing pending work after the load.
+    fn draining(&self);
+}
+
+/// No progress output.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn generating(&self, _: u64, _: u64) {}
+    fn running(&self, _: f64, _: f64, _: u64) {}
+    fn draining(&self) {}
+}
+
+fn member_seed(seed: u64, shard: ShardId, i: usize) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"iosv/demo/validator/v1");
+    h.update(seed.to_le_bytes());
+    h.update(shard.to_le_bytes());
+    h.update((i as u64).to_le_bytes());
+    h.finalize().into()
+}
+
+fn stake_point(map: &ShardMap, member: &Member, shard: ShardId) -> OutPoint {
+    for nonce in 0u32.. {
+        let mut h = Sha256::new();
+        h.update(b"iosv/demo/stake/v1");
+        h.update(member.id);
+        h.update(nonce.to_le_bytes());
+        let point = OutPoint {
+            txid: TxId(h.finalize().into()),
+            index: 0,
+        };
+        if map.shard_of(&point) == shard {
+            return point;
+        }
+    }
+    unreachable!("some nonce lands in every shard")
+}
+
+/// The epoch's randomness. The harness's DRP (`iosv drp`) produces it in the protocol; the demo
+/// runs one epoch and derives it from the seed so that runs repeat.
+pub fn epoch_randomness(seed: u64) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"iosv/demo/epoch-randomness/v1");
+    h.update(seed.to_le_bytes());
+    h.finalize().into()
+}
+
+/// A cross-shard transaction in flight.
+struct Flight {
+    client: AtomixClient,
+    arrived_us: u64,
+    /// Finishes still to be applied.
+    pending: usize,
+    /// Its client crashes after the locks (a fault): a fresh one recovers it next round.
+    crashes: bool,
+    replay: bool,
+}
+
+/// Runs `cfg` to the end and returns its report.
+pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoReport> {
+    cfg.validate()?;
+    let map = ShardMap::new(cfg.shards);
+    let total = ((cfg.duration_s + cfg.warmup_s) * cfg.rate).round() as u64;
+    let load = workload::generate(cfg, &|done| progress.generating(done, total));
+    let randomness = epoch_randomness(cfg.seed);
+
+    // Validators, stakes, reputation, and each shard's league draw.
+    let reputation = Mutex::new(Reputation::new());
+    let mut setups = Vec::new();
+    let mut genesis = load.genesis;
+    for shard in 0..cfg.shards {
+        let members: Vec<Member> = (0..cfg.validators_of(shard))
+            .map(|i| Member::new(member_seed(cfg.seed, shard, i)))
+            .collect();
+        let stakes = iosv_engine::utxo::UtxoSet::new();
+        for (i, m) in members.iter().enumerate() {
+            let output = TxOutput {
+                amount: stake(i),
+                owner: m.id,
+            };
+            let point = stake_point(&map, m, shard);
+            genesis[shard as usize].push((point, output));
+            stakes.insert_genesis(point, output)?;
+            reputation.lock().expect("not poisoned").register(m.id);
+        }
+        let pob_members: Vec<pob::Member> = members
+            .iter()
+            .map(|m| pob::Member {
+                id: m.id,
+                vrf_key: m.vrf.public().to_bytes(),
+            })
+            .collect();
+        let candidates = pob::candidates(
+            &pob_members,
+            &reputation.lock().expect("not poisoned"),
+            &stakes,
+            &cfg.policy.weights,
+        );
+        let tickets: Vec<Ticket> = members
+            .iter()
+            .map(|m| Ticket::draw(&m.vrf, 0, shard, &randomness))
+            .collect();
+        let assignment = pob::assign(&cfg.policy, 0, shard, &randomness, &candidates, &tickets)?;
+        pob::verify_assignment(&cfg.policy, &randomness, &candidates, &tickets, &assignment)?;
+        let index_of = |id: &[u8; 32]| members.iter().position(|m| &m.id == id);
+        let believable: Vec<usize> = assignment.believable.iter().filter_map(index_of).collect();
+        let normal: Vec<usize> = assignment.normal.iter().filter_map(index_of).collect();
+        setups.push(ShardSetup {
+            id: shard,
+            map,
+            members,
+            mode: assignment.mode,
+            believable,
+            normal,
+            genesis: std::mem::take(&mut genesis[shard as usize]),
+        });
+    }
+    let mut shards: Vec<DemoShard> = setups
+        .into_par_iter()
+        .map(|setup| DemoShard::new(setup, cfg))
+        .collect::<anyhow::Result<_>>()?;
+    let supply_before: u128 = shards.iter().map(DemoShard::value).sum();
+    let mut dir = Directory::new();
+    for s in &shards {
+        dir.update(s.atomix.info().clone());
+    }
+    let leagues: Vec<(LeagueMode, usize, usize)> = shards
+        .iter()
+        .map(|s| (s.mode, s.believable_ids().len(), s.normal_len()))
+        .collect();
+
+    let crash_every = cfg.faults.iter().find_map(|f| match *f {
+        Fault::ClientCrashAfterLock { every } => Some(every),
+        _ => None,
+    });
+    let replay_every = cfg.faults.iter().find_map(|f| match *f {
+        Fault::ReplayAtomixProofs { every } => Some(every),
+        _ => None,
+    });
+
+    // The load, in real time.
+    let mut arrivals = load.arrivals.into_iter().peekable();
+    let mut flights: HashMap<TxId, Flight> = HashMap::new();
+    let mut recover: Vec<TxId> = Vec::new();
+    let mut cross = CrossStats::default();
+    let interval = Duration::from_millis(cfg.block_interval_ms);
+    let load_s = cfg.duration_s + cfg.warmup_s;
+    let start = Instant::now();
+    let now = || start.elapsed().as_micros() as u64;
+    let mut round = 0u32;
+    let mut drain_started: Option<Instant> = None;
+    let mut cross_seen = 0u64;
+    let mut proofs: HashMap<TxId, Vec<crate::atomix::AtomixProof>> = HashMap::new();
+    loop {
+        let target = interval * round;
+        let elapsed = start.elapsed();
+        if elapsed < target {
+            std::thread::sleep(target - elapsed);
+        }
+        round += 1;
+        let t = now();
+        while let Some(a) = arrivals.next_if(|a| a.at_us <= t) {
+            match a.kind {
+                Kind::CrossShard => {
+                    cross_seen += 1;
+                    let client = AtomixClient::new(a.tx, &map)?;
+                    for action in client.start() {
+                        if let ClientAction::Lock { shard, tx } = action {
+                            shards[shard as usize].request_lock(tx);
+                        }
+                    }
+                    flights.insert(
+                        a.txid,
+                        Flight {
+                            client,
+                            arrived_us: a.at_us,
+                            pending: 0,
+                            crashes: crash_every.is_some_and(|k| cross_seen.is_multiple_of(k)),
+                            replay: replay_every.is_some_and(|k| cross_seen.is_multiple_of(k)),
+                        },
+                    );
+                }
+                Kind::InShard | Kind::Invalid => {
+                    let s = a.shard as usize;
+                    shards[s].submit(a);
+                }
+            }
+        }
+        // Recovery of the transactions whose clients crashed: a fresh client asks again.
+        for txid in std::mem::take(&mut recover) {
+            if let Some(f) = flights.get_mut(&txid) {
+                f.client = AtomixClient::new(f.client.tx().clone(), &map)?;
+                f.crashes = false;
+                cross.recovered += 1;
+                for action in f.client.start() {
+                    if let ClientAction::Lock { shard, tx } = action {
+                        shards[shard as usize].request_lock(tx);
+                    }
+                }
+            }
+        }
+        let outputs: Vec<_> = shards
+            .par_iter_mut()
+            .map(|s| s.round(&now, &dir, &reputation))
+            .collect();
+        let t = now();
+        for out in outputs {
+            for (txid, outcome) in out.finished {
+                if let Some(f) = flights.get_mut(&txid) {
+                    f.pending = f.pending.saturating_sub(1);
+                    if f.pending == 0 {
+                        match outcome {
+                            Outcome::Committed => cross.committed += 1,
+                            Outcome::Aborted => cross.aborted += 1,
+                        }
+                        cross.finals.push((f.arrived_us, t));
+                        flights.remove(&txid);
+                    }
+                }
+            }
+            for proof in out.proofs {
+                proofs.entry(proof.statement.txid).or_default().push(proof);
+            }
+        }
+        // Clients are independent machines: each checks its own proofs, in parallel.
+        let decided: Vec<(Vec<ClientAction>, bool, Vec<String>)> = flights
+            .par_iter_mut()
+            .filter_map(|(txid, f)| proofs.get(txid).map(|ps| (f, ps)))
+            .map(|(f, ps)| {
+                if f.crashes {
+                    return (Vec::new(), true, Vec::new());
+                }
+                let mut actions = Vec::new();
+                let mut errors = Vec::new();
+                for proof in ps {
+                    match f.client.on_proof(proof.clone(), &dir) {
+                        Ok(a) => actions.extend(a),
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                f.pending += actions.len();
+                (actions, false, errors)
+            })
+            .collect();
+        for (txid, _) in proofs.drain() {
+            if flights.get(&txid).is_some_and(|f| f.crashes) && !recover.contains(&txid) {
+                recover.push(txid);
+                cross.client_crashes += 1;
+            }
+        }
+        for (actions, _, errors) in decided {
+            cross.errors.extend(errors);
+            for action in actions {
+                if let ClientAction::Finish {
+                    shard,
+                    tx,
+                    certificate,
+                } = action
+                {
+                    let replay = flights.get(&tx.txid()).is_some_and(|f| f.replay);
+                    if replay {
+                        shards[shard as usize].request_finish(tx.clone(), certificate.clone());
+                        cross.replays_sent += 1;
+                    }
+                    shards[shard as usize].request_finish(tx, certificate);
+                }
+            }
+        }
+        let finalized = shards
+            .iter()
+            .map(|s| s.stats.finals.len() as u64)
+            .sum::<u64>()
+            + cross.finals.len() as u64;
+        let elapsed = start.elapsed().as_secs_f64();
+        progress.running(elapsed.min(load_s), load_s, finalized);
+        if arrivals.peek().is_none() {
+            if flights.is_empty() && shards.iter().all(DemoShard::idle) {
+                break;
+            }
+            let since = *drain_started.get_or_insert_with(|| {
+                progress.draining();
+                Instant::now()
+            });
+            if since.elapsed() > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    let wall = start.elapsed();
+
+    // Invariants.
+    let supply_after: u128 = shards.iter().map(DemoShard::value).sum();
+    let fees: u64 = shards.iter().map(|s| s.stats.fees).sum();
+    let agreement = shards.iter().all(DemoShard::finality_agreement);
+    let consistent: Vec<bool> = shards
+        .par_iter_mut()
+        .map(DemoShard::state_consistent)
+        .collect();
+    let locks_left: usize = shards.iter().map(|s| s.utxo().lock_count()).sum();
+    let stats: Vec<ShardStats> = shards.iter().map(|s| s.stats.clone()).collect();
+    let checks = report::Invariants {
+        supply_before,
+        supply_after,
+        fees_burned: fees,
+        supply_conserved: supply_before == supply_after + u128::from(fees),
+        no_double_spend: stats.iter().all(|s| s.double_spends == 0),
+        honest_agreement: agreement,
+        state_trees_consistent: consistent.iter().all(|&c| c),
+        no_locks_left: locks_left == 0 && flights.is_empty(),
+        finality_never_failed: stats.iter().all(|s| s.finality_failures == 0),
+        drained: flights.is_empty() && shards.iter().all(DemoShard::idle),
+    };
+    Ok(report::build(cfg, &stats, &cross, &leagues, checks, wall))
+}
+
+/// The driver's count of cross-shard transactions.
+#[derive(Clone, Debug, Default)]
+pub struct CrossStats {
+    pub committed: u64,
+    pub aborted: u64,
+    pub client_crashes: u64,
+    pub recovered: u64,
+    pub replays_sent: u64,
+    /// (arrival, last finish) per finished transaction, µs.
+    pub finals: Vec<(u64, u64)>,
+    pub errors: Vec<String>,
+}

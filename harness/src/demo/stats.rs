@@ -1,0 +1,100 @@
+//! What each shard counts and times during a demo run.
+
+use std::time::Duration;
+
+/// CPU time spent per part of the work (summed over the threads that did it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timing {
+    /// Believable validators (or a single league) verifying the signatures of their blocks.
+    pub verify_believable: Duration,
+    /// Applying blocks to the replica, the state tree's roots, block headers.
+    pub state: Duration,
+    /// The normal league's VRF seeds and sampled signature checks.
+    pub audit: Duration,
+    /// Fraud proofs, slashing, re-checks, compensation.
+    pub fraud: Duration,
+    /// Finality rounds (Schnorr CoSi, PBFT when it falls back).
+    pub finality: Duration,
+    /// Atomix locks, seals (CoSi), finishes.
+    pub atomix: Duration,
+}
+
+impl Timing {
+    pub fn add(&mut self, o: &Timing) {
+        self.verify_believable += o.verify_believable;
+        self.state += o.state;
+        self.audit += o.audit;
+        self.fraud += o.fraud;
+        self.finality += o.finality;
+        self.atomix += o.atomix;
+    }
+
+    /// (name, time) per part, in a fixed order.
+    pub fn parts(&self) -> [(&'static str, Duration); 6] {
+        [
+            ("believable verification", self.verify_believable),
+            ("state (apply, state tree, headers)", self.state),
+            ("normal-league sampling", self.audit),
+            ("fraud handling", self.fraud),
+            ("finality rounds", self.finality),
+            ("atomix", self.atomix),
+        ]
+    }
+}
+
+/// A shard's counters.
+#[derive(Clone, Debug, Default)]
+pub struct ShardStats {
+    pub timing: Timing,
+    pub blocks: u64,
+    /// (arrival, optimistic commit) per transaction, µs since the load started.
+    pub optimistic: Vec<(u64, u64)>,
+    /// (arrival, finality) per transaction.
+    pub finals: Vec<(u64, u64)>,
+    pub sig_checks_believable: u64,
+    pub sig_checks_normal: u64,
+    pub sig_checks_single_league: u64,
+    pub sig_checks_recheck: u64,
+    pub sig_checks_atomix: u64,
+    pub sampled_txs: u64,
+    /// Invalid transactions an honest validator dropped on arrival.
+    pub dropped_invalid: u64,
+    /// Transactions the UTXO rules refused (e.g. an input under a cross-shard lock).
+    pub dropped_by_state: u64,
+    /// Forged transactions a fraudulent validator put in its blocks.
+    pub frauds_injected: u64,
+    pub frauds_detected_by_sampling: u64,
+    pub frauds_detected_by_recheck: u64,
+    /// Forged transactions removed from a block before finality.
+    pub frauds_excluded: u64,
+    /// Forged transactions found finalized by the re-check after a conviction.
+    pub frauds_found_finalized: u64,
+    pub fraud_proofs_verified: u64,
+    pub fraud_proof_bytes: usize,
+    /// Validators slashed (hex ids).
+    pub slashed: Vec<String>,
+    pub seized: u64,
+    /// Inputs minus outputs of finalized blocks (burned: transactions pay no one their fee).
+    pub fees: u64,
+    pub compensated: u64,
+    pub equivocations_detected: u64,
+    pub discarded_blocks: u64,
+    pub finality_heights: u64,
+    pub pbft_heights: u64,
+    pub finality_faults: u64,
+    pub finality_failures: u64,
+    pub finality_virtual_ticks: u64,
+    pub double_spends: u64,
+    pub atomix_replays_refused: u64,
+    pub atomix_errors: Vec<String>,
+}
+
+impl ShardStats {
+    pub fn record_optimistic(&mut self, arrived: u64, at: u64) {
+        self.optimistic.push((arrived, at));
+    }
+
+    pub fn record_final(&mut self, arrived: u64, at: u64) {
+        self.finals.push((arrived, at));
+    }
+}
