@@ -30,6 +30,9 @@ pub enum Fault {
     ClientCrashAfterLock { every: u64 },
     /// Every `every`-th cross-shard finish is delivered twice to its shards.
     ReplayAtomixProofs { every: u64 },
+    /// Every `every`-th cross-shard transaction is double-spent: its owners also sign a second
+    /// transaction spending the same inputs in both shards (paid to someone else), sent at once.
+    CrossShardDoubleSpend { every: u64 },
 }
 
 impl Fault {
@@ -40,7 +43,9 @@ impl Fault {
             | Fault::SubLeaderCrash { shard, .. }
             | Fault::CommitThenSilent { shard, .. }
             | Fault::LeaderCrash { shard, .. } => Some(shard),
-            Fault::ClientCrashAfterLock { .. } | Fault::ReplayAtomixProofs { .. } => None,
+            Fault::ClientCrashAfterLock { .. }
+            | Fault::ReplayAtomixProofs { .. }
+            | Fault::CrossShardDoubleSpend { .. } => None,
         }
     }
 }
@@ -231,8 +236,9 @@ impl DemoConfig {
             {
                 return Err(ConfigError::FaultShard(*fault, shard, self.shards));
             }
-            if let Fault::ClientCrashAfterLock { every } | Fault::ReplayAtomixProofs { every } =
-                *fault
+            if let Fault::ClientCrashAfterLock { every }
+            | Fault::ReplayAtomixProofs { every }
+            | Fault::CrossShardDoubleSpend { every } = *fault
             {
                 check("every", every as f64, every > 0, "positive")?;
             }

@@ -163,7 +163,10 @@ pub struct DemoReport {
     pub cores: usize,
     pub optimistic_latency: Latency,
     pub final_latency: Latency,
+    /// Transactions the clients sent (double spends included).
+    pub sent: u64,
     pub finalized_in_window: u64,
+    /// Transactions finalized (cross-shard ones once committed or aborted everywhere).
     pub finalized_total: u64,
     pub blocks: u64,
     pub verification: Verification,
@@ -325,6 +328,7 @@ pub fn build(
         cores,
         optimistic_latency,
         final_latency,
+        sent: 0,
         finalized_in_window: final_in,
         finalized_total,
         blocks: sum(|s| s.blocks),

@@ -97,6 +97,7 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
     let map = ShardMap::new(cfg.shards);
     let total = ((cfg.duration_s + cfg.warmup_s) * cfg.rate).round() as u64;
     let load = workload::generate(cfg, &|done| progress.generating(done, total));
+    let sent = load.arrivals.len() as u64;
     let randomness = epoch_randomness(cfg.seed);
 
     // Validators, stakes, reputation, and each shard's league draw.
@@ -345,7 +346,9 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
         finality_never_failed: stats.iter().all(|s| s.finality_failures == 0),
         drained: flights.is_empty() && shards.iter().all(DemoShard::idle),
     };
-    Ok(report::build(cfg, &stats, &cross, &leagues, checks, wall))
+    let mut report = report::build(cfg, &stats, &cross, &leagues, checks, wall);
+    report.sent = sent;
+    Ok(report)
 }
 
 /// The driver's count of cross-shard transactions.

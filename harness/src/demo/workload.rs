@@ -159,8 +159,12 @@ pub fn generate(cfg: &DemoConfig, progress: &(dyn Fn(u64) + Sync)) -> Workload {
             }
         })
         .collect();
+    let double_every = cfg.faults.iter().find_map(|f| match *f {
+        super::config::Fault::CrossShardDoubleSpend { every } => Some(every),
+        _ => None,
+    });
     let done = std::sync::atomic::AtomicU64::new(0);
-    let made: Vec<(Arrival, Vec<Placed>)> = plans
+    let made: Vec<(Vec<Arrival>, Vec<Placed>)> = plans
         .par_iter()
         .enumerate()
         .map(|(t, plan)| {
@@ -177,6 +181,7 @@ pub fn generate(cfg: &DemoConfig, progress: &(dyn Fn(u64) + Sync)) -> Workload {
                     owner: owner_a,
                 },
             )];
+            let mut twin = None;
             let tx = match plan.kind {
                 Kind::InShard | Kind::Invalid => {
                     let mut tx = Transaction::default();
@@ -236,11 +241,17 @@ pub fn generate(cfg: &DemoConfig, progress: &(dyn Fn(u64) + Sync)) -> Workload {
                             owner: owners[o as usize][plan.to],
                         },
                     );
-                    tx.sign(&[
+                    let signers = [
                         keys[s as usize][plan.from].clone(),
                         keys[o as usize][plan.from_other].clone(),
-                    ])
-                    .expect("one key per input");
+                    ];
+                    tx.sign(&signers).expect("one key per input");
+                    if double_every.is_some_and(|k| t.is_multiple_of(k)) {
+                        let mut other = tx.clone();
+                        other.outputs[0].owner = owners[s as usize][plan.to];
+                        other.sign(&signers).expect("one key per input");
+                        twin = Some(other);
+                    }
                     tx
                 }
             };
@@ -248,26 +259,33 @@ pub fn generate(cfg: &DemoConfig, progress: &(dyn Fn(u64) + Sync)) -> Workload {
             if n.is_multiple_of(16_384) {
                 progress(n);
             }
-            (
-                Arrival {
+            let mut out = vec![Arrival {
+                at_us,
+                kind: plan.kind,
+                shard: s,
+                txid: tx.txid(),
+                tx,
+            }];
+            if let Some(tx) = twin {
+                out.push(Arrival {
                     at_us,
-                    kind: plan.kind,
+                    kind: Kind::CrossShard,
                     shard: s,
                     txid: tx.txid(),
                     tx,
-                },
-                genesis,
-            )
+                });
+            }
+            (out, genesis)
         })
         .collect();
     progress(count);
     let mut genesis: Vec<Vec<(OutPoint, TxOutput)>> = vec![Vec::new(); shards as usize];
     let mut arrivals = Vec::with_capacity(made.len());
-    for (arrival, outs) in made {
+    for (made, outs) in made {
         for (s, point, output) in outs {
             genesis[s as usize].push((point, output));
         }
-        arrivals.push(arrival);
+        arrivals.extend(made);
     }
     Workload { genesis, arrivals }
 }
