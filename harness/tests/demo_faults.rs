@@ -171,11 +171,11 @@ fn a_double_spend_across_two_input_shards_commits_at_most_once() {
 fn bad_configurations_are_refused_with_the_field_named() {
     let mut cfg = small(16);
     cfg.rate = -1.0;
-    let e = demo::run(&cfg, &Quiet).err().expect("refused").to_string();
+    let e = demo::run(&cfg, &Quiet).expect_err("refused").to_string();
     assert!(e.contains("rate"), "{e}");
     let mut cfg = small(16);
     cfg.faults = vec![Fault::Fraudulent { shard: 9 }];
-    let e = demo::run(&cfg, &Quiet).err().expect("refused").to_string();
+    let e = demo::run(&cfg, &Quiet).expect_err("refused").to_string();
     assert!(e.contains("shard 9"), "{e}");
     let json = serde_json::to_string(&DemoConfig::default()).expect("serializes");
     let back: DemoConfig = serde_json::from_str(&json).expect("round trip");
