@@ -230,6 +230,10 @@ pub struct DemoArgs {
     /// Print the configuration that would run, and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Run once per offered rate (comma-separated tx/s) and plot latency against finalized
+    /// throughput (demo-sweep.svg, demo-sweep.json under --out).
+    #[arg(long, value_delimiter = ',')]
+    pub sweep: Vec<f64>,
     /// Print the report as JSON (one object on the last line).
     #[arg(long)]
     pub json: bool,

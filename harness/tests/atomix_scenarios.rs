@@ -5,6 +5,7 @@
 
 use ed25519_dalek::SigningKey;
 use iosv_engine::cosi::Policy;
+use iosv_engine::sig::{Backend, Verifier};
 use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput, TxOutput};
 use iosv_engine::workload::signing_key;
 use iosv_harness::atomix::{
@@ -535,5 +536,54 @@ fn certificates_round_trip_through_json() {
     assert_eq!(
         back.verify(&tx, w.map(), w.directory()),
         Ok(Outcome::Committed)
+    );
+}
+
+#[test]
+fn batched_lock_requests_decide_exactly_as_single_ones() {
+    // Two worlds with the same shards and funds: one decides request by request (single
+    // signature checks), the other in one call (one batch verification); the decisions, forged
+    // signature and conflicting spend included, are the same.
+    let verifier = Verifier::new(Backend::Cpu).unwrap();
+    let (mut single, _) = world(21);
+    let (mut batched, _) = world(21);
+    let mut txs = Vec::new();
+    for w in [&mut single, &mut batched] {
+        let a = fund(w, 0, 1, 1, 100);
+        let b = fund(w, 0, 2, 2, 100);
+        let c = fund(w, 0, 3, 3, 100);
+        let mut forged = spend(&[(b, 2)], &[(100, 4)]);
+        forged.inputs[0].signature[5] ^= 1;
+        txs = vec![
+            spend(&[(a, 1)], &[(100, 5)]),
+            forged,
+            spend(&[(a, 1)], &[(90, 6)]),
+            spend(&[(c, 3)], &[(100, 7)]),
+        ];
+    }
+    let one: Vec<Decision> = txs
+        .iter()
+        .map(|tx| single.shard_mut(0).unwrap().request_lock(tx).unwrap())
+        .collect();
+    let many: Vec<Decision> = batched
+        .shard_mut(0)
+        .unwrap()
+        .request_locks(&txs, &verifier)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(one, many);
+    assert!(one[0].is_accept() && one[3].is_accept());
+    assert_eq!(
+        one[1],
+        Decision::Reject {
+            reason: RejectReason::BadSignature
+        }
+    );
+    assert_eq!(
+        one[2],
+        Decision::Reject {
+            reason: RejectReason::Locked
+        }
     );
 }

@@ -34,7 +34,8 @@ fn run(cfg: &DemoConfig) -> DemoReport {
     assert_eq!(
         report.finalized_total
             + report.frauds.excluded_before_finality
-            + report.frauds.dropped_by_honest_validators,
+            + report.frauds.dropped_by_honest_validators
+            + report.frauds.withheld,
         sent,
         "every transaction is finalized or counted as refused:\n{summary}"
     );
@@ -217,6 +218,21 @@ fn the_command_prints_the_summary_and_a_json_last_line() {
     }
     assert_eq!(last["invariants_ok"], serde_json::Value::Bool(true));
     assert!(dir.join("demo-report.json").exists() && dir.join("demo-summary.md").exists());
+    let swept = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .args(["demo", "--sweep", "1000,3000", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .expect("iosv runs");
+    assert!(swept.status.success());
+    let svg = std::fs::read_to_string(dir.join("demo-sweep.svg")).expect("the plot");
+    assert!(svg.starts_with("<svg") || svg.contains("<svg"), "{svg}");
+    let points: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("demo-sweep.json")).expect("the points"),
+    )
+    .expect("JSON");
+    assert_eq!(points.as_array().map(Vec::len), Some(2));
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
         .args(["demo", "--rate", "0"])
         .output()

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use iosv_engine::tx::{Transaction, TxId};
 
 use super::error::{AtomixError, CertificateError};
-use super::proof::{AtomixProof, Certificate, Directory};
+use super::proof::{AtomixProof, Certificate, Directory, VerifiedBatches};
 use super::statement::{Decision, ShardId, ShardMap};
 
 /// A message the client asks its driver to deliver.
@@ -95,12 +95,24 @@ impl AtomixClient {
         proof: AtomixProof,
         dir: &Directory,
     ) -> Result<Vec<ClientAction>, AtomixError> {
+        self.on_proof_cached(proof, dir, &mut VerifiedBatches::new())
+    }
+
+    /// [`AtomixClient::on_proof`], skipping the collective signature of a batch already verified
+    /// into `cache` (clients of one wallet or one machine share it: a batch's signature is the
+    /// same for every decision in it).
+    pub fn on_proof_cached(
+        &mut self,
+        proof: AtomixProof,
+        dir: &Directory,
+        cache: &mut VerifiedBatches,
+    ) -> Result<Vec<ClientAction>, AtomixError> {
         let shard = proof.shard();
         if !self.inputs.contains(&shard) {
             return Err(CertificateError::NotAnInputShard { shard }.into());
         }
         let decision = proof
-            .verify(&self.txid, dir)
+            .verify_cached(&self.txid, dir, cache)
             .map_err(|source| CertificateError::Proof { shard, source })?;
         self.proofs.insert(shard, proof);
         if self.certificate.is_some() {

@@ -33,8 +33,8 @@ use std::collections::HashMap;
 use iosv_engine::cosi::schnorr::{MemberKey, Registration, Roster, Topology, run_round};
 use iosv_engine::cosi::{Mask, Policy};
 use iosv_engine::merkle;
-use iosv_engine::sig::{SigRef, verify_single};
-use iosv_engine::tx::{OutPoint, Transaction, TxId};
+use iosv_engine::sig::{SigRef, Verifier, verify_single};
+use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput};
 use iosv_engine::utxo::{LockId, UtxoError, UtxoSet};
 use rand::CryptoRng;
 
@@ -159,6 +159,54 @@ impl AtomixShard {
     /// Phase 1: decides on `tx` (or re-certifies the recorded decision) and queues the statement
     /// for the next batch. Refuses a transaction with no input here.
     pub fn request_lock(&mut self, tx: &Transaction) -> Result<Decision, AtomixError> {
+        self.decide(tx, &|input: &TxInput, txid: &TxId| {
+            verify_single(SigRef {
+                pk: &input.owner,
+                msg: txid.as_bytes(),
+                sig: &input.signature,
+            })
+        })
+    }
+
+    /// [`AtomixShard::request_lock`] for many requests, in order, with the signatures of this
+    /// shard's inputs checked in one batch verification first (same verdicts, far less work).
+    pub fn request_locks(
+        &mut self,
+        txs: &[Transaction],
+        verifier: &Verifier,
+    ) -> Vec<Result<Decision, AtomixError>> {
+        let txids: Vec<TxId> = txs.iter().map(Transaction::txid).collect();
+        let mut refs = Vec::new();
+        let mut index: HashMap<(TxId, OutPoint), usize> = HashMap::new();
+        for (tx, txid) in txs.iter().zip(&txids) {
+            for input in &tx.inputs {
+                if self.map.shard_of(&input.prev) == self.id && !self.decisions.contains_key(txid) {
+                    index.insert((*txid, input.prev), refs.len());
+                    refs.push(SigRef {
+                        pk: &input.owner,
+                        msg: txid.as_bytes(),
+                        sig: &input.signature,
+                    });
+                }
+            }
+        }
+        let verdicts = verifier.verify_batch(&refs);
+        txs.iter()
+            .map(|tx| {
+                self.decide(tx, &|input: &TxInput, txid: &TxId| {
+                    index
+                        .get(&(*txid, input.prev))
+                        .is_some_and(|&i| verdicts[i])
+                })
+            })
+            .collect()
+    }
+
+    fn decide(
+        &mut self,
+        tx: &Transaction,
+        signed: &dyn Fn(&TxInput, &TxId) -> bool,
+    ) -> Result<Decision, AtomixError> {
         let txid = tx.txid();
         if let Some(record) = self.decisions.get(&txid) {
             let decision = record.decision;
@@ -174,7 +222,7 @@ impl AtomixShard {
                 txid,
             });
         }
-        let decision = match self.judge(tx, &txid, &own) {
+        let decision = match self.judge(tx, &txid, &own, signed) {
             Ok(value) => {
                 let outpoints: Vec<OutPoint> = own.iter().map(|&i| tx.inputs[i].prev).collect();
                 match self.utxo.lock(LockId::from(txid), &outpoints) {
@@ -199,18 +247,20 @@ impl AtomixShard {
     }
 
     /// The total value of this shard's inputs of `tx` if they may be locked, else why not.
-    fn judge(&self, tx: &Transaction, txid: &TxId, own: &[usize]) -> Result<u64, RejectReason> {
+    fn judge(
+        &self,
+        tx: &Transaction,
+        txid: &TxId,
+        own: &[usize],
+        signed: &dyn Fn(&TxInput, &TxId) -> bool,
+    ) -> Result<u64, RejectReason> {
         if tx.validate_structure().is_err() {
             return Err(RejectReason::Malformed);
         }
         let mut value = 0u64;
         for &i in own {
             let input = &tx.inputs[i];
-            if !verify_single(SigRef {
-                pk: &input.owner,
-                msg: txid.as_bytes(),
-                sig: &input.signature,
-            }) {
+            if !signed(input, txid) {
                 return Err(RejectReason::BadSignature);
             }
             let entry = self

@@ -7,9 +7,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
 
 use crate::cli::DemoArgs;
 use crate::demo::{self, DemoConfig, DemoReport, Progress};
+use crate::report::svg::{self, Chart, Series};
 
 struct Bar(ProgressBar);
 
@@ -63,19 +65,101 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
         println!("{}", serde_json::to_string_pretty(&cfg)?);
         return Ok(true);
     }
-    let bar = ProgressBar::new(1);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {msg}")
-            .expect("a valid template"),
-    );
-    let report = demo::run(&cfg, &Bar(bar.clone()))?;
-    bar.finish_and_clear();
+    if !args.sweep.is_empty() {
+        return sweep(&cfg, args);
+    }
+    let report = run_with_bar(&cfg)?;
     print!("{}", demo::report::summary(&report));
     write(&report, &args.out)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
     Ok(report.invariants_ok)
+}
+
+fn run_with_bar(cfg: &DemoConfig) -> anyhow::Result<DemoReport> {
+    let bar = ProgressBar::new(1);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {msg}")
+            .expect("a valid template"),
+    );
+    let report = demo::run(cfg, &Bar(bar.clone()))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// One point of a sweep.
+#[derive(Debug, Serialize)]
+struct SweepPoint {
+    offered_tps: f64,
+    final_tps: f64,
+    optimistic_tps: f64,
+    final_p50_ms: f64,
+    final_p99_ms: f64,
+    optimistic_p99_ms: f64,
+    invariants_ok: bool,
+}
+
+/// `--sweep`: one run per offered rate; latency against finalized throughput.
+fn sweep(base: &DemoConfig, args: &DemoArgs) -> anyhow::Result<bool> {
+    let mut points = Vec::new();
+    for &rate in &args.sweep {
+        let cfg = DemoConfig {
+            rate,
+            ..base.clone()
+        };
+        cfg.validate()?;
+        let r = run_with_bar(&cfg)?;
+        println!(
+            "offered {:>9.0} tx/s: final {:>9.0} tx/s, p50 {:>8.1} ms, p99 {:>8.1} ms; optimistic p99 {:>8.1} ms; invariants {}",
+            rate,
+            r.final_tps,
+            r.final_latency.p50_ms,
+            r.final_p99_ms,
+            r.optimistic_latency.p99_ms,
+            if r.invariants_ok { "ok" } else { "VIOLATED" }
+        );
+        points.push(SweepPoint {
+            offered_tps: rate,
+            final_tps: r.final_tps,
+            optimistic_tps: r.optimistic_tps,
+            final_p50_ms: r.final_latency.p50_ms,
+            final_p99_ms: r.final_p99_ms,
+            optimistic_p99_ms: r.optimistic_latency.p99_ms,
+            invariants_ok: r.invariants_ok,
+        });
+    }
+    let line = |name: &str, f: fn(&SweepPoint) -> f64| Series {
+        name: name.into(),
+        points: points.iter().map(|p| (p.final_tps, f(p))).collect(),
+    };
+    let chart = Chart {
+        title: format!(
+            "iosv demo: latency against finalized throughput ({} shards, p = {})",
+            base.shards, base.policy.sampling_probability
+        ),
+        x_label: "finalized tx/s".into(),
+        y_label: "latency, ms".into(),
+        x_log: false,
+        series: vec![
+            line("final p99", |p| p.final_p99_ms),
+            line("final p50", |p| p.final_p50_ms),
+            line("optimistic p99", |p| p.optimistic_p99_ms),
+        ],
+    };
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let svg = args.out.join("demo-sweep.svg");
+    fs::write(&svg, svg::render(&chart))
+        .with_context(|| format!("cannot write {}", svg.display()))?;
+    let json = args.out.join("demo-sweep.json");
+    fs::write(&json, serde_json::to_string_pretty(&points)?)
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    eprintln!("sweep written to {} and {}", svg.display(), json.display());
+    if args.json {
+        println!("{}", serde_json::to_string(&points)?);
+    }
+    Ok(points.iter().all(|p| p.invariants_ok))
 }
 
 fn write(report: &DemoReport, out: &Path) -> anyhow::Result<()> {

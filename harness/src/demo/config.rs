@@ -77,6 +77,11 @@ pub struct DemoConfig {
     /// Fraction of transactions with a forged signature, sent to the shards with a fraudulent
     /// believable validator (which lets them through); honest validators drop them.
     pub invalid_fraction: f64,
+    /// Whether colluding clients keep sending forgeries after their believable validator is
+    /// expelled (to honest validators, who drop them at the cost of bisecting the batch that
+    /// holds each). Off: they have no one left to let them through and stop.
+    #[serde(default)]
+    pub forgers_persist: bool,
     /// Wall-clock interval between a shard's block rounds, milliseconds.
     pub block_interval_ms: u64,
     /// Largest optimistic block, transactions.
@@ -116,8 +121,9 @@ impl Default for DemoConfig {
             warmup_s: 2.0,
             cross_shard_fraction: 0.02,
             invalid_fraction: 0.0002,
+            forgers_persist: false,
             block_interval_ms: 100,
-            max_block_txs: 16_384,
+            max_block_txs: 2_048,
             accounts_per_shard: 2_500,
             hop_ms: 1.0,
             faults: vec![Fault::Fraudulent { shard: 0 }],

@@ -104,6 +104,8 @@ pub struct Frauds {
     pub proofs_verified: u64,
     pub proof_bytes: usize,
     pub dropped_by_honest_validators: u64,
+    /// Forgeries not sent because the colluding validator had been expelled.
+    pub withheld: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -175,6 +177,11 @@ pub struct DemoReport {
     pub finality: Finality,
     pub leagues: Vec<League>,
     pub cpu: Vec<CpuPart>,
+    /// CPU seconds of the driver thread: the clients (arrivals, Atomix proofs) and the routing
+    /// between shards.
+    pub driver_cpu_s: f64,
+    /// CPU seconds the whole process used while the load ran (all threads, every part).
+    pub process_cpu_s: f64,
     pub bound: String,
     pub per_second: Vec<PerSecond>,
     pub invariants: Invariants,
@@ -263,6 +270,7 @@ pub fn build(
         proofs_verified: sum(|s| s.fraud_proofs_verified),
         proof_bytes: stats.iter().map(|s| s.fraud_proof_bytes).max().unwrap_or(0),
         dropped_by_honest_validators: sum(|s| s.dropped_invalid),
+        withheld: sum(|s| s.forgeries_withheld),
     };
     let mut errors = cross.errors.clone();
     errors.extend(stats.iter().flat_map(|s| s.atomix_errors.clone()));
@@ -347,6 +355,8 @@ pub fn build(
             })
             .collect(),
         cpu,
+        driver_cpu_s: 0.0,
+        process_cpu_s: f64::NAN,
         bound,
         per_second,
         invariants,
@@ -435,7 +445,7 @@ pub fn summary(r: &DemoReport) -> String {
     ));
     let f = &r.frauds;
     line(format!(
-        "frauds: {} injected, {} detected by sampling, {} more by the re-check, {} excluded before finality, {} found finalized (compensated {}), {} uncaught; {} equivocations; slashed {}; seized {}",
+        "frauds: {} injected, {} detected by sampling, {} more by the re-check, {} excluded before finality, {} found finalized (compensated {}), {} uncaught; {} dropped by honest validators, {} withheld after the expulsion; {} equivocations; slashed {}; seized {}",
         f.injected,
         f.detected_by_sampling,
         f.detected_by_recheck,
@@ -443,6 +453,8 @@ pub fn summary(r: &DemoReport) -> String {
         f.found_finalized_and_compensated,
         f.compensated,
         f.uncaught,
+        f.dropped_by_honest_validators,
+        f.withheld,
         f.equivocations,
         f.slashed.len(),
         f.seized
@@ -475,6 +487,15 @@ pub fn summary(r: &DemoReport) -> String {
             c.share_of_cores * 100.0
         ));
     }
+    line(format!(
+        "cpu {:<36} {:>7.2} s; the process used {:.2} CPU s ({:.0}% of {} cores over {:.2} s)",
+        "driver (clients, routing)",
+        r.driver_cpu_s,
+        r.process_cpu_s,
+        r.process_cpu_s / (r.wall_s * r.cores as f64) * 100.0,
+        r.cores,
+        r.wall_s
+    ));
     line(format!("bound: {}", r.bound));
     let i = &r.invariants;
     line(format!(

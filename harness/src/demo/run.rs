@@ -4,18 +4,21 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use iosv_engine::tx::{OutPoint, TxId, TxOutput};
+use iosv_engine::tx::{OutPoint, Transaction, TxId, TxOutput};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::config::{DemoConfig, Fault};
 use super::report::{self, DemoReport};
-use super::shard::{DemoShard, Member, ShardSetup};
+use super::shard::{DemoShard, Member, RoundOutput, ShardSetup};
 use super::stats::ShardStats;
-use super::workload::{self, Kind};
-use crate::atomix::{AtomixClient, ClientAction, Directory, Outcome, ShardId, ShardMap};
+use super::workload::{self, Arrival, Kind};
+use crate::atomix::{
+    AtomixClient, Certificate, ClientAction, Directory, Outcome, ShardId, ShardMap,
+};
 use crate::pob::{self, LeagueMode, Reputation, Ticket};
 
 /// How long the driver keeps going after the last arrival to finish pending work.
@@ -151,7 +154,7 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
             genesis: std::mem::take(&mut genesis[shard as usize]),
         });
     }
-    let mut shards: Vec<DemoShard> = setups
+    let shards: Vec<DemoShard> = setups
         .into_par_iter()
         .map(|setup| DemoShard::new(setup, cfg))
         .collect::<anyhow::Result<_>>()?;
@@ -174,155 +177,214 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
         _ => None,
     });
 
-    // The load, in real time.
+    // The load, in real time: one thread per shard running its rounds on its own clock (no
+    // shard waits for another), and this thread as the clients and the network between shards.
     let mut arrivals = load.arrivals.into_iter().peekable();
     let mut flights: HashMap<TxId, Flight> = HashMap::new();
     let mut recover: Vec<TxId> = Vec::new();
     let mut cross = CrossStats::default();
     let interval = Duration::from_millis(cfg.block_interval_ms);
+    let tick = (interval / 4).max(Duration::from_millis(1));
     let load_s = cfg.duration_s + cfg.warmup_s;
-    let start = Instant::now();
-    let now = || start.elapsed().as_micros() as u64;
-    let mut round = 0u32;
     let mut drain_started: Option<Instant> = None;
     let mut cross_seen = 0u64;
+    let mut client_cache = crate::atomix::VerifiedBatches::new();
     let mut proofs: HashMap<TxId, Vec<crate::atomix::AtomixProof>> = HashMap::new();
-    loop {
-        let target = interval * round;
-        let elapsed = start.elapsed();
-        if elapsed < target {
-            std::thread::sleep(target - elapsed);
-        }
-        round += 1;
-        let t = now();
-        while let Some(a) = arrivals.next_if(|a| a.at_us <= t) {
-            match a.kind {
-                Kind::CrossShard => {
-                    cross_seen += 1;
-                    let client = AtomixClient::new(a.tx, &map)?;
-                    for action in client.start() {
-                        if let ClientAction::Lock { shard, tx } = action {
-                            shards[shard as usize].request_lock(tx);
-                        }
+    let cells: Vec<Mutex<DemoShard>> = shards.into_iter().map(Mutex::new).collect();
+    let lock = |i: usize| cells[i].lock().expect("a shard thread panicked");
+    let stop = AtomicBool::new(false);
+    let (out_tx, out_rx) = crossbeam::channel::unbounded::<RoundOutput>();
+    let cpu_at_start = super::stats::process_cpu();
+    let start = Instant::now();
+    let now = || start.elapsed().as_micros() as u64;
+    let driver_clock = super::stats::Stopwatch::start();
+    let result: anyhow::Result<()> = std::thread::scope(|scope| {
+        for cell in &cells {
+            let out_tx = out_tx.clone();
+            let (stop, dir, reputation, now) = (&stop, &dir, &reputation, &now);
+            scope.spawn(move || {
+                let mut round = 0u32;
+                while !stop.load(Ordering::Acquire) {
+                    let target = interval * round;
+                    let elapsed = start.elapsed();
+                    if elapsed < target {
+                        std::thread::sleep(target - elapsed);
                     }
-                    flights.insert(
-                        a.txid,
-                        Flight {
-                            client,
-                            arrived_us: a.at_us,
-                            pending: 0,
-                            crashes: crash_every.is_some_and(|k| cross_seen.is_multiple_of(k)),
-                            replay: replay_every.is_some_and(|k| cross_seen.is_multiple_of(k)),
-                        },
-                    );
-                }
-                Kind::InShard | Kind::Invalid => {
-                    let s = a.shard as usize;
-                    shards[s].submit(a);
-                }
-            }
-        }
-        // Recovery of the transactions whose clients crashed: a fresh client asks again.
-        for txid in std::mem::take(&mut recover) {
-            if let Some(f) = flights.get_mut(&txid) {
-                f.client = AtomixClient::new(f.client.tx().clone(), &map)?;
-                f.crashes = false;
-                cross.recovered += 1;
-                for action in f.client.start() {
-                    if let ClientAction::Lock { shard, tx } = action {
-                        shards[shard as usize].request_lock(tx);
+                    round += 1;
+                    let out = cell
+                        .lock()
+                        .expect("the driver never panics holding a shard")
+                        .round(now, dir, reputation);
+                    if out_tx.send(out).is_err() {
+                        break;
                     }
                 }
-            }
-        }
-        let outputs: Vec<_> = shards
-            .par_iter_mut()
-            .map(|s| s.round(&now, &dir, &reputation))
-            .collect();
-        let t = now();
-        for out in outputs {
-            for (txid, outcome) in out.finished {
-                if let Some(f) = flights.get_mut(&txid) {
-                    f.pending = f.pending.saturating_sub(1);
-                    if f.pending == 0 {
-                        match outcome {
-                            Outcome::Committed => cross.committed += 1,
-                            Outcome::Aborted => cross.aborted += 1,
-                        }
-                        cross.finals.push((f.arrived_us, t));
-                        flights.remove(&txid);
-                    }
-                }
-            }
-            for proof in out.proofs {
-                proofs.entry(proof.statement.txid).or_default().push(proof);
-            }
-        }
-        // Clients are independent machines: each checks its own proofs, in parallel.
-        let decided: Vec<(Vec<ClientAction>, bool, Vec<String>)> = flights
-            .par_iter_mut()
-            .filter_map(|(txid, f)| proofs.get(txid).map(|ps| (f, ps)))
-            .map(|(f, ps)| {
-                if f.crashes {
-                    return (Vec::new(), true, Vec::new());
-                }
-                let mut actions = Vec::new();
-                let mut errors = Vec::new();
-                for proof in ps {
-                    match f.client.on_proof(proof.clone(), &dir) {
-                        Ok(a) => actions.extend(a),
-                        Err(e) => errors.push(e.to_string()),
-                    }
-                }
-                f.pending += actions.len();
-                (actions, false, errors)
-            })
-            .collect();
-        for (txid, _) in proofs.drain() {
-            if flights.get(&txid).is_some_and(|f| f.crashes) && !recover.contains(&txid) {
-                recover.push(txid);
-                cross.client_crashes += 1;
-            }
-        }
-        for (actions, _, errors) in decided {
-            cross.errors.extend(errors);
-            for action in actions {
-                if let ClientAction::Finish {
-                    shard,
-                    tx,
-                    certificate,
-                } = action
-                {
-                    let replay = flights.get(&tx.txid()).is_some_and(|f| f.replay);
-                    if replay {
-                        shards[shard as usize].request_finish(tx.clone(), certificate.clone());
-                        cross.replays_sent += 1;
-                    }
-                    shards[shard as usize].request_finish(tx, certificate);
-                }
-            }
-        }
-        let finalized = shards
-            .iter()
-            .map(|s| s.stats.finals.len() as u64)
-            .sum::<u64>()
-            + cross.finals.len() as u64;
-        let elapsed = start.elapsed().as_secs_f64();
-        progress.running(elapsed.min(load_s), load_s, finalized);
-        if arrivals.peek().is_none() {
-            if flights.is_empty() && shards.iter().all(DemoShard::idle) {
-                break;
-            }
-            let since = *drain_started.get_or_insert_with(|| {
-                progress.draining();
-                Instant::now()
             });
-            if since.elapsed() > DRAIN_LIMIT {
-                break;
-            }
         }
-    }
+        drop(out_tx);
+        let driven = (|| -> anyhow::Result<()> {
+            loop {
+                std::thread::sleep(tick);
+                let t = now();
+                let mut inboxes: Vec<Vec<Arrival>> = vec![Vec::new(); cells.len()];
+                let mut locks: Vec<Vec<Transaction>> = vec![Vec::new(); cells.len()];
+                while let Some(a) = arrivals.next_if(|a| a.at_us <= t) {
+                    match a.kind {
+                        Kind::CrossShard => {
+                            cross_seen += 1;
+                            let client = AtomixClient::new(a.tx, &map)?;
+                            for action in client.start() {
+                                if let ClientAction::Lock { shard, tx } = action {
+                                    locks[shard as usize].push(tx);
+                                }
+                            }
+                            flights.insert(
+                                a.txid,
+                                Flight {
+                                    client,
+                                    arrived_us: a.at_us,
+                                    pending: 0,
+                                    crashes: crash_every
+                                        .is_some_and(|k| cross_seen.is_multiple_of(k)),
+                                    replay: replay_every
+                                        .is_some_and(|k| cross_seen.is_multiple_of(k)),
+                                },
+                            );
+                        }
+                        Kind::InShard | Kind::Invalid => {
+                            let s = a.shard as usize;
+                            inboxes[s].push(a);
+                        }
+                    }
+                }
+                // Recovery of the transactions whose clients crashed: a fresh client asks again.
+                for txid in std::mem::take(&mut recover) {
+                    if let Some(f) = flights.get_mut(&txid) {
+                        f.client = AtomixClient::new(f.client.tx().clone(), &map)?;
+                        f.crashes = false;
+                        cross.recovered += 1;
+                        for action in f.client.start() {
+                            if let ClientAction::Lock { shard, tx } = action {
+                                locks[shard as usize].push(tx);
+                            }
+                        }
+                    }
+                }
+                // What the shards finished since the last tick.
+                let t = now();
+                for out in out_rx.try_iter() {
+                    for (txid, outcome) in out.finished {
+                        if let Some(f) = flights.get_mut(&txid) {
+                            f.pending = f.pending.saturating_sub(1);
+                            if f.pending == 0 {
+                                match outcome {
+                                    Outcome::Committed => cross.committed += 1,
+                                    Outcome::Aborted => cross.aborted += 1,
+                                }
+                                cross.finals.push((f.arrived_us, t));
+                                flights.remove(&txid);
+                            }
+                        }
+                    }
+                    for proof in out.proofs {
+                        proofs.entry(proof.statement.txid).or_default().push(proof);
+                    }
+                }
+                // Each client checks its own proofs; the simulated clients share one cache of
+                // verified batch signatures (every distinct collective signature is verified
+                // once, by the first client holding a proof from that batch; the inclusion
+                // proofs are checked per client).
+                let mut finishes: Vec<Vec<(Transaction, Certificate)>> =
+                    vec![Vec::new(); cells.len()];
+                for (txid, ps) in proofs.drain() {
+                    let Some(f) = flights.get_mut(&txid) else {
+                        continue;
+                    };
+                    if f.crashes {
+                        if !recover.contains(&txid) {
+                            recover.push(txid);
+                            cross.client_crashes += 1;
+                        }
+                        continue;
+                    }
+                    for proof in ps {
+                        match f.client.on_proof_cached(proof, &dir, &mut client_cache) {
+                            Ok(actions) => {
+                                for action in actions {
+                                    if let ClientAction::Finish {
+                                        shard,
+                                        tx,
+                                        certificate,
+                                    } = action
+                                    {
+                                        f.pending += 1;
+                                        if f.replay {
+                                            finishes[shard as usize]
+                                                .push((tx.clone(), certificate.clone()));
+                                            cross.replays_sent += 1;
+                                        }
+                                        finishes[shard as usize].push((tx, certificate));
+                                    }
+                                }
+                            }
+                            Err(e) => cross.errors.push(e.to_string()),
+                        }
+                    }
+                }
+                for (i, ((inbox, locks), finishes)) in
+                    inboxes.into_iter().zip(locks).zip(finishes).enumerate()
+                {
+                    if inbox.is_empty() && locks.is_empty() && finishes.is_empty() {
+                        continue;
+                    }
+                    let mut shard = lock(i);
+                    for a in inbox {
+                        shard.submit(a);
+                    }
+                    for tx in locks {
+                        shard.request_lock(tx);
+                    }
+                    for (tx, certificate) in finishes {
+                        shard.request_finish(tx, certificate);
+                    }
+                }
+                let finalized = (0..cells.len())
+                    .map(|i| lock(i).stats.finals.len() as u64)
+                    .sum::<u64>()
+                    + cross.finals.len() as u64;
+                let elapsed = start.elapsed().as_secs_f64();
+                progress.running(elapsed.min(load_s), load_s, finalized);
+                if arrivals.peek().is_none() {
+                    if flights.is_empty()
+                        && recover.is_empty()
+                        && (0..cells.len()).all(|i| lock(i).idle())
+                    {
+                        return Ok(());
+                    }
+                    let since = *drain_started.get_or_insert_with(|| {
+                        progress.draining();
+                        Instant::now()
+                    });
+                    if since.elapsed() > DRAIN_LIMIT {
+                        return Ok(());
+                    }
+                }
+            }
+        })();
+        stop.store(true, Ordering::Release);
+        driven
+    });
+    result?;
     let wall = start.elapsed();
+    let driver_cpu = driver_clock.elapsed();
+    let process_cpu_s = match (cpu_at_start, super::stats::process_cpu()) {
+        (Some(a), Some(b)) => b.saturating_sub(a).as_secs_f64(),
+        _ => f64::NAN,
+    };
+    let mut shards: Vec<DemoShard> = cells
+        .into_iter()
+        .map(|c| c.into_inner().expect("no shard thread panicked"))
+        .collect();
 
     // Invariants.
     let supply_after: u128 = shards.iter().map(DemoShard::value).sum();
@@ -348,6 +410,8 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
     };
     let mut report = report::build(cfg, &stats, &cross, &leagues, checks, wall);
     report.sent = sent;
+    report.driver_cpu_s = driver_cpu.as_secs_f64();
+    report.process_cpu_s = process_cpu_s;
     Ok(report)
 }
 
