@@ -308,7 +308,7 @@ pub fn build(
         })
         .collect();
     let final_tps = final_in as f64 / cfg.duration_s;
-    let bound = bound(cfg, final_tps, &cpu, cores);
+    let bound = bound(cfg, final_tps, &cpu, cores, None);
     let seconds = to.div_ceil(1_000_000);
     let per_second = (0..seconds)
         .map(|sec| {
@@ -369,8 +369,15 @@ fn total_validators(cfg: &DemoConfig) -> usize {
 }
 
 /// What limits the run: the offered rate when it was carried, else the CPU parts.
-fn bound(cfg: &DemoConfig, final_tps: f64, cpu: &[CpuPart], cores: usize) -> String {
-    let busy: f64 = cpu.iter().map(|c| c.share_of_cores).sum();
+pub fn bound(
+    cfg: &DemoConfig,
+    final_tps: f64,
+    cpu: &[CpuPart],
+    cores: usize,
+    process_share: Option<f64>,
+) -> String {
+    let attributed: f64 = cpu.iter().map(|c| c.share_of_cores).sum();
+    let busy = process_share.unwrap_or(attributed);
     let mut parts: Vec<&CpuPart> = cpu.iter().collect();
     parts.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
     let top: Vec<String> = parts
@@ -381,20 +388,22 @@ fn bound(cfg: &DemoConfig, final_tps: f64, cpu: &[CpuPart], cores: usize) -> Str
     let carried = final_tps >= 0.98 * cfg.rate;
     if carried {
         format!(
-            "the offered rate ({:.0} tx/s) was carried; the {cores} cores were {:.0}% busy \
-             ({})",
+            "the offered rate ({:.0} tx/s) was carried; the {cores} cores were {:.0}% busy, \
+             {:.0}% in the parts measured ({})",
             cfg.rate,
             busy * 100.0,
+            attributed * 100.0,
             top.join(", ")
         )
     } else {
         format!(
             "finalized {:.0} of {:.0} tx/s offered ({:.1}% short); the {cores} cores were {:.0}% \
-             busy, most in {}",
+             busy, {:.0}% in the parts measured, most in {}",
             final_tps,
             cfg.rate,
             (1.0 - final_tps / cfg.rate) * 100.0,
             busy * 100.0,
+            attributed * 100.0,
             top.join(", ")
         )
     }

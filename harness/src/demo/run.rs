@@ -412,6 +412,15 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
     report.sent = sent;
     report.driver_cpu_s = driver_cpu.as_secs_f64();
     report.process_cpu_s = process_cpu_s;
+    report.bound = report::bound(
+        cfg,
+        report.final_tps,
+        &report.cpu,
+        report.cores,
+        process_cpu_s
+            .is_finite()
+            .then(|| process_cpu_s / (report.wall_s * report.cores as f64)),
+    );
     Ok(report)
 }
 
