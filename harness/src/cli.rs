@@ -333,11 +333,14 @@ pub enum BenchSuite {
     Utxo,
     /// The validation pipeline end to end, several runs: committed tx/s, latency, stage breakdown.
     Pipeline,
-    /// Every suite in turn (sigverify, cosi, utxo, pipeline), written as a dated report under
-    /// `--out`.
+    /// Every suite in turn (sigverify, cosi, utxo, pipeline, harness), written as a dated report
+    /// under `--out`.
     All,
     /// GPU kernels against the CPU backend: rate by batch size, crossover, adapter, time split.
     Gpu,
+    /// The protocol demonstration (`iosv demo`) at several offered rates: finalized throughput
+    /// against latency, and over time.
+    Harness,
 }
 
 #[derive(Args, Debug)]

@@ -122,6 +122,7 @@ fn writes_json_summary_and_plots() {
         utxo: None,
         pipeline: None,
         gpu: None,
+        harness: None,
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");
@@ -232,6 +233,7 @@ fn utxo_and_pipeline_suites_write_their_sections() {
         utxo: Some(utxo),
         pipeline: Some(p),
         gpu: None,
+        harness: None,
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");
@@ -255,6 +257,7 @@ fn compare_command_lines_up_figures() {
         utxo: None,
         pipeline: None,
         gpu: None,
+        harness: None,
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");
@@ -282,5 +285,55 @@ fn compare_command_lines_up_figures() {
         .unwrap();
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("not-json.txt"));
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// The harness suite on a small configuration: one point per offered rate, measured runs, both
+/// plots and the summary section written.
+#[test]
+fn harness_suite_measures_each_rate_and_plots() {
+    use iosv_harness::bench::harness::{HarnessPlan, run_with};
+    use iosv_harness::demo::DemoConfig;
+    let base = DemoConfig {
+        shards: 2,
+        accounts_per_shard: 200,
+        block_interval_ms: 50,
+        ..DemoConfig::default()
+    };
+    let plan = HarnessPlan {
+        rates: vec![1_000.0, 3_000.0],
+        runs: 2,
+        duration_s: 1.0,
+        warmup_s: 0.5,
+    };
+    let lines = std::sync::Mutex::new(Vec::new());
+    let h = run_with(base, plan, &|l| lines.lock().unwrap().push(l)).expect("suite runs");
+    assert_eq!(lines.lock().unwrap().len(), 4, "one line per run");
+    assert_eq!(h.points.len(), 2);
+    for p in &h.points {
+        assert_eq!(p.final_tps.samples, 2);
+        assert!(p.invariants_ok);
+        assert!(p.final_tps.median > 0.5 * p.offered_tps, "{p:?}");
+        assert!(p.signatures_per_tx.median >= 1.0);
+    }
+    assert!(!h.over_time.is_empty());
+    let report = BenchReport {
+        date: "2026-01-05".into(),
+        machine: Machine::detect(),
+        sigverify: None,
+        cosi: None,
+        utxo: None,
+        pipeline: None,
+        gpu: None,
+        harness: Some(h),
+    };
+    let out = temp_out();
+    let dir = report::write(&out, &report).expect("report written");
+    let summary = std::fs::read_to_string(dir.join(report::SUMMARY_MD)).unwrap();
+    assert!(summary.contains("## Protocol harness"), "{summary}");
+    for svg in [report::HARNESS_LATENCY_SVG, report::HARNESS_OVER_TIME_SVG] {
+        let text = std::fs::read_to_string(dir.join(svg)).unwrap();
+        assert!(text.matches("<polyline").count() >= 2, "{svg}");
+    }
     std::fs::remove_dir_all(&out).ok();
 }

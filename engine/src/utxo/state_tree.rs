@@ -7,8 +7,14 @@
 //! - a bucket's leaf is `SHA-256(BUCKET_LEAF_DOMAIN ‖ count u32 LE ‖ leaf_1 ‖ … ‖ leaf_count)` over
 //!   its entries in increasing outpoint order, where `leaf_i` is the entry hash of the additive
 //!   commitment ([`leaf_hash`](super::leaf_hash): outpoint, amount, owner and lock state);
-//! - inner nodes are [`merkle::node_hash`] (SHA-256 with the 0x01 prefix) of their two children;
-//!   the root is the top node. An empty bucket has the leaf of zero entries, so the empty tree's
+//! - inner nodes are [`node_hash`]: one SHA-256 *compression* of `left ‖ right` (exactly one
+//!   64-byte block, no padding) from the initial state [`NODE_IV`] = the SHA-256 of
+//!   [`NODE_IV_DOMAIN`] (as eight big-endian words); the root is the top node. The inputs have a
+//!   fixed length, so the Merkle–Damgård padding adds nothing, and the IV separates node hashes
+//!   from every full SHA-256 (bucket leaves, entries); finding two different children pairs with
+//!   one parent is a collision of SHA-256's compression function, which SHA-256's own collision
+//!   resistance already assumes. RFC 6962's prefixed node (65 bytes) costs two compressions, and
+//!   inner nodes are most of the cost of keeping the root current (`perf-reports/demo.md`). An empty bucket has the leaf of zero entries, so the empty tree's
 //!   nodes are a constant per level.
 //!
 //! Why buckets rather than a sparse Merkle tree with one leaf per entry: a proof is the bucket's
@@ -30,7 +36,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::{Entry, LockId, UtxoSet, leaf_hash};
-use crate::merkle::{self, Hash, hex_hashes};
+use crate::merkle::{Hash, hex_hashes};
 use crate::tx::{OutPoint, Transaction, TxId, TxOutput};
 
 /// Depth of the tree: log2 of the bucket count. 2^16 buckets keep proofs near 1–2 KiB for a few
@@ -56,6 +62,37 @@ pub fn bucket_of(outpoint: &OutPoint) -> usize {
 }
 
 const _: () = assert!(BUCKET_BITS <= 16, "bucket_of draws on 16 bits of the txid");
+
+/// Domain string whose SHA-256 is the inner nodes' initial state.
+pub const NODE_IV_DOMAIN: &[u8] = b"iosv/utxo/state-tree/node/v1";
+
+/// The initial SHA-256 state of inner-node hashing: SHA-256([`NODE_IV_DOMAIN`]) as eight
+/// big-endian words.
+pub static NODE_IV: std::sync::LazyLock<[u32; 8]> = std::sync::LazyLock::new(|| {
+    let digest: [u8; 32] = Sha256::digest(NODE_IV_DOMAIN).into();
+    std::array::from_fn(|i| {
+        u32::from_be_bytes(digest[4 * i..4 * i + 4].try_into().expect("4 bytes"))
+    })
+});
+
+/// An inner node over its two children: one SHA-256 compression of `left ‖ right` from
+/// [`NODE_IV`] (see the module documentation), the state written big-endian.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(left);
+    block[32..].copy_from_slice(right);
+    compress(*NODE_IV, &block)
+}
+
+/// One SHA-256 compression of `block` from `state`, the result written big-endian.
+fn compress(mut state: [u32; 8], block: &[u8; 64]) -> Hash {
+    sha2::block_api::compress256(&mut state, &[*block]);
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
 
 /// Odd multiplier of the output index in [`bucket_of`] (⌊2^16 / φ⌋ rounded to odd).
 const BUCKET_INDEX_STRIDE: u32 = 40_503;
@@ -160,9 +197,9 @@ impl BucketProof {
         let mut position = BUCKETS + expected;
         for sibling in &self.path {
             node = if position & 1 == 0 {
-                merkle::node_hash(&node, sibling)
+                node_hash(&node, sibling)
             } else {
-                merkle::node_hash(sibling, &node)
+                node_hash(sibling, &node)
             };
             position >>= 1;
         }
@@ -213,7 +250,7 @@ impl StateTree {
         let mut width = BUCKETS;
         while width >= 1 {
             nodes[width..2 * width].fill(level_hash);
-            level_hash = merkle::node_hash(&level_hash, &level_hash);
+            level_hash = node_hash(&level_hash, &level_hash);
             width /= 2;
         }
         StateTree {
@@ -380,7 +417,7 @@ impl StateTree {
             level = level.iter().map(|&i| i / 2).collect();
             level.dedup();
             for &i in &level {
-                self.nodes[i] = merkle::node_hash(&self.nodes[2 * i], &self.nodes[2 * i + 1]);
+                self.nodes[i] = node_hash(&self.nodes[2 * i], &self.nodes[2 * i + 1]);
             }
         }
     }
@@ -414,6 +451,34 @@ impl StateTree {
 
 #[cfg(test)]
 mod tests {
+
+    /// The compression wrapper is SHA-256's: from the standard IV, the padded empty message
+    /// compresses to SHA-256("").
+    #[test]
+    fn compress_is_sha256_compression() {
+        const SHA256_IV: [u32; 8] = [
+            0x6a09_e667,
+            0xbb67_ae85,
+            0x3c6e_f372,
+            0xa54f_f53a,
+            0x510e_527f,
+            0x9b05_688c,
+            0x1f83_d9ab,
+            0x5be0_cd19,
+        ];
+        let mut padded = [0u8; 64];
+        padded[0] = 0x80;
+        let expected: [u8; 32] = Sha256::digest(b"").into();
+        assert_eq!(compress(SHA256_IV, &padded), expected);
+    }
+
+    #[test]
+    fn node_hash_is_ordered_and_separated_from_rfc6962_nodes() {
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        assert_ne!(node_hash(&a, &b), node_hash(&b, &a));
+        assert_ne!(node_hash(&a, &b), crate::merkle::node_hash(&a, &b));
+        assert_eq!(node_hash(&a, &b), node_hash(&a, &b));
+    }
     use super::*;
     use crate::tx::TxId;
 

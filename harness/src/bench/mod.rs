@@ -4,6 +4,7 @@
 pub mod cosi;
 pub mod gate;
 pub mod gpu;
+pub mod harness;
 pub mod peers;
 pub mod pipeline;
 pub mod sigverify;

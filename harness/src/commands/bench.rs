@@ -13,6 +13,7 @@ use anyhow::Context;
 
 use crate::bench::cosi::{self, CosiPlan, CosiReport};
 use crate::bench::gpu::{self, GpuPlan};
+use crate::bench::harness::{self, HarnessPlan};
 use crate::bench::pipeline::{self, PipelinePlan};
 use crate::bench::sigverify::{self, SigverifyPlan, SigverifyReport};
 use crate::bench::utxo::{self, UtxoPlan};
@@ -30,11 +31,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 /// The suites `all` runs, in order.
-const ALL_SUITES: [BenchSuite; 4] = [
+const ALL_SUITES: [BenchSuite; 5] = [
     BenchSuite::Sigverify,
     BenchSuite::Cosi,
     BenchSuite::Utxo,
     BenchSuite::Pipeline,
+    BenchSuite::Harness,
 ];
 
 fn suite_name(suite: BenchSuite) -> &'static str {
@@ -44,6 +46,7 @@ fn suite_name(suite: BenchSuite) -> &'static str {
         BenchSuite::Utxo => "utxo",
         BenchSuite::Pipeline => "pipeline",
         BenchSuite::Gpu => "gpu",
+        BenchSuite::Harness => "harness",
         BenchSuite::All => "all",
     }
 }
@@ -57,6 +60,7 @@ fn empty_report() -> BenchReport {
         utxo: None,
         pipeline: None,
         gpu: None,
+        harness: None,
     }
 }
 
@@ -121,6 +125,14 @@ fn measure_suite(
             );
             report.gpu = Some(r);
         }
+        BenchSuite::Harness => {
+            let plan = if quick {
+                HarnessPlan::quick()
+            } else {
+                HarnessPlan::full()
+            };
+            report.harness = Some(harness::run(plan, log)?);
+        }
         BenchSuite::All => unreachable!("`all` is split into its suites by the caller"),
     }
     let Some(guard) = guard else {
@@ -179,6 +191,7 @@ fn single_cmd(args: &BenchArgs, suite: BenchSuite) -> anyhow::Result<()> {
             BenchSuite::Utxo => serde_json::to_value(&report.utxo)?,
             BenchSuite::Pipeline => serde_json::to_value(&report.pipeline)?,
             BenchSuite::Gpu => serde_json::to_value(&report.gpu)?,
+            BenchSuite::Harness => serde_json::to_value(&report.harness)?,
             BenchSuite::All => unreachable!("handled by all_cmd"),
         };
         let out = json!({
@@ -219,6 +232,19 @@ fn print_ratios(report: &BenchReport) {
     }
     if let Some(cosi) = &report.cosi {
         print_cosi_ratios(cosi);
+    }
+    if let Some(h) = &report.harness {
+        for p in &h.points {
+            eprintln!(
+                "harness: offered {:.0} tx/s -> {:.0} tx/s finalized (median of {}; min {:.0}, max {:.0}), final p99 {:.1} ms",
+                p.offered_tps,
+                p.final_tps.median,
+                p.final_tps.samples,
+                p.final_tps.min,
+                p.final_tps.max,
+                p.final_p99_ms.median
+            );
+        }
     }
     if let Some(p) = &report.pipeline {
         eprintln!(

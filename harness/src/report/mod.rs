@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::bench::cosi::CosiReport;
 use crate::bench::gpu::GpuReport;
+use crate::bench::harness::HarnessReport;
 use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
 use crate::bench::utxo::UtxoReport;
@@ -39,11 +40,14 @@ pub struct BenchReport {
     pub utxo: Option<UtxoReport>,
     pub pipeline: Option<PipelineBenchReport>,
     pub gpu: Option<GpuReport>,
+    pub harness: Option<HarnessReport>,
 }
 
 /// File names inside a report folder.
 pub const REPORT_JSON: &str = "report.json";
 pub const SUMMARY_MD: &str = "summary.md";
+pub const HARNESS_LATENCY_SVG: &str = "harness-latency.svg";
+pub const HARNESS_OVER_TIME_SVG: &str = "harness-over-time.svg";
 pub const SIGVERIFY_REUSED_SVG: &str = "sigverify-throughput.svg";
 pub const SIGVERIFY_DISTINCT_SVG: &str = "sigverify-throughput-distinct.svg";
 pub const COSI_ROSTER_SVG: &str = "cosi-roster.svg";
@@ -93,6 +97,18 @@ pub fn write_into(dir: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
             &dir,
             GPU_AGAINST_CPU_SVG,
             &svg::render(&plots::gpu_against_cpu(g)),
+        )?;
+    }
+    if let Some(h) = &report.harness {
+        put(
+            &dir,
+            HARNESS_LATENCY_SVG,
+            &svg::render(&plots::harness_latency(h)),
+        )?;
+        put(
+            &dir,
+            HARNESS_OVER_TIME_SVG,
+            &svg::render(&plots::harness_over_time(h)),
         )?;
     }
     if let Some(p) = &report.pipeline {

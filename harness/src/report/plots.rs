@@ -2,6 +2,7 @@
 
 use crate::bench::cosi::CosiReport;
 use crate::bench::gpu::GpuReport;
+use crate::bench::harness::HarnessReport;
 use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
 
@@ -87,6 +88,63 @@ pub fn cosi_roster(report: &CosiReport) -> Chart {
 /// Busy time per committed transaction of each pipeline stage, run by run: which stage bounds the
 /// rate (the one whose busy time per transaction, divided by its threads, is largest) and how
 /// steady the runs were.
+/// Latency against finalized throughput, one point per offered rate (medians over the runs).
+pub fn harness_latency(report: &HarnessReport) -> Chart {
+    let line = |name: &str, f: fn(&crate::bench::harness::HarnessPoint) -> f64| Series {
+        name: name.into(),
+        points: report
+            .points
+            .iter()
+            .map(|p| (p.final_tps.median, f(p)))
+            .collect(),
+    };
+    Chart {
+        title: format!(
+            "iosv demo: latency against finalized throughput ({} shards, p = {})",
+            report.config.shards, report.config.policy.sampling_probability
+        ),
+        x_label: "finalized tx/s (median of the runs at one offered rate)".into(),
+        y_label: "latency, ms".into(),
+        x_log: false,
+        series: vec![
+            line("final p99", |p| p.final_p99_ms.median),
+            line("final p50", |p| p.final_p50_ms.median),
+            line("optimistic p99", |p| p.optimistic_p99_ms.median),
+        ],
+    }
+}
+
+/// Finalized transactions per second over a run at the highest offered rate.
+pub fn harness_over_time(report: &HarnessReport) -> Chart {
+    Chart {
+        title: format!(
+            "iosv demo over time, {:.0} tx/s offered (warm-up {:.0} s)",
+            report.over_time_offered_tps, report.plan.warmup_s
+        ),
+        x_label: "second of the load".into(),
+        y_label: "transactions finalized in that second".into(),
+        x_log: false,
+        series: vec![
+            Series {
+                name: "finalized".into(),
+                points: report
+                    .over_time
+                    .iter()
+                    .map(|s| (s.second as f64, s.finalized as f64))
+                    .collect(),
+            },
+            Series {
+                name: "offered".into(),
+                points: report
+                    .over_time
+                    .iter()
+                    .map(|s| (s.second as f64, report.over_time_offered_tps))
+                    .collect(),
+            },
+        ],
+    }
+}
+
 pub fn pipeline_stages(report: &PipelineBenchReport) -> Chart {
     let mut series: Vec<Series> = report
         .stages

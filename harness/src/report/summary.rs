@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use crate::bench::cosi::CosiReport;
 use crate::bench::gpu::GpuReport;
+use crate::bench::harness::HarnessReport;
 use crate::bench::pipeline::PipelineBenchReport;
 use crate::bench::sigverify::SigverifyReport;
 use crate::bench::utxo::UtxoReport;
@@ -46,7 +47,48 @@ pub fn markdown(report: &BenchReport) -> String {
     if let Some(g) = &report.gpu {
         gpu_table(&mut s, g);
     }
+    if let Some(h) = &report.harness {
+        harness_table(&mut s, h);
+    }
     s
+}
+
+fn harness_table(s: &mut String, h: &HarnessReport) {
+    let _ = writeln!(
+        s,
+        "\n## Protocol harness (`iosv demo`)\n\n{} shards, {} validators each, p = {}, {:.0}% cross-shard; \
+         {} run(s) of {:.0} s (+{:.0} s warm-up) per offered rate; medians (min–max).\n",
+        h.config.shards,
+        h.config.validators_per_shard,
+        h.config.policy.sampling_probability,
+        h.config.cross_shard_fraction * 100.0,
+        h.plan.runs,
+        h.plan.duration_s,
+        h.plan.warmup_s
+    );
+    let _ = writeln!(
+        s,
+        "| offered tx/s | finalized tx/s | optimistic tx/s | final p50 ms | final p99 ms | optimistic p99 ms | signatures per tx | invariants |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---|");
+    for p in &h.points {
+        let _ = writeln!(
+            s,
+            "| {:.0} | {:.0} ({:.0}–{:.0}) | {:.0} | {:.1} | {:.1} ({:.1}–{:.1}) | {:.1} | {:.3} | {} |",
+            p.offered_tps,
+            p.final_tps.median,
+            p.final_tps.min,
+            p.final_tps.max,
+            p.optimistic_tps.median,
+            p.final_p50_ms.median,
+            p.final_p99_ms.median,
+            p.final_p99_ms.min,
+            p.final_p99_ms.max,
+            p.optimistic_p99_ms.median,
+            p.signatures_per_tx.median,
+            if p.invariants_ok { "ok" } else { "VIOLATED" }
+        );
+    }
 }
 
 fn gpu_table(s: &mut String, g: &GpuReport) {
