@@ -72,9 +72,17 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 3)]
     pub epochs: u64,
     /// Configuration (JSON; see `sim::config`; `"randomness": "drp"` or `"placeholder"`, the
-    /// default in a file); without it: 16 validators, 2 shards, the DRP, Δ = 400 ms.
+    /// default in a file); without it: 16 validators, 2 shards, the DRP, Δ = 400 ms. A demo
+    /// configuration (`iosv demo --print-config`) runs the believable-first demonstration.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// With a demo configuration: one run per offered rate (comma-separated tx/s), latency
+    /// against finalized throughput plotted (demo-sweep.svg under --out).
+    #[arg(long, value_delimiter = ',')]
+    pub sweep: Vec<f64>,
+    /// With a demo configuration: where its report is written.
+    #[arg(long, default_value = "target/iosv-demo")]
+    pub out: PathBuf,
     /// Write the event trace (JSON lines) here.
     #[arg(long)]
     pub trace: Option<PathBuf>,

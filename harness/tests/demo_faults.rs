@@ -125,6 +125,10 @@ fn a_shard_short_of_validators_runs_one_league_over_every_transaction() {
     assert_eq!(r.leagues[1].mode, LeagueMode::SingleLeague);
     assert_eq!(r.leagues[1].normal, cfg.short_shard_validators);
     assert!(r.verification.single_league_per_tx > 0.0);
+    assert!(
+        r.finality.pbft_heights > 0,
+        "the single league agrees by PBFT"
+    );
 }
 
 #[test]
@@ -233,6 +237,28 @@ fn the_command_prints_the_summary_and_a_json_last_line() {
     )
     .expect("JSON");
     assert_eq!(points.as_array().map(Vec::len), Some(2));
+    // `iosv simulate --config` runs a demo configuration as well.
+    let simulated = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .args(["simulate", "--json", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .expect("iosv runs");
+    let stdout = String::from_utf8_lossy(&simulated.stdout);
+    assert!(simulated.status.success(), "{stdout}");
+    let last: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("a last line")).expect("JSON");
+    assert_eq!(last["invariants_ok"], serde_json::Value::Bool(true));
+    let junk = dir.join("junk.json");
+    std::fs::write(&junk, "{\"shards\": \"two\"}").expect("written");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .args(["simulate", "--config"])
+        .arg(&junk)
+        .output()
+        .expect("iosv runs");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("neither"));
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
         .args(["demo", "--rate", "0"])
         .output()

@@ -245,3 +245,23 @@ fn the_fast_path_sends_linearly_many_messages_pbft_quadratically() {
         slow.messages()
     );
 }
+
+#[test]
+fn without_the_fast_path_every_height_is_finalized_by_pbft() {
+    // A single-league shard's consensus: view 0 is skipped, PBFT decides every height.
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let config = Config {
+        fast_path: false,
+        ..Config::default()
+    };
+    let mut net = FinalityNet::new(N, config, &mut rng);
+    assert!(net.run(3, DEADLINE, &mut rng));
+    let decided = net.agreement().unwrap();
+    assert_eq!(decided.len(), 3);
+    for h in 0..3 {
+        let views = views_at(&net, h);
+        assert_eq!(views.len(), N);
+        assert!(views.iter().all(|&(view, _)| view >= 1), "{h}: {views:?}");
+    }
+    certificates_verify(&net);
+}

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::cli::{ShardSafetyArgs, SimulateArgs, SimulateReport};
+use crate::cli::{DemoArgs, ShardSafetyArgs, SimulateArgs, SimulateReport};
+use crate::commands;
+use crate::demo::DemoConfig;
 use crate::runtime;
 use crate::shard::safety::{self, SafetyReport};
 use crate::sim::{self, Checks, Record, SimConfig, SimReport};
@@ -23,11 +25,25 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
         Some(path) => {
             let text = fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str::<SimConfig>(&text)
-                .with_context(|| format!("{} is not a simulation configuration", path.display()))?
+            match serde_json::from_str::<SimConfig>(&text) {
+                Ok(cfg) => cfg,
+                Err(sim_error) => match serde_json::from_str::<DemoConfig>(&text) {
+                    // A demo configuration: the believable-first demonstration runs it.
+                    Ok(_) => return demo_config(path, args),
+                    Err(demo_error) => anyhow::bail!(
+                        "{} is neither a simulation configuration ({sim_error}) nor a demo \
+                         configuration ({demo_error})",
+                        path.display()
+                    ),
+                },
+            }
         }
         None => SimConfig::with_drp(),
     };
+    anyhow::ensure!(
+        args.sweep.is_empty(),
+        "--sweep runs demo configurations (`iosv demo --print-config` shows one)"
+    );
     if args.print_config {
         println!("{}", serde_json::to_string_pretty(&cfg)?);
         return Ok(true);
@@ -50,6 +66,20 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
         println!("{}", serde_json::to_string(&report)?);
     }
     Ok(report.checks.agreement && report.checks.within_3_delta)
+}
+
+/// `--config` named a demo configuration: `iosv demo --config` with the same flags.
+fn demo_config(path: &Path, args: &SimulateArgs) -> anyhow::Result<bool> {
+    commands::demo::run(&DemoArgs {
+        config: Some(path.to_path_buf()),
+        rate: None,
+        duration: None,
+        seed: None,
+        out: args.out.clone(),
+        print_config: args.print_config,
+        sweep: args.sweep.clone(),
+        json: args.json,
+    })
 }
 
 /// `--realtime`: the validators on threads, in real time, for `epochs` epochs.

@@ -260,8 +260,16 @@ impl DemoShard {
             .iter()
             .map(|&i| setup.members[i].seed)
             .collect();
-        let finality = FinalityNet::with_seeds(&seeds, finality::Config::default());
         let two = setup.mode == LeagueMode::TwoLeagues;
+        // A single league agrees by PBFT over every transaction; two leagues finalize with
+        // ByzCoin's CoSi rounds (PBFT only when those fail).
+        let finality = FinalityNet::with_seeds(
+            &seeds,
+            finality::Config {
+                fast_path: two,
+                ..finality::Config::default()
+            },
+        );
         let fraudulent = (two && cfg.fraudulent(setup.id))
             .then(|| setup.believable.first().copied())
             .flatten();

@@ -28,6 +28,14 @@ pub struct Config {
     /// How long a view may run before nodes ask for the next one; view `v` waits
     /// `view_timeout · (v + 1)`.
     pub view_timeout: u64,
+    /// Whether view 0 runs ByzCoin's CoSi fast path. Off: every height goes straight to view 1
+    /// and PBFT (a single-league shard's consensus).
+    #[serde(default = "fast_path_on")]
+    pub fast_path: bool,
+}
+
+fn fast_path_on() -> bool {
+    true
 }
 
 impl Default for Config {
@@ -36,6 +44,7 @@ impl Default for Config {
             fanout: 2,
             level_timeout: 3,
             view_timeout: 120,
+            fast_path: true,
         }
     }
 }
@@ -326,6 +335,9 @@ impl Node {
             after: self.config.view_timeout,
             timer: Timer::View { height, view: 0 },
         });
+        if !self.config.fast_path {
+            self.request_view(1, out);
+        }
         self.maybe_lead(rng, out);
         let buffered = std::mem::take(&mut self.future);
         for (from, message) in buffered {
