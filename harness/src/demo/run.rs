@@ -58,20 +58,7 @@ fn member_seed(seed: u64, shard: ShardId, i: usize) -> [u8; 32] {
 }
 
 fn stake_point(map: &ShardMap, member: &Member, shard: ShardId) -> OutPoint {
-    for nonce in 0u32.. {
-        let mut h = Sha256::new();
-        h.update(b"iosv/demo/stake/v1");
-        h.update(member.id);
-        h.update(nonce.to_le_bytes());
-        let point = OutPoint {
-            txid: TxId(h.finalize().into()),
-            index: 0,
-        };
-        if map.shard_of(&point) == shard {
-            return point;
-        }
-    }
-    unreachable!("some nonce lands in every shard")
+    workload::outpoint_in(map, shard, &[b"iosv/demo/stake/v1", &member.id])
 }
 
 /// The epoch's randomness. The harness's DRP (`iosv drp`) produces it in the protocol; the demo

@@ -977,21 +977,11 @@ impl DemoShard {
     }
 
     fn compensation_point(&self, evidence: &[u8; 32], i: u32) -> OutPoint {
-        for nonce in 0u32.. {
-            let mut h = Sha256::new();
-            h.update(COMPENSATION_DOMAIN);
-            h.update(evidence);
-            h.update(i.to_le_bytes());
-            h.update(nonce.to_le_bytes());
-            let point = OutPoint {
-                txid: TxId(h.finalize().into()),
-                index: 0,
-            };
-            if self.map.shard_of(&point) == self.id {
-                return point;
-            }
-        }
-        unreachable!("some nonce lands in every shard")
+        super::workload::outpoint_in(
+            &self.map,
+            self.id,
+            &[COMPENSATION_DOMAIN, evidence, &i.to_le_bytes()],
+        )
     }
 
     /// The normal league finalizes this round's audited blocks as one height.

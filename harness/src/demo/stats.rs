@@ -11,16 +11,23 @@ pub struct Stopwatch {
     wall: Instant,
 }
 
+/// The time of clock `id` (a `clock_gettime` clock), where the platform has it.
+#[cfg(unix)]
+fn clock(id: libc::clockid_t) -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
+    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// CPU time the current thread has used.
 fn thread_cpu() -> Option<Duration> {
     #[cfg(unix)]
     {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+        clock(libc::CLOCK_THREAD_CPUTIME_ID)
     }
     #[cfg(not(unix))]
     {
@@ -32,13 +39,7 @@ fn thread_cpu() -> Option<Duration> {
 pub fn process_cpu() -> Option<Duration> {
     #[cfg(unix)]
     {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-        (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+        clock(libc::CLOCK_PROCESS_CPUTIME_ID)
     }
     #[cfg(not(unix))]
     {

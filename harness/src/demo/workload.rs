@@ -64,14 +64,15 @@ pub fn thief_key(seed: u64, shard: ShardId) -> SigningKey {
     signing_key(seed ^ 0x7417_7417, u64::from(shard))
 }
 
-/// A genesis outpoint of `shard`, unique to (`seed`, `t`, `slot`).
-fn genesis_point(map: &ShardMap, seed: u64, t: u64, slot: u8, shard: ShardId) -> OutPoint {
+/// The first outpoint `(SHA-256(parts ‖ nonce u32 LE), 0)`, nonce = 0, 1, …, that `map` places in
+/// `shard`: how the demo mints outputs that must live in a given shard (genesis coins, stakes,
+/// compensation). About `shards` hashes on average.
+pub fn outpoint_in(map: &ShardMap, shard: ShardId, parts: &[&[u8]]) -> OutPoint {
     for nonce in 0u32.. {
         let mut h = Sha256::new();
-        h.update(b"iosv/demo/genesis/v1");
-        h.update(seed.to_le_bytes());
-        h.update(t.to_le_bytes());
-        h.update([slot]);
+        for part in parts {
+            h.update(part);
+        }
         h.update(nonce.to_le_bytes());
         let point = OutPoint {
             txid: TxId(h.finalize().into()),
@@ -82,6 +83,20 @@ fn genesis_point(map: &ShardMap, seed: u64, t: u64, slot: u8, shard: ShardId) ->
         }
     }
     unreachable!("some nonce lands in every shard")
+}
+
+/// A genesis outpoint of `shard`, unique to (`seed`, `t`, `slot`).
+fn genesis_point(map: &ShardMap, seed: u64, t: u64, slot: u8, shard: ShardId) -> OutPoint {
+    outpoint_in(
+        map,
+        shard,
+        &[
+            b"iosv/demo/genesis/v1",
+            &seed.to_le_bytes(),
+            &t.to_le_bytes(),
+            &[slot],
+        ],
+    )
 }
 
 fn unsigned(inputs: &[(OutPoint, [u8; 32])], output: TxOutput) -> Transaction {
