@@ -7,11 +7,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
+use crate::bench::harness::{self, HarnessPlan};
 use crate::cli::DemoArgs;
 use crate::demo::{self, DemoConfig, DemoReport, Progress};
-use crate::report::svg::{self, Chart, Series};
+use crate::report::{plots, svg};
 
 struct Bar(ProgressBar);
 
@@ -88,78 +88,29 @@ fn run_with_bar(cfg: &DemoConfig) -> anyhow::Result<DemoReport> {
     Ok(report)
 }
 
-/// One point of a sweep.
-#[derive(Debug, Serialize)]
-struct SweepPoint {
-    offered_tps: f64,
-    final_tps: f64,
-    optimistic_tps: f64,
-    final_p50_ms: f64,
-    final_p99_ms: f64,
-    optimistic_p99_ms: f64,
-    invariants_ok: bool,
-}
-
-/// `--sweep`: one run per offered rate; latency against finalized throughput.
+/// `--sweep`: one run per offered rate (the `harness` bench suite's runs, one each);
+/// latency against finalized throughput.
 fn sweep(base: &DemoConfig, args: &DemoArgs) -> anyhow::Result<bool> {
-    let mut points = Vec::new();
-    for &rate in &args.sweep {
-        let cfg = DemoConfig {
-            rate,
-            ..base.clone()
-        };
-        cfg.validate()?;
-        let r = run_with_bar(&cfg)?;
-        println!(
-            "offered {:>9.0} tx/s: final {:>9.0} tx/s, p50 {:>8.1} ms, p99 {:>8.1} ms; optimistic p99 {:>8.1} ms; invariants {}",
-            rate,
-            r.final_tps,
-            r.final_latency.p50_ms,
-            r.final_p99_ms,
-            r.optimistic_latency.p99_ms,
-            if r.invariants_ok { "ok" } else { "VIOLATED" }
-        );
-        points.push(SweepPoint {
-            offered_tps: rate,
-            final_tps: r.final_tps,
-            optimistic_tps: r.optimistic_tps,
-            final_p50_ms: r.final_latency.p50_ms,
-            final_p99_ms: r.final_p99_ms,
-            optimistic_p99_ms: r.optimistic_latency.p99_ms,
-            invariants_ok: r.invariants_ok,
-        });
-    }
-    let line = |name: &str, f: fn(&SweepPoint) -> f64| Series {
-        name: name.into(),
-        points: points.iter().map(|p| (p.final_tps, f(p))).collect(),
+    let plan = HarnessPlan {
+        rates: args.sweep.clone(),
+        runs: 1,
+        duration_s: base.duration_s,
+        warmup_s: base.warmup_s,
     };
-    let chart = Chart {
-        title: format!(
-            "iosv demo: latency against finalized throughput ({} shards, p = {})",
-            base.shards, base.policy.sampling_probability
-        ),
-        x_label: "finalized tx/s".into(),
-        y_label: "latency, ms".into(),
-        x_log: false,
-        series: vec![
-            line("final p99", |p| p.final_p99_ms),
-            line("final p50", |p| p.final_p50_ms),
-            line("optimistic p99", |p| p.optimistic_p99_ms),
-        ],
-    };
+    let swept = harness::run_with(base.clone(), plan, &|line| println!("{line}"))?;
     fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let svg = args.out.join("demo-sweep.svg");
-    fs::write(&svg, svg::render(&chart))
+    fs::write(&svg, svg::render(&plots::harness_latency(&swept)))
         .with_context(|| format!("cannot write {}", svg.display()))?;
     let json = args.out.join("demo-sweep.json");
-    fs::write(&json, serde_json::to_string_pretty(&points)?)
+    fs::write(&json, serde_json::to_string_pretty(&swept.points)?)
         .with_context(|| format!("cannot write {}", json.display()))?;
     eprintln!("sweep written to {} and {}", svg.display(), json.display());
     if args.json {
-        println!("{}", serde_json::to_string(&points)?);
+        println!("{}", serde_json::to_string(&swept.points)?);
     }
-    Ok(points.iter().all(|p| p.invariants_ok))
+    Ok(swept.points.iter().all(|p| p.invariants_ok))
 }
 
 fn write(report: &DemoReport, out: &Path) -> anyhow::Result<()> {
