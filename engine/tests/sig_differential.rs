@@ -125,11 +125,14 @@ fn tunings() -> Vec<BatchTuning> {
     for key_cache in [true, false] {
         for coalesce_keys in [true, false] {
             for reuse_buffers in [true, false] {
-                out.push(BatchTuning {
-                    key_cache,
-                    coalesce_keys,
-                    reuse_buffers,
-                });
+                for simd_decompress in [true, false] {
+                    out.push(BatchTuning {
+                        key_cache,
+                        coalesce_keys,
+                        reuse_buffers,
+                        simd_decompress,
+                    });
+                }
             }
         }
     }

@@ -27,6 +27,15 @@ pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 1 << 14;
 /// sightings it holds before it is reset.
 const DOORKEEPER_BITS: usize = 1 << 16;
 
+/// What [`KeyCache::lookup`] found.
+#[derive(Clone, Copy, Debug)]
+pub enum Lookup {
+    /// The cached decoding (`None`: the bytes are not a point).
+    Hit(Option<EdwardsPoint>),
+    /// Not cached; `admit`: insert the decoding once made.
+    Miss { admit: bool },
+}
+
 pub struct KeyCache {
     inner: Cache<[u8; 32], Option<EdwardsPoint>>,
     doorkeeper: Doorkeeper,
@@ -42,17 +51,39 @@ impl KeyCache {
 
     /// The decompressed key, from the cache or decompressed now (and then cached).
     pub fn get_or_decompress(&self, pk: &[u8; 32]) -> Option<EdwardsPoint> {
+        match self.lookup(pk) {
+            Lookup::Hit(point) => point,
+            Lookup::Miss { admit } => {
+                let point = zip215::decompress(pk);
+                if admit {
+                    self.insert(pk, point);
+                }
+                point
+            }
+        }
+    }
+
+    /// The cached decoding of `pk`, or a miss saying whether the caller should [`insert`] the
+    /// decoding it makes (the doorkeeper admits a key on its second miss). For callers that decode
+    /// many missed keys together; [`get_or_decompress`] does both steps for one key.
+    ///
+    /// [`insert`]: Self::insert
+    /// [`get_or_decompress`]: Self::get_or_decompress
+    pub fn lookup(&self, pk: &[u8; 32]) -> Lookup {
         // A key the doorkeeper has not seen since its last reset is (almost always) not cached:
         // skip the lookup. A key cached before a reset just costs one extra decompression.
         if !self.doorkeeper.seen_before(pk) {
-            return zip215::decompress(pk);
+            return Lookup::Miss { admit: false };
         }
-        if let Some(hit) = self.inner.get(pk) {
-            return hit;
+        match self.inner.get(pk) {
+            Some(hit) => Lookup::Hit(hit),
+            None => Lookup::Miss { admit: true },
         }
-        let point = zip215::decompress(pk);
+    }
+
+    /// Caches the decoding of `pk` (`None`: not a point). Must be what `pk` decodes to.
+    pub fn insert(&self, pk: &[u8; 32], point: Option<EdwardsPoint>) {
         self.inner.insert(*pk, point);
-        point
     }
 
     /// Forgets every key (benchmarks use it to model a stream of never-repeating keys).

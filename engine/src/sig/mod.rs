@@ -17,6 +17,7 @@
 
 pub mod backend;
 pub mod batch;
+pub mod decompress;
 pub mod key_cache;
 pub mod zip215;
 

@@ -66,7 +66,7 @@ pub struct SigverifyReport {
 
 type Impl = (&'static str, fn(&[SigRef<'_>], &KeyCache) -> Vec<bool>);
 
-const IMPLEMENTATIONS: [Impl; 8] = [
+const IMPLEMENTATIONS: [Impl; 9] = [
     ("ed25519-dalek verify", |items, _| {
         peers::dalek_verify(items)
     }),
@@ -107,6 +107,16 @@ const IMPLEMENTATIONS: [Impl; 8] = [
             cache,
             BatchTuning {
                 reuse_buffers: false,
+                ..BatchTuning::default()
+            },
+        )
+    }),
+    ("iosv batch, serial decompression", |items, cache| {
+        verify_batch_tuned(
+            items,
+            cache,
+            BatchTuning {
+                simd_decompress: false,
                 ..BatchTuning::default()
             },
         )
