@@ -12,11 +12,18 @@
 //! unchanged tree moved the medians by −3.0% to +1.7% (perf-reports/gate.md), so 6% sits between the
 //! two. `.ci/run` counts a regression only when two consecutive runs fail, and requires two
 //! consecutive failures on an injected 10% slowdown.
+//!
+//! The engine decompresses points on AVX-512 IFMA where the CPU has it and serially elsewhere, a
+//! factor of two in its speed that the peer does not share; so each workload has one baseline per
+//! decompressor (`…/ifma-decompression`, `…/serial-decompression`), and a machine is judged against
+//! the one it runs. `--update` on an IFMA machine measures both (the serial one with IFMA switched
+//! off), so a CPU without IFMA still finds its baseline.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use iosv_engine::sig::{KeyCache, SigItem, SigRef, verify_batch};
+use iosv_engine::sig::decompress::Decompressor;
+use iosv_engine::sig::{BatchTuning, KeyCache, SigItem, SigRef, verify_batch_tuned};
 use iosv_engine::workload::{KeyReuse, SigWorkload};
 use serde::{Deserialize, Serialize};
 
@@ -68,8 +75,26 @@ pub struct GateVerdict {
     pub pass: bool,
 }
 
-/// Measures the ratio of every gate workload.
-pub fn measure(plan: GatePlan) -> Vec<GateMeasurement> {
+/// The name of a decompressor in workload names.
+fn decompression_label(decompressor: Decompressor) -> &'static str {
+    match decompressor {
+        Decompressor::Ifma => "ifma-decompression",
+        Decompressor::Serial => "serial-decompression",
+    }
+}
+
+/// Measures the ratio of every gate workload, the engine decompressing with `decompressor` (an
+/// unavailable one runs serially, as the engine does).
+pub fn measure(plan: GatePlan, decompressor: Decompressor) -> Vec<GateMeasurement> {
+    let tuning = BatchTuning {
+        simd_decompress: decompressor == Decompressor::Ifma,
+        ..BatchTuning::default()
+    };
+    let label = decompression_label(if decompressor.is_available() {
+        decompressor
+    } else {
+        Decompressor::Serial
+    });
     let workloads = [
         ("zipf-10000", KeyReuse::SKEWED_10K),
         ("distinct", KeyReuse::Distinct),
@@ -86,7 +111,7 @@ pub fn measure(plan: GatePlan) -> Vec<GateMeasurement> {
                 if fresh_keys {
                     cache.clear();
                 }
-                std::hint::black_box(verify_batch(&refs, &cache));
+                std::hint::black_box(verify_batch_tuned(&refs, &cache, tuning));
             };
             let mut peer = || {
                 std::hint::black_box(peers::dalek_verify_batch(&refs));
@@ -101,7 +126,7 @@ pub fn measure(plan: GatePlan) -> Vec<GateMeasurement> {
                 })
                 .collect();
             GateMeasurement {
-                workload: format!("{name}/{}", plan.batch),
+                workload: format!("{name}/{}/{label}", plan.batch),
                 ratio: Spread::of(ratios),
             }
         })
