@@ -33,6 +33,13 @@ pub const SQRT_M1_BYTES: [u8; 32] = [
 /// Number of elements one vector operation handles.
 pub const LANES: usize = 8;
 
+/// Vectors decompressed together: their exponentiations are independent chains of ~265
+/// multiplications, interleaved so that one fills the other's latency.
+pub const GROUPS: usize = 2;
+
+/// Encodings one call to [`Ifma::decompress`] takes.
+pub const BATCH: usize = LANES * GROUPS;
+
 /// Whether this CPU runs the instructions this module uses.
 pub fn available() -> bool {
     is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma")
@@ -85,10 +92,13 @@ impl Ifma {
         available().then_some(Self(()))
     }
 
-    /// Decompresses eight encodings at once: `None` where the bytes are not a curve point.
-    pub fn decompress(self, encodings: &[[u8; 32]; LANES]) -> [Option<Coordinates>; LANES] {
+    /// Decompresses [`BATCH`] encodings at once: `None` where the bytes are not a curve point.
+    pub fn decompress(self, encodings: &[[u8; 32]; BATCH]) -> [Option<Coordinates>; BATCH] {
+        let groups: [[[u8; 32]; LANES]; GROUPS] =
+            core::array::from_fn(|g| core::array::from_fn(|lane| encodings[g * LANES + lane]));
         // SAFETY: an `Ifma` exists only where `available()` found both CPU features.
-        unsafe { decompress8(encodings) }
+        let decoded = unsafe { decompress_groups(&groups) };
+        core::array::from_fn(|i| decoded[i / LANES][i % LANES])
     }
 
     /// `a·b mod p` lane by lane, canonical (for tests of the arithmetic).
@@ -226,16 +236,6 @@ fn square(a: &Fe8) -> Fe8 {
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn square_n(a: &Fe8, n: u32) -> Fe8 {
-    let mut x = *a;
-    for _ in 0..n {
-        x = square(&x);
-    }
-    x
-}
-
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
 fn add(a: &Fe8, b: &Fe8) -> Fe8 {
     carry(core::array::from_fn(|k| _mm512_add_epi64(a.0[k], b.0[k])))
 }
@@ -318,59 +318,109 @@ fn select(mask: __mmask8, a: &Fe8, b: &Fe8) -> Fe8 {
     }))
 }
 
-/// `a^((p−5)/8) = a^(2²⁵² − 3)`, by dalek's addition chain.
+/// `x²ⁿ` for each of `N` independent elements, interleaved so that one element's multiplications
+/// fill the latency of the other's.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn pow_p58(a: &Fe8) -> Fe8 {
-    let t0 = square(a); // 2
-    let t1 = square_n(&t0, 2); // 8
-    let t2 = mul(a, &t1); // 9
-    let t3 = mul(&t0, &t2); // 11
-    let t4 = square(&t3); // 22
-    let t5 = mul(&t2, &t4); // 2⁵ − 1
-    let t7 = mul(&square_n(&t5, 5), &t5); // 2¹⁰ − 1
-    let t9 = mul(&square_n(&t7, 10), &t7); // 2²⁰ − 1
-    let t11 = mul(&square_n(&t9, 20), &t9); // 2⁴⁰ − 1
-    let t13 = mul(&square_n(&t11, 10), &t7); // 2⁵⁰ − 1
-    let t15 = mul(&square_n(&t13, 50), &t13); // 2¹⁰⁰ − 1
-    let t17 = mul(&square_n(&t15, 100), &t15); // 2²⁰⁰ − 1
-    let t19 = mul(&square_n(&t17, 50), &t13); // 2²⁵⁰ − 1
-    mul(a, &square_n(&t19, 2)) // 2²⁵² − 3
+fn square_n_each<const N: usize>(a: &[Fe8; N], n: u32) -> [Fe8; N] {
+    let mut x = *a;
+    for _ in 0..n {
+        for e in x.iter_mut() {
+            *e = square(e);
+        }
+    }
+    x
 }
 
+#[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn decompress8(encodings: &[[u8; 32]; LANES]) -> [Option<Coordinates>; LANES] {
+fn mul_each<const N: usize>(a: &[Fe8; N], b: &[Fe8; N]) -> [Fe8; N] {
+    let mut out = *a;
+    for i in 0..N {
+        out[i] = mul(&a[i], &b[i]);
+    }
+    out
+}
+
+/// `a^((p−5)/8) = a^(2²⁵² − 3)` for each element, by dalek's addition chain.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn pow_p58_each<const N: usize>(a: &[Fe8; N]) -> [Fe8; N] {
+    let t0 = square_n_each(a, 1); // 2
+    let t1 = square_n_each(&t0, 2); // 8
+    let t2 = mul_each(a, &t1); // 9
+    let t3 = mul_each(&t0, &t2); // 11
+    let t4 = square_n_each(&t3, 1); // 22
+    let t5 = mul_each(&t2, &t4); // 2⁵ − 1
+    let t7 = mul_each(&square_n_each(&t5, 5), &t5); // 2¹⁰ − 1
+    let t9 = mul_each(&square_n_each(&t7, 10), &t7); // 2²⁰ − 1
+    let t11 = mul_each(&square_n_each(&t9, 20), &t9); // 2⁴⁰ − 1
+    let t13 = mul_each(&square_n_each(&t11, 10), &t7); // 2⁵⁰ − 1
+    let t15 = mul_each(&square_n_each(&t13, 50), &t13); // 2¹⁰⁰ − 1
+    let t17 = mul_each(&square_n_each(&t15, 100), &t15); // 2²⁰⁰ − 1
+    let t19 = mul_each(&square_n_each(&t17, 50), &t13); // 2²⁵⁰ − 1
+    mul_each(a, &square_n_each(&t19, 2)) // 2²⁵² − 3
+}
+
+/// One vector's decompression up to the exponentiation: `sqrt_ratio_i(u, v)` as in dalek, with
+/// `u = y² − 1`, `v = d·y² + 1`.
+#[derive(Clone, Copy)]
+struct Pending {
+    y: Fe8,
+    sign: __mmask8,
+    u: Fe8,
+    v: Fe8,
+    /// `u·v³`, the factor of the root besides the power.
+    uv3: Fe8,
+    /// `u·v⁷`, raised to `(p − 5)/8`.
+    uv7: Fe8,
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn start(encodings: &[[u8; 32]; LANES]) -> Pending {
     let one = splat([1, 0, 0, 0, 0]);
     let d = splat(limbs_from_bytes(&EDWARDS_D_BYTES));
-    let sqrt_m1 = splat(limbs_from_bytes(&SQRT_M1_BYTES));
     let y = load(&encodings.map(|e| limbs_from_bytes(&e)));
     let sign: __mmask8 = encodings
         .iter()
         .enumerate()
         .fold(0, |m, (lane, e)| m | ((e[31] >> 7) << lane));
-
-    // x² = u/v with u = y² − 1, v = d·y² + 1; sqrt_ratio_i as in dalek.
     let yy = square(&y);
     let u = sub(&yy, &one);
     let v = add(&mul(&yy, &d), &one);
     let v3 = mul(&square(&v), &v);
     let v7 = mul(&square(&v3), &v);
-    let r = mul(&mul(&u, &v3), &pow_p58(&mul(&u, &v7)));
-    let check = mul(&v, &square(&r));
-    let neg_u = neg(&u);
-    let correct_sign = equal(&check, &u);
+    Pending {
+        y,
+        sign,
+        u,
+        v,
+        uv3: mul(&u, &v3),
+        uv7: mul(&u, &v7),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn finish(p: &Pending, power: &Fe8) -> [Option<Coordinates>; LANES] {
+    let sqrt_m1 = splat(limbs_from_bytes(&SQRT_M1_BYTES));
+    let r = mul(&p.uv3, power);
+    let check = mul(&p.v, &square(&r));
+    let neg_u = neg(&p.u);
+    let correct_sign = equal(&check, &p.u);
     let flipped_sign = equal(&check, &neg_u);
     let flipped_sign_i = equal(&check, &mul(&neg_u, &sqrt_m1));
     let r = select(flipped_sign | flipped_sign_i, &r, &mul(&sqrt_m1, &r));
+    // The non-negative root, then the sign the encoding asks for.
     let negative = _mm512_test_epi64_mask(canonical(&r).0[0], _mm512_set1_epi64(1));
     let r = select(negative, &r, &neg(&r));
     let valid = correct_sign | flipped_sign;
-
-    let x = select(sign, &r, &neg(&r));
-    let t = mul(&x, &y);
+    let x = select(p.sign, &r, &neg(&r));
+    let t = mul(&x, &p.y);
     let (x, y, t) = (
         store(&canonical(&x)),
-        store(&canonical(&y)),
+        store(&canonical(&p.y)),
         store(&canonical(&t)),
     );
     core::array::from_fn(|lane| {
@@ -380,6 +430,27 @@ fn decompress8(encodings: &[[u8; 32]; LANES]) -> [Option<Coordinates>; LANES] {
             t: t[lane],
         })
     })
+}
+
+/// Decompresses `GROUPS` vectors of eight encodings, their exponentiations interleaved.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn decompress_groups(
+    encodings: &[[[u8; 32]; LANES]; GROUPS],
+) -> [[Option<Coordinates>; LANES]; GROUPS] {
+    let mut pending = [start(&encodings[0]); GROUPS];
+    for g in 1..GROUPS {
+        pending[g] = start(&encodings[g]);
+    }
+    let mut base = [pending[0].uv7; GROUPS];
+    for g in 1..GROUPS {
+        base[g] = pending[g].uv7;
+    }
+    let power = pow_p58_each(&base);
+    let mut out = [[None; LANES]; GROUPS];
+    for g in 0..GROUPS {
+        out[g] = finish(&pending[g], &power[g]);
+    }
+    out
 }
 
 #[cfg(test)]

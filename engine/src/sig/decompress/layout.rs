@@ -13,7 +13,7 @@ use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 
-use super::ifma::{Coordinates, Ifma, LANES};
+use super::ifma::{BATCH, Coordinates, Ifma};
 
 const _: () = assert!(size_of::<EdwardsPoint>() == 20 * size_of::<u64>());
 
@@ -34,17 +34,17 @@ pub fn point(c: &Coordinates) -> EdwardsPoint {
 /// encodings that exercise every coordinate: equal as points, same encoding, same results under
 /// addition (which reads `T`) and doubling, and the same verdict on an invalid encoding.
 pub fn layout_matches(ifma: Ifma) -> bool {
-    let mut encodings = [[0u8; 32]; LANES];
-    for (k, e) in encodings.iter_mut().enumerate().take(LANES - 2) {
+    let mut encodings = [[0u8; 32]; BATCH];
+    for (k, e) in encodings.iter_mut().enumerate().take(BATCH - 2) {
         let scalar = Scalar::from(0x9e37_79b9_u64 * (k as u64 + 1));
         *e = (ED25519_BASEPOINT_POINT * scalar).compress().to_bytes();
     }
     // y = 1 encoded as p + 1 (non-canonical) with the sign bit set: x = 0 "negative".
     let mut noncanonical = [0xffu8; 32];
     noncanonical[0] = 0xee;
-    encodings[LANES - 2] = noncanonical;
+    encodings[BATCH - 2] = noncanonical;
     // y = 2 is not the y-coordinate of any point.
-    encodings[LANES - 1][0] = 2;
+    encodings[BATCH - 1][0] = 2;
 
     let ours = ifma.decompress(&encodings);
     encodings.iter().zip(ours).all(|(bytes, decoded)| {

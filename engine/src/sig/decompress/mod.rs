@@ -2,7 +2,7 @@
 //!
 //! Decompressing `R` costs a field exponentiation (about 4 µs on the development machine with
 //! dalek's serial arithmetic, twice the multiscalar work per signature), so batch verification
-//! decompresses its `R`s here: eight at a time on AVX-512 IFMA where the CPU has it
+//! decompresses its `R`s here: sixteen at a time (two vectors of eight) on AVX-512 IFMA where the CPU has it
 //! ([`ifma`]), one at a time with curve25519-dalek otherwise. Both give dalek's
 //! `CompressedEdwardsY::decompress` result for every 32-byte input — the ZIP-215 decoding rules —
 //! and the choice is made once per process, in [`Decompressor::best`].
@@ -97,15 +97,15 @@ fn ifma_checked() -> Option<()> {
 
 #[cfg(target_arch = "x86_64")]
 fn decompress_ifma(ifma: ifma::Ifma, encodings: &[[u8; 32]], out: &mut Vec<Option<EdwardsPoint>>) {
-    let mut chunks = encodings.chunks_exact(ifma::LANES);
+    let mut chunks = encodings.chunks_exact(ifma::BATCH);
     for chunk in &mut chunks {
-        let lanes: &[[u8; 32]; ifma::LANES] = chunk.try_into().expect("chunk of LANES");
+        let lanes: &[[u8; 32]; ifma::BATCH] = chunk.try_into().expect("chunk of BATCH");
         out.extend(ifma.decompress(lanes).map(|c| c.map(|c| layout::point(&c))));
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         // Pad with the identity's encoding; the padding lanes' results are dropped.
-        let mut lanes = [[0u8; 32]; ifma::LANES];
+        let mut lanes = [[0u8; 32]; ifma::BATCH];
         for lane in lanes.iter_mut() {
             lane[0] = 1;
         }
