@@ -1,6 +1,7 @@
 //! `iosv info`: the CPU's features and the arithmetic backend each verifier runs on.
 
 use iosv_engine::platform::{self, CpuFeatures};
+use iosv_engine::sig::decompress::Decompressor;
 use serde::Serialize;
 
 use crate::cli::InfoArgs;
@@ -25,9 +26,15 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
             ("ed25519 single (cpu)", format!("curve25519-dalek {curve}")),
             (
                 "ed25519 batch (cpu)",
-                format!("curve25519-dalek {curve} multiscalar"),
+                format!(
+                    "curve25519-dalek {curve} multiscalar, point decompression {:?}",
+                    Decompressor::best()
+                ),
             ),
-            ("ed25519 (gpu)", "not built yet".to_string()),
+            (
+                "ed25519 (gpu)",
+                "WGSL kernels on wgpu (`iosv bench gpu` names the adapter)".to_string(),
+            ),
         ],
     };
     if args.json {

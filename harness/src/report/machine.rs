@@ -1,6 +1,7 @@
 //! Facts about the machine a report was measured on.
 
 use iosv_engine::platform;
+use iosv_engine::sig::decompress::Decompressor;
 use serde::{Deserialize, Serialize};
 
 /// The "machine" object of `report.json`.
@@ -19,6 +20,10 @@ pub struct Machine {
     /// `rustc --version` of the compiler that built `iosv`.
     pub rustc: String,
     pub curve_backend: String,
+    /// How the engine decompresses points (`Ifma` or `Serial`); empty in reports made before it
+    /// had a choice.
+    #[serde(default)]
+    pub point_decompression: String,
     pub gpu_adapter: String,
 }
 
@@ -39,6 +44,7 @@ impl Machine {
                 .unwrap_or_else(|| std::env::consts::OS.to_string()),
             rustc: env!("IOSV_RUSTC_VERSION").to_string(),
             curve_backend: platform::curve_backend().to_string(),
+            point_decompression: format!("{:?}", Decompressor::best()),
             gpu_adapter: "none".to_string(),
         }
     }
