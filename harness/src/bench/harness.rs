@@ -25,7 +25,9 @@ impl HarnessPlan {
     /// finalized there, measured 2026-11-24), five runs each.
     pub fn full() -> HarnessPlan {
         HarnessPlan {
-            rates: vec![50_000.0, 100_000.0, 110_000.0, 120_000.0, 135_000.0, 150_000.0],
+            rates: vec![
+                50_000.0, 100_000.0, 110_000.0, 120_000.0, 135_000.0, 150_000.0,
+            ],
             runs: 5,
             duration_s: 6.0,
             warmup_s: 2.0,
