@@ -16,8 +16,8 @@ use iosv_engine::utxo::{StateTree, UtxoSet};
 use iosv_engine::vrf::SecretKey;
 use iosv_engine::workload::signing_key;
 use iosv_harness::pob::{
-    Contribution, LeagueMode, Member, Offence, Reputation, ShardingPolicy, SlashError, Ticket,
-    assign, candidates, seize_tokens, token_balance,
+    Contribution, LeagueMode, Member, Offence, Reputation, Score, ShardingPolicy, SlashError,
+    Ticket, assign, candidates, seize_tokens, token_balance,
 };
 
 const SEED: u64 = 0x5e41;
@@ -113,7 +113,7 @@ fn servi_is_issued_for_service_cleared_by_a_block_and_never_moved_by_transaction
     assert_eq!(tokens_after, [150, 40, 100], "tokens moved");
     let servi_after: Vec<u64> = VALIDATORS.iter().map(|&v| rep.servi(&pk(v))).collect();
     assert_eq!(servi_after, servi_before, "Servi did not");
-    let scores: Vec<f64> = VALIDATORS
+    let scores: Vec<Score> = VALIDATORS
         .iter()
         .zip(&tokens_after)
         .map(|(&v, &t)| rep.score(&pk(v), t, &policy.weights))
@@ -183,7 +183,7 @@ fn a_real_fraud_proof_slashes_the_believable_proposer() {
     }
     let (proof, set) = fraudulent_block();
     let tokens = token_balance(&set, &pk(BELIEVABLE));
-    assert!(rep.score(&pk(BELIEVABLE), tokens, &policy.weights) > 0.0);
+    assert!(rep.score(&pk(BELIEVABLE), tokens, &policy.weights) > Score::ZERO);
 
     // A tampered proof (the header's signature no longer verifies) is refused, changing nothing.
     let mut tampered = proof.clone();
@@ -208,7 +208,10 @@ fn a_real_fraud_proof_slashes_the_believable_proposer() {
     assert_eq!(slashing.servi_forfeited, 5);
     let record = rep.record(&pk(BELIEVABLE)).unwrap();
     assert!(record.slashed && record.servi == 0 && record.contributions == 0);
-    assert_eq!(rep.score(&pk(BELIEVABLE), tokens, &policy.weights), 0.0);
+    assert_eq!(
+        rep.score(&pk(BELIEVABLE), tokens, &policy.weights),
+        Score::ZERO
+    );
     assert!(
         rep.reward(&pk(BELIEVABLE), Contribution::Sample, &policy.servi)
             .is_err(),
@@ -246,7 +249,7 @@ fn a_real_fraud_proof_slashes_the_believable_proposer() {
         let expected = rep.score(&pk(v), token_balance(&set, &pk(v)), &policy.weights);
         assert_eq!(c.score, expected);
     }
-    assert_eq!(candidates[BELIEVABLE as usize].score, 0.0);
+    assert_eq!(candidates[BELIEVABLE as usize].score, Score::ZERO);
     for epoch in 0..100u64 {
         let randomness = [epoch as u8; 32];
         let tickets: Vec<Ticket> = vrf

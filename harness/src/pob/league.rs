@@ -6,12 +6,13 @@
 //!    `alpha = LEAGUE_DOMAIN ‖ epoch u64 LE ‖ shard u32 LE ‖ randomness [32]`, where `randomness`
 //!    is the epoch's output of the distributed randomness protocol. Nobody can predict or grind its
 //!    output `beta` before the randomness is known, and anyone can check it from the proof.
-//! 2. `u = (⌊beta[0..8] as u64 LE / 2^12⌋ + ½) / 2^52`, uniform in (0, 1), never 0 or 1 (the
-//!    numerator needs 53 bits, exactly what an `f64` holds).
+//! 2. `u = (m + ½) / 2^52` with `m = ⌊beta[0..8] as u64 LE / 2^12⌋`, uniform in (0, 1), never 0 or 1.
 //! 3. The validator's key is `−ln(u) / score`: an exponential variable of rate `score`. The `b`
 //!    smallest keys form the believable league; sorting i.i.d. exponentials of rates `w_i` gives
 //!    exactly sequential weighted sampling without replacement, so validator `i` is drawn first
-//!    with probability `w_i / Σ w`, and so on. Ties (probability zero) break by validator id.
+//!    with probability `w_i / Σ w`, and so on. Keys are computed and compared in integers
+//!    ([`LeagueKey`]: `−log₂ u` in Q32.32 against the [`Score`], cross-multiplied), so every node
+//!    orders them alike; ties (equal ratios, vanishingly rare) break by validator id.
 //! 4. A validator with no valid ticket, or a score of zero (slashed), cannot be drawn believable.
 //!    If fewer than `b` can, or fewer than the policy's normal league size would remain, the
 //!    shard runs a single league (PBFT over every transaction) that epoch.
@@ -26,6 +27,7 @@ use iosv_engine::vrf::{self, PROOF_LEN, SecretKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::fixed::{LeagueKey, Score};
 use super::policy::ShardingPolicy;
 use super::reputation::ValidatorId;
 
@@ -70,7 +72,7 @@ pub struct Candidate {
     #[serde(with = "hex::serde")]
     pub vrf_key: [u8; 32],
     /// Believability score (from the ledger state everyone shares).
-    pub score: f64,
+    pub score: Score,
 }
 
 /// How the shard runs this epoch.
@@ -98,6 +100,7 @@ pub enum Ineligible {
 pub struct Draw {
     #[serde(with = "hex::serde")]
     pub id: ValidatorId,
+    /// `−ln(u) / score` as a number, for reports (the draw compares exact integers).
     pub key: Option<f64>,
     pub ineligible: Option<Ineligible>,
 }
@@ -127,22 +130,16 @@ impl LeagueAssignment {
 pub enum LeagueError {
     #[error("{0} candidates share one validator id or VRF key")]
     DuplicateCandidate(usize),
-    #[error("candidate {index} has score {score}: scores must be finite and non-negative")]
-    BadScore { index: usize, score: f64 },
     #[error("published assignment differs from the recomputed one")]
     Mismatch,
 }
 
-/// `u` in (0, 1) from a VRF output (step 2 of the module documentation).
-pub fn uniform_of(beta: &[u8; vrf::OUTPUT_LEN]) -> f64 {
+/// The Efraimidis–Spirakis key of a VRF output and a score (steps 2 and 3 of the module
+/// documentation); `None` for a zero score.
+pub fn league_key(beta: &[u8; vrf::OUTPUT_LEN], score: Score) -> Option<LeagueKey> {
     let mut word = [0u8; 8];
     word.copy_from_slice(&beta[..8]);
-    ((u64::from_le_bytes(word) >> 12) as f64 + 0.5) / (1u64 << 52) as f64
-}
-
-/// The Efraimidis–Spirakis key `−ln(u) / score`; `None` for a zero score.
-pub fn league_key(u: f64, score: f64) -> Option<f64> {
-    (score > 0.0).then(|| -u.ln() / score)
+    LeagueKey::new(u64::from_le_bytes(word) >> 12, score)
 }
 
 /// Draws the leagues (see the module documentation). Candidates are the shard's members; tickets
@@ -161,42 +158,33 @@ pub fn assign(
     if repeats > 0 {
         return Err(LeagueError::DuplicateCandidate(repeats));
     }
-    if let Some((index, c)) = candidates
-        .iter()
-        .enumerate()
-        .find(|(_, c)| !c.score.is_finite() || c.score < 0.0)
-    {
-        return Err(LeagueError::BadScore {
-            index,
-            score: c.score,
-        });
-    }
     let alpha = league_alpha(epoch, shard, randomness);
-    let draws: Vec<Draw> = candidates
+    let keyed: Vec<(ValidatorId, Result<LeagueKey, Ineligible>)> = candidates
         .iter()
         .map(|c| {
-            let (key, ineligible) = match tickets.iter().find(|t| t.vrf_key == c.vrf_key) {
-                None => (None, Some(Ineligible::NoTicket)),
+            let key = match tickets.iter().find(|t| t.vrf_key == c.vrf_key) {
+                None => Err(Ineligible::NoTicket),
                 Some(t) => match vrf::verify(&c.vrf_key, &alpha, &t.proof) {
-                    Err(_) => (None, Some(Ineligible::BadTicket)),
-                    Ok(beta) => match league_key(uniform_of(&beta), c.score) {
-                        None => (None, Some(Ineligible::ZeroScore)),
-                        Some(k) => (Some(k), None),
-                    },
+                    Err(_) => Err(Ineligible::BadTicket),
+                    Ok(beta) => league_key(&beta, c.score).ok_or(Ineligible::ZeroScore),
                 },
             };
-            Draw {
-                id: c.id,
-                key,
-                ineligible,
-            }
+            (c.id, key)
         })
         .collect();
-    let mut eligible: Vec<(f64, ValidatorId)> = draws
+    let draws: Vec<Draw> = keyed
         .iter()
-        .filter_map(|d| d.key.map(|k| (k, d.id)))
+        .map(|(id, key)| Draw {
+            id: *id,
+            key: key.as_ref().ok().map(LeagueKey::value),
+            ineligible: key.as_ref().err().copied(),
+        })
         .collect();
-    eligible.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut eligible: Vec<(LeagueKey, ValidatorId)> = keyed
+        .iter()
+        .filter_map(|(id, key)| key.ok().map(|k| (k, *id)))
+        .collect();
+    eligible.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     let b = policy.believable_league_size;
     let two_leagues =
         eligible.len() >= b && candidates.len().saturating_sub(b) >= policy.normal_league_size;
@@ -286,15 +274,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uniform_stays_inside_the_open_interval() {
-        assert!(uniform_of(&[0; 64]) > 0.0);
-        assert!(uniform_of(&[0xff; 64]) < 1.0);
-        assert_eq!(league_key(0.5, 0.0), None);
-        let k1 = league_key(0.5, 1.0).unwrap();
-        let k2 = league_key(0.5, 2.0).unwrap();
-        assert!(
-            k2 < k1,
-            "a higher score gives a smaller key for the same draw"
-        );
+    fn extreme_draws_give_finite_keys() {
+        let one = Score::from_f64(1.0);
+        let smallest_u = league_key(&[0; 64], one).unwrap();
+        let largest_u = league_key(&[0xff; 64], one).unwrap();
+        assert!(largest_u < smallest_u);
+        assert!(smallest_u.value().is_finite() && largest_u.value() > 0.0);
+        assert!(league_key(&[7; 64], Score::ZERO).is_none());
     }
 }

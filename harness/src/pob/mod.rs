@@ -7,6 +7,8 @@
 //! - [`reputation`]: Servi (issued for service, cleared when its holder validates a block, never
 //!   moved by a transaction), contributions, faults, and slashing on a verified engine
 //!   [`FraudProof`](iosv_engine::fraud::FraudProof).
+//! - [`fixed`]: the integer fixed-point arithmetic that makes scores and league keys the same bits
+//!   on every node.
 //! - [`epoch`]: the league candidates of an epoch, scored from the ledger and the UTXO set.
 //! - [`league`]: each epoch's split of a shard into a believable and a normal league by
 //!   VRF-weighted sampling without replacement, checkable by anyone from the VRF proofs; a shard
@@ -17,15 +19,17 @@
 //! tickets); Servi changes only through the ledger's protocol events.
 
 pub mod epoch;
+pub mod fixed;
 pub mod league;
 pub mod policy;
 pub mod reputation;
 pub mod score;
 
 pub use epoch::{Member, candidates};
+pub use fixed::{LeagueKey, Score};
 pub use league::{
     Candidate, Draw, Ineligible, LEAGUE_DOMAIN, LeagueAssignment, LeagueError, LeagueMode, Ticket,
-    assign, league_alpha, league_key, uniform_of, verify_assignment,
+    assign, league_alpha, league_key, verify_assignment,
 };
 pub use policy::{MIN_NORMAL_LEAGUE, PolicyError, ScoreWeights, ServiRewards, ShardingPolicy};
 pub use reputation::{

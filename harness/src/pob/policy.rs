@@ -14,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::fixed::{MAX_WEIGHT, weight_q16};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -74,7 +75,7 @@ pub enum PolicyError {
     NormalLeagueTooSmall { size: usize },
     #[error("sampling_probability is {p}, it must be in (0, 1]")]
     SamplingProbability { p: f64 },
-    #[error("weight {name} is {value}, it must be finite and non-negative")]
+    #[error("weight {name} is {value}, it must be a number from 0 to 1,000,000")]
     BadWeight { name: &'static str, value: f64 },
     #[error("every score weight is zero: scores would not rank anyone")]
     AllWeightsZero,
@@ -118,11 +119,15 @@ impl ShardingPolicy {
             ("contributions", w.contributions),
             ("behaviour", w.behaviour),
         ] {
-            if !value.is_finite() || value < 0.0 {
+            if !value.is_finite() || !(0.0..=MAX_WEIGHT).contains(&value) {
                 return Err(PolicyError::BadWeight { name, value });
             }
         }
-        if w.tokens + w.servi + w.contributions + w.behaviour == 0.0 {
+        // Weights count as Q16.16 integers (`fixed::weight_q16`): one below 2⁻¹⁷ is zero.
+        if [w.tokens, w.servi, w.contributions, w.behaviour]
+            .iter()
+            .all(|&x| weight_q16(x) == 0)
+        {
             return Err(PolicyError::AllWeightsZero);
         }
         Ok(())

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use super::fixed::Score;
 use super::policy::{ScoreWeights, ServiRewards};
 use super::score::{ScoreInputs, score};
 
@@ -249,9 +250,9 @@ impl Reputation {
     }
 
     /// The validator's believability score (zero if unknown or slashed).
-    pub fn score(&self, id: &ValidatorId, tokens: u64, weights: &ScoreWeights) -> f64 {
+    pub fn score(&self, id: &ValidatorId, tokens: u64, weights: &ScoreWeights) -> Score {
         if self.record(id).is_none() {
-            return 0.0;
+            return Score::ZERO;
         }
         score(&self.inputs(id, tokens), weights)
     }

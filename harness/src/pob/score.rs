@@ -18,14 +18,13 @@
 //! term keeps a newcomer's score positive (it can be drawn at all). Proven fraud sets the score to
 //! zero, which excludes the validator from the believable league for good.
 //!
-//! Floating point: scores and league keys are `f64`, computed with the same operations in the
-//! same order everywhere; `ln` from the platform's libm is not guaranteed bit-identical across
-//! platforms, so a key within an ulp of another could order differently on another platform. A
-//! consensus deployment would replace `ln` with a fixed-point logarithm; the league rule is
-//! otherwise unchanged.
+//! Integers only: the score is a [`Score`] (Q32.32), the logarithms are [`ln1p_q32`] and the
+//! weights the policy's rounded to Q16.16 ([`weight_q16`]), so every node computes the same bits
+//! (see [`fixed`](super::fixed)).
 
 use serde::{Deserialize, Serialize};
 
+use super::fixed::{FRAC_BITS, Score, ln1p_q32, weight_q16};
 use super::policy::ScoreWeights;
 
 /// What a validator's score is computed from.
@@ -39,15 +38,20 @@ pub struct ScoreInputs {
 }
 
 /// The believability score (see the module documentation).
-pub fn score(inputs: &ScoreInputs, w: &ScoreWeights) -> f64 {
+pub fn score(inputs: &ScoreInputs, w: &ScoreWeights) -> Score {
     if inputs.slashed {
-        return 0.0;
+        return Score::ZERO;
     }
-    let ln1p = |x: u64| (x as f64).ln_1p();
-    w.tokens * ln1p(inputs.tokens)
-        + w.servi * ln1p(inputs.servi)
-        + w.contributions * ln1p(inputs.contributions)
-        + w.behaviour / (1.0 + inputs.faults as f64)
+    // Q16.16 weight × Q32.32 logarithm = Q48.48; back to Q32.32.
+    let term =
+        |weight: f64, x: u64| (u128::from(weight_q16(weight)) * u128::from(ln1p_q32(x))) >> 16;
+    let behaviour =
+        (u128::from(weight_q16(w.behaviour)) << (FRAC_BITS - 16)) / (1 + u128::from(inputs.faults));
+    let total = term(w.tokens, inputs.tokens)
+        + term(w.servi, inputs.servi)
+        + term(w.contributions, inputs.contributions)
+        + behaviour;
+    Score(u64::try_from(total).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -94,16 +98,30 @@ mod tests {
                 },
                 &W
             ),
-            0.0
+            Score::ZERO
         );
         assert!(
-            score(&ScoreInputs::default(), &W) > 0.0,
+            score(&ScoreInputs::default(), &W) > Score::ZERO,
             "a newcomer can be drawn"
         );
         let whale = ScoreInputs {
             tokens: 100_000,
             ..base
         };
-        assert!(score(&whale, &W) < 3.0 * s, "diminishing returns");
+        assert!(score(&whale, &W).0 < 3 * s.0, "diminishing returns");
+    }
+
+    #[test]
+    fn matches_the_real_formula_closely() {
+        let inputs = ScoreInputs {
+            tokens: 300_000,
+            servi: 42,
+            contributions: 7,
+            faults: 2,
+            slashed: false,
+        };
+        let real = 300_001f64.ln() + 43f64.ln() + 0.5 * 8f64.ln() + 2.0 / 3.0;
+        let got = score(&inputs, &W).to_f64();
+        assert!((got - real).abs() < 1e-6, "{got} vs {real}");
     }
 }
