@@ -4,7 +4,9 @@
 //! `[8]( [Σ zᵢSᵢ]B − Σ zᵢRᵢ − Σⱼ [Σ_{i: Aᵢ = Aⱼ} zᵢkᵢ]Aⱼ ) = 0`.
 //! Signatures that share a public key are coalesced into one term, so the multiscalar
 //! multiplication has `n + (distinct keys) + 1` points instead of `2n + 1`. Public keys come from a
-//! [`KeyCache`], so a reused key is decompressed once per process, not once per signature.
+//! [`KeyCache`], so a reused key is decompressed once per process, not once per signature. The
+//! `R`s of a batch, and the keys the cache misses, are decompressed together
+//! ([`super::decompress`]: on AVX-512 IFMA where the CPU has it).
 //!
 //! When the combination fails, the set is bisected (fresh coefficients each time) down to
 //! [`SINGLE_CHECK_BELOW`] signatures, which are checked one by one with the single equation: every
@@ -58,7 +60,7 @@ pub struct BatchTuning {
     pub coalesce_keys: bool,
     /// Reuse this thread's buffers instead of allocating them per batch.
     pub reuse_buffers: bool,
-    /// Decompress the `R`s eight at a time on AVX-512 IFMA where the CPU has it
+    /// Decompress the `R`s (and missed keys) sixteen at a time on AVX-512 IFMA where the CPU has it
     /// ([`Decompressor::best`]) instead of one at a time with dalek.
     pub simd_decompress: bool,
 }

@@ -2,8 +2,8 @@
 //!
 //! Decompressing `R` costs a field exponentiation (about 4 µs on the development machine with
 //! dalek's serial arithmetic, twice the multiscalar work per signature), so batch verification
-//! decompresses its `R`s here: sixteen at a time (two vectors of eight) on AVX-512 IFMA where the CPU has it
-//! ([`ifma`]), one at a time with curve25519-dalek otherwise. Both give dalek's
+//! decompresses its `R`s here: sixteen at a time (two vectors of eight) on AVX-512 IFMA where the
+//! CPU has it (`ifma.rs`), one at a time with curve25519-dalek otherwise. Both give dalek's
 //! `CompressedEdwardsY::decompress` result for every 32-byte input — the ZIP-215 decoding rules —
 //! and the choice is made once per process, in [`Decompressor::best`].
 
