@@ -4,7 +4,7 @@
 //! - [`commands`]: one module per subcommand.
 //! - [`drp`]: the Distributed Randomness Protocol (leader and server state machines, transcripts).
 //! - [`msb`]: Micro State Blocks, pruning, and bootstrap from the latest MSB.
-//! - [`bench`]: in-process measurements behind `iosv bench`, peers measured in the same run.
+//! - [`bench`](mod@bench): in-process measurements behind `iosv bench`, peers measured in the same run.
 //! - [`node`]: validators as sans-I/O state machines, and the [`node::Transport`] trait.
 //! - [`epoch`]: epoch start (VRF leader election) and the randomness-protocol integration point.
 //! - [`shard`]: shard assignment, TransEpoch swap plans, shard ledgers, shard-safety analysis.

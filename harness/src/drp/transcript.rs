@@ -5,7 +5,7 @@
 //! groups, the choice and the chosen signed dealings, the collective signature on the choice, `t`
 //! decrypted shares with proofs and the recovered point for each chosen secret, and the output.
 //!
-//! [`verify`] runs the checks in a fixed order and stops at the first that fails, naming it
+//! [`Transcript::verify`] runs the checks in a fixed order and stops at the first that fails, naming it
 //! ([`Check`]); the names are stable (the CLI prints them). Values that are recomputable (grouping
 //! seed, groups, recovered points, output) are recomputed and compared, never trusted.
 
@@ -46,7 +46,7 @@ pub struct Transcript {
     pub output: Hash32,
 }
 
-/// The checks of [`verify`], in the order they run.
+/// The checks of [`Transcript::verify`], in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Check {

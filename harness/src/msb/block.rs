@@ -8,7 +8,7 @@
 //!
 //! The roster co-signs [`MSB_COSI_DOMAIN`] ‖ `hash`, Schnorr CoSi under ByzCoin's policy. What a
 //! bootstrapping node must know independently: the latest finished epoch and that epoch's shard
-//! roster (from the identity chain / epoch randomness); see [`bootstrap`](super::bootstrap).
+//! roster (from the identity chain / epoch randomness); see [`bootstrap`](mod@super::bootstrap).
 
 use iosv_engine::cosi::schnorr::{self, CosiError, MemberKey, Roster, Topology, run_round};
 use iosv_engine::cosi::{Mask, Policy};

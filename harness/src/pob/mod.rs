@@ -2,7 +2,7 @@
 //!
 //! - [`policy`]: the sharding policy file (league sizes, sampling probability `p`, score weights,
 //!   Servi rewards), validated with named errors.
-//! - [`score`]: the believability score from tokens, Servi, contributions and behaviour —
+//! - [`score`](mod@score): the believability score from tokens, Servi, contributions and behaviour —
 //!   monotone in each, zero once slashed.
 //! - [`reputation`]: Servi (issued for service, cleared when its holder validates a block, never
 //!   moved by a transaction), contributions, faults, and slashing on a verified engine

@@ -21,7 +21,7 @@ use thiserror::Error;
 /// Fewest members of the normal league: Byzantine agreement among `3f + 1` members with `f ≥ 1`.
 pub const MIN_NORMAL_LEAGUE: usize = 4;
 
-/// Weights of the believability score's terms (see [`score`](super::score)).
+/// Weights of the believability score's terms (see [`score()`](fn@super::score)).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreWeights {

@@ -9,7 +9,7 @@
 //! When a batch fails, the set is bisected with fresh coefficients. When the left half of a failing
 //! set passes, the right half is known to fail and is split without being checked; a single
 //! signature left in a set known to fail is invalid. A single signature in a set not known to fail
-//! is checked alone with [`verify`](super::verify)'s equation, so every verdict is the one `verify`
+//! is checked alone with [`verify()`](fn@super::verify)'s equation, so every verdict is the one `verify`
 //! would give.
 //!
 //! Decoding, policy and aggregate keys run in parallel on rayon, and so do the Miller loops of a batch
@@ -37,7 +37,7 @@ struct Prepared<'a> {
 }
 
 /// Verifies collective signatures `items[i] = (msg, sig_bytes)` by members of `roster` under
-/// `policy`; `result[i]` is the verdict of [`verify`](super::verify) on `items[i]`. `rng` draws the
+/// `policy`; `result[i]` is the verdict of [`verify()`](fn@super::verify) on `items[i]`. `rng` draws the
 /// coefficients: it must be unpredictable to signers (use `rand::rng()`).
 pub fn verify_batch<M, S, R>(
     roster: &BlsRoster,

@@ -24,7 +24,7 @@ pub fn sign(sk: &SecretKey, msg: &[u8]) -> Signature {
 }
 
 /// The proof of possession of `sk`: its signature of its own compressed public key under
-/// [`POP_DST`](super::POP_DST). Registration in a [`BlsRoster`](super::BlsRoster) requires it.
+/// [`POP_DST`]. Registration in a [`BlsRoster`](super::BlsRoster) requires it.
 pub fn proof_of_possession(sk: &SecretKey) -> Signature {
     sk.sign(&sk.sk_to_pk().compress(), POP_DST, &[])
 }

@@ -22,13 +22,13 @@
 //! - The participants' aggregate key costs `min(present, absent)` point additions: the full roster's
 //!   aggregate is kept, and when fewer than half the members are absent the key is computed as
 //!   `full − Σ absent` instead of `Σ present` (both give the same point; tests hold them equal).
-//! - Batch verification ([`verify_batch`]) gives exactly the verdicts of [`verify`], up to a 2⁻⁶⁴
+//! - Batch verification ([`verify_batch`]) gives exactly the verdicts of [`verify()`](fn@verify), up to a 2⁻⁶⁴
 //!   chance per batch check of accepting an invalid set: random 64-bit coefficients from a
 //!   cryptographic RNG, unknown to signers, and bisection when a batch fails.
 //!
 //! Layout: [`error`] (one error type), [`member`] (key generation, proof of possession, signing),
 //! [`roster`] (registration, aggregate keys), [`signature`] (aggregation, encoding, strict decoding),
-//! [`verify`] (single verification), [`batch`] (batch verification).
+//! [`verify`](mod@verify) (single verification), [`batch`] (batch verification).
 
 pub mod batch;
 pub mod error;
