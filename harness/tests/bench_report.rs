@@ -7,7 +7,7 @@ use iosv_harness::bench::pipeline::{self, PipelinePlan};
 use iosv_harness::bench::sigverify::{self, SigverifyReport};
 use iosv_harness::bench::timing::Spread;
 use iosv_harness::bench::utxo::{self, UtxoPlan};
-use iosv_harness::report::{self, BenchReport, Machine};
+use iosv_harness::report::{self, BenchReport};
 
 fn spread(median: f64) -> Spread {
     Spread {
@@ -115,14 +115,9 @@ fn temp_out() -> PathBuf {
 #[test]
 fn writes_json_summary_and_plots() {
     let report = BenchReport {
-        date: "2026-01-02".into(),
-        machine: Machine::detect(),
         sigverify: Some(sigverify_report()),
         cosi: Some(cosi_report()),
-        utxo: None,
-        pipeline: None,
-        gpu: None,
-        harness: None,
+        ..BenchReport::empty("2026-01-02".into())
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");
@@ -226,14 +221,9 @@ fn utxo_and_pipeline_suites_write_their_sections() {
     assert!(!p.stages.is_empty());
 
     let report = BenchReport {
-        date: "2026-01-03".into(),
-        machine: Machine::detect(),
-        sigverify: None,
-        cosi: None,
         utxo: Some(utxo),
         pipeline: Some(p),
-        gpu: None,
-        harness: None,
+        ..BenchReport::empty("2026-01-03".into())
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");
@@ -250,14 +240,8 @@ fn utxo_and_pipeline_suites_write_their_sections() {
 #[test]
 fn compare_command_lines_up_figures() {
     let report = BenchReport {
-        date: "2026-01-04".into(),
-        machine: Machine::detect(),
         sigverify: Some(sigverify_report()),
-        cosi: None,
-        utxo: None,
-        pipeline: None,
-        gpu: None,
-        harness: None,
+        ..BenchReport::empty("2026-01-04".into())
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");
@@ -318,14 +302,8 @@ fn harness_suite_measures_each_rate_and_plots() {
     }
     assert!(!h.over_time.is_empty());
     let report = BenchReport {
-        date: "2026-01-05".into(),
-        machine: Machine::detect(),
-        sigverify: None,
-        cosi: None,
-        utxo: None,
-        pipeline: None,
-        gpu: None,
         harness: Some(h),
+        ..BenchReport::empty("2026-01-05".into())
     };
     let out = temp_out();
     let dir = report::write(&out, &report).expect("report written");

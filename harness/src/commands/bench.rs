@@ -18,7 +18,7 @@ use crate::bench::pipeline::{self, PipelinePlan};
 use crate::bench::sigverify::{self, SigverifyPlan, SigverifyReport};
 use crate::bench::utxo::{self, UtxoPlan};
 use crate::cli::{BenchArgs, BenchSuite};
-use crate::report::{self, BenchReport, Machine};
+use crate::report::{self, BenchReport};
 
 /// Where `iosv bench all` writes when no `--out` is given.
 pub const DEFAULT_OUT: &str = "perf-reports";
@@ -48,19 +48,6 @@ fn suite_name(suite: BenchSuite) -> &'static str {
         BenchSuite::Gpu => "gpu",
         BenchSuite::Harness => "harness",
         BenchSuite::All => "all",
-    }
-}
-
-fn empty_report() -> BenchReport {
-    BenchReport {
-        date: report::date::today_utc(),
-        machine: Machine::detect(),
-        sigverify: None,
-        cosi: None,
-        utxo: None,
-        pipeline: None,
-        gpu: None,
-        harness: None,
     }
 }
 
@@ -155,7 +142,7 @@ fn all_cmd(args: &BenchArgs) -> anyhow::Result<()> {
     bar.set_style(ProgressStyle::with_template(
         "[{elapsed_precise}] {bar:30} {pos}/{len} suites: {msg}",
     )?);
-    let mut report = empty_report();
+    let mut report = BenchReport::empty(report::date::today_utc());
     let mut flamegraphs = Vec::new();
     for suite in ALL_SUITES {
         bar.set_message(suite_name(suite));
@@ -180,7 +167,7 @@ fn all_cmd(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 fn single_cmd(args: &BenchArgs, suite: BenchSuite) -> anyhow::Result<()> {
-    let mut report = empty_report();
+    let mut report = BenchReport::empty(report::date::today_utc());
     let log = |line: String| eprintln!("{line}");
     let flamegraph = measure_suite(suite, args.quick, args.flamegraph, &mut report, &log)?;
     print_ratios(&report);

@@ -55,6 +55,20 @@ pub const PIPELINE_STAGES_SVG: &str = "pipeline-stages.svg";
 pub const GPU_AGAINST_CPU_SVG: &str = "gpu-against-cpu.svg";
 
 impl BenchReport {
+    /// A report dated `date` for this machine, with no suite measured yet.
+    pub fn empty(date: String) -> BenchReport {
+        BenchReport {
+            date,
+            machine: Machine::detect(),
+            sigverify: None,
+            cosi: None,
+            utxo: None,
+            pipeline: None,
+            gpu: None,
+            harness: None,
+        }
+    }
+
     /// The folder name under the output directory.
     pub fn folder_name(&self) -> String {
         format!("{}-{}", self.date, self.machine.slug())

@@ -437,20 +437,9 @@ fn finish(p: &Pending, power: &Fe8) -> [Option<Coordinates>; LANES] {
 fn decompress_groups(
     encodings: &[[[u8; 32]; LANES]; GROUPS],
 ) -> [[Option<Coordinates>; LANES]; GROUPS] {
-    let mut pending = [start(&encodings[0]); GROUPS];
-    for g in 1..GROUPS {
-        pending[g] = start(&encodings[g]);
-    }
-    let mut base = [pending[0].uv7; GROUPS];
-    for g in 1..GROUPS {
-        base[g] = pending[g].uv7;
-    }
-    let power = pow_p58_each(&base);
-    let mut out = [[None; LANES]; GROUPS];
-    for g in 0..GROUPS {
-        out[g] = finish(&pending[g], &power[g]);
-    }
-    out
+    let pending: [Pending; GROUPS] = core::array::from_fn(|g| start(&encodings[g]));
+    let power = pow_p58_each(&pending.map(|p| p.uv7));
+    core::array::from_fn(|g| finish(&pending[g], &power[g]))
 }
 
 #[cfg(test)]
