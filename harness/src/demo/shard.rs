@@ -515,12 +515,8 @@ impl DemoShard {
                 })
             })
             .collect();
-        let chunk = std::env::var("IOSV_DEMO_CHUNK")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(VERIFY_CHUNK);
         let verdicts: Vec<bool> = refs
-            .chunks(chunk.max(1))
+            .chunks(VERIFY_CHUNK)
             .flat_map(|c| verifier.verify_batch(c))
             .collect();
         let mut at = 0;
