@@ -1,36 +1,29 @@
-//! Running batches: pooled buffer sets ("slots"), chunking within the adapter's limits, and
-//! double-buffered submission.
+//! Running batches: chunking within the device's limits, the stages of a chunk, and several
+//! chunks in flight.
 //!
-//! A batch is cut into chunks of at most [`MAX_CHUNK`] signatures (fewer where the adapter's
-//! buffer limits say so). Chunk `i` is packed on the CPU while the device still runs chunk
-//! `i - 1`; then chunk `i` is submitted (upload, three dispatches, copy of the flags into a
-//! mappable buffer), and only then are chunk `i - 1`'s verdicts read back. Two slots alternate, so
-//! packing, compute and read-back overlap. Slots return to a pool and keep their buffers, so a
-//! steady stream of batches allocates nothing on the device.
+//! A batch is cut into chunks of at most `max_chunk` signatures (fewer where the adapter's
+//! buffer limits or the slot memory budget say so). A chunk is packed on the CPU (several threads
+//! for large chunks, straight into the upload buffer) while the device still runs earlier ones;
+//! then it is submitted: hash, prepare, the window dispatches (`windows_per_dispatch` windows
+//! each), finish, and the copy of the flags into a mappable buffer. Up to [`IN_FLIGHT`] chunks
+//! are queued before the oldest one's verdicts are read back, so packing, compute and read-back
+//! overlap.
 
-use std::sync::Mutex;
+use std::collections::VecDeque;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use wgpu::{Buffer, BufferUsages};
+use wgpu::Buffer;
 
 use crate::device::Gpu;
-use crate::pack::{self, JOB_WORDS};
+use crate::pack::{self, JOB_BYTES};
+use crate::slot::{ChunkLimits, PARAM_ENTRIES, Pool, Slot, WORKGROUP};
 use crate::{GpuError, SigInput};
 
-/// Most signatures per chunk. The field registers take 7.5 KiB per signature (SCRATCH_BYTES), so
-/// 8,192 signatures make a 63 MB scratch buffer, within every adapter's 128 MiB binding limit,
-/// while still giving 128 workgroups of 64 invocations per dispatch.
-pub const MAX_CHUNK: usize = 8_192;
-/// Field registers per invocation (the equation stage's NREG, the larger of the two stages).
-const REGISTERS: usize = 96;
-/// Scratch bytes per signature: REGISTERS field elements of 20 i32 limbs.
-const SCRATCH_BYTES: usize = REGISTERS * 20 * 4;
-/// Threads per workgroup, as `@workgroup_size` in the WGSL stages.
-const WORKGROUP: usize = 64;
-/// Bytes per signature in the `points` buffer: 4 field elements of 20 i32 limbs.
-const POINT_BYTES: usize = 80 * 4;
+/// Chunks submitted before the oldest one is waited for: one being packed, one computing, one
+/// being read back.
+const IN_FLIGHT: usize = 3;
 /// Bit set in `flags` for a valid signature (all four stage bits).
 const ALL_FLAGS: u32 = 0b1111;
 
@@ -40,115 +33,10 @@ const ALL_FLAGS: u32 = 0b1111;
 pub struct TimeSplit {
     /// Packing on the CPU and copying the inputs to the device.
     pub upload: Duration,
-    /// The three compute stages.
+    /// The compute stages.
     pub kernels: Duration,
     /// Copying the verdicts back and reading them.
     pub readback: Duration,
-}
-
-/// One set of device buffers sized for `capacity` signatures and `input_capacity` input bytes.
-pub(crate) struct Slot {
-    capacity: usize,
-    input_capacity: usize,
-    input: Buffer,
-    jobs: Buffer,
-    scalars: Buffer,
-    points: Buffer,
-    flags: Buffer,
-    params: Buffer,
-    readback: Buffer,
-    /// Kept alive for the bind group; only the kernels touch it.
-    _scratch: Buffer,
-    bind_group: wgpu::BindGroup,
-    /// Host-side packing buffers, reused.
-    host_input: Vec<u8>,
-    host_jobs: Vec<u32>,
-}
-
-impl Slot {
-    fn new(gpu: &Gpu, capacity: usize, input_capacity: usize) -> Self {
-        let device = &gpu.device;
-        let buffer = |label: &str, size: usize, usage: BufferUsages| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: size as u64,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
-        let storage_in = BufferUsages::STORAGE | BufferUsages::COPY_DST;
-        let input = buffer("iosv input", input_capacity, storage_in);
-        let jobs = buffer("iosv jobs", capacity * JOB_WORDS * 4, storage_in);
-        let scalars = buffer(
-            "iosv scalars",
-            capacity * 32,
-            BufferUsages::STORAGE | BufferUsages::COPY_SRC,
-        );
-        let points = buffer(
-            "iosv points",
-            capacity * POINT_BYTES,
-            BufferUsages::STORAGE | BufferUsages::COPY_SRC,
-        );
-        let flags = buffer(
-            "iosv flags",
-            capacity * 4,
-            BufferUsages::STORAGE | BufferUsages::COPY_SRC,
-        );
-        let params = buffer(
-            "iosv params",
-            16,
-            BufferUsages::UNIFORM | BufferUsages::COPY_DST,
-        );
-        let readback = buffer(
-            "iosv readback",
-            capacity * 4,
-            BufferUsages::MAP_READ | BufferUsages::COPY_DST,
-        );
-        let scratch = buffer(
-            "iosv scratch",
-            capacity * SCRATCH_BYTES,
-            BufferUsages::STORAGE,
-        );
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("iosv verifier"),
-            layout: &gpu.layout,
-            entries: &[
-                entry(0, &input),
-                entry(1, &jobs),
-                entry(2, &scalars),
-                entry(3, &points),
-                entry(4, &flags),
-                entry(5, &params),
-                entry(6, &scratch),
-            ],
-        });
-        Self {
-            capacity,
-            input_capacity,
-            input,
-            jobs,
-            scalars,
-            points,
-            flags,
-            params,
-            readback,
-            _scratch: scratch,
-            bind_group,
-            host_input: Vec::new(),
-            host_jobs: Vec::new(),
-        }
-    }
-
-    fn fits(&self, count: usize, input_bytes: usize) -> bool {
-        count <= self.capacity && input_bytes <= self.input_capacity
-    }
-}
-
-fn entry(binding: u32, buffer: &Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
-    }
 }
 
 /// A chunk of a batch: `items[start..end]`, with `input_bytes` of padded SHA-512 input.
@@ -159,23 +47,9 @@ struct Chunk {
     input_bytes: usize,
 }
 
-/// Limits that bound a chunk on this device.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ChunkLimits {
-    pub max_sigs: usize,
-    pub max_input_bytes: usize,
-}
-
-impl ChunkLimits {
-    pub fn for_device(limits: &wgpu::Limits) -> Self {
-        let binding = (limits.max_storage_buffer_binding_size)
-            .min(limits.max_buffer_size)
-            .min(usize::MAX as u64) as usize;
-        let dispatch = limits.max_compute_workgroups_per_dimension as usize * WORKGROUP;
-        Self {
-            max_sigs: MAX_CHUNK.min(dispatch).min(binding / SCRATCH_BYTES).max(1),
-            max_input_bytes: binding,
-        }
+impl Chunk {
+    fn len(&self) -> usize {
+        self.end - self.start
     }
 }
 
@@ -207,65 +81,53 @@ fn chunks(items: &[SigInput<'_>], limits: ChunkLimits) -> Vec<Chunk> {
     out
 }
 
-/// Pooled slots, shared by every clone of a verifier.
-#[derive(Default)]
-pub(crate) struct Pool {
-    slots: Mutex<Vec<Slot>>,
+/// The window ranges of one chunk: `(first, last)` from 63 down to 0, `per` windows each.
+fn window_ranges(per: u32) -> impl Iterator<Item = (u32, u32)> {
+    let per = per.clamp(1, 64);
+    (0..64u32.div_ceil(per)).map(move |i| {
+        let first = 63 - i * per;
+        (first, first.saturating_sub(per - 1))
+    })
 }
 
-impl Pool {
-    /// A slot able to hold `count` signatures and `input_bytes` of input: a pooled one if one fits
-    /// (or a pooled one replaced by a bigger one), else a new one.
-    fn take(&self, gpu: &Gpu, count: usize, input_bytes: usize, limits: ChunkLimits) -> Slot {
-        let pooled = self.slots.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        match pooled {
-            Some(slot) if slot.fits(count, input_bytes) => slot,
-            other => {
-                let capacity = other.as_ref().map_or(0, |s| s.capacity).max(count);
-                let input = other
-                    .as_ref()
-                    .map_or(0, |s| s.input_capacity)
-                    .max(input_bytes)
-                    .max(capacity * pack::padded_len(0))
-                    .min(limits.max_input_bytes);
-                Slot::new(gpu, capacity, input.max(input_bytes))
-            }
-        }
+/// A mapped view of the queue's staging memory for the first `bytes` of `buffer`.
+fn staging(
+    gpu: &Gpu,
+    buffer: &Buffer,
+    bytes: usize,
+) -> Result<wgpu::QueueWriteBufferView, GpuError> {
+    wgpu::BufferSize::new(bytes as u64)
+        .and_then(|size| gpu.queue.write_buffer_with(buffer, 0, size))
+        .ok_or_else(|| GpuError::Device(format!("no staging memory for {bytes} bytes")))
+}
+
+/// Packs `chunk` straight into the staging memory of `slot`'s input and job buffers, and writes
+/// the parameter entries (entry 0 for the whole-chunk stages, then one per window range).
+fn upload(gpu: &Gpu, slot: &Slot, items: &[SigInput<'_>], chunk: Chunk) -> Result<(), GpuError> {
+    let count = chunk.len();
+    {
+        let mut input = staging(gpu, &slot.input, chunk.input_bytes)?;
+        let mut jobs = staging(gpu, &slot.jobs, count * JOB_BYTES)?;
+        let part = &items[chunk.start..chunk.end];
+        pack::pack(part, input.slice(..), jobs.slice(..), gpu.pack_threads);
     }
-
-    fn give_back(&self, slot: Slot) {
-        self.slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(slot);
+    let align = gpu.param_align() as usize;
+    let mut params = staging(gpu, &slot.params, PARAM_ENTRIES * align)?;
+    let mut put = |entry: usize, first: u32, last: u32| {
+        let words = [count as u32, slot.capacity as u32, first, last];
+        params
+            .slice(entry * align..entry * align + 16)
+            .copy_from_slice(bytemuck::cast_slice(&words));
+    };
+    put(0, 63, 0);
+    for (i, (first, last)) in window_ranges(gpu.config.windows_per_dispatch).enumerate() {
+        put(i + 1, first, last);
     }
+    Ok(())
 }
 
-/// A submitted chunk waiting for its verdicts.
-struct InFlight {
-    slot: Slot,
-    chunk: Chunk,
-    submission: wgpu::SubmissionIndex,
-}
-
-/// Packs `chunk` into `slot` and queues its upload.
-fn upload(gpu: &Gpu, slot: &mut Slot, items: &[SigInput<'_>], chunk: Chunk) {
-    let count = chunk.end - chunk.start;
-    pack::pack(
-        &items[chunk.start..chunk.end],
-        &mut slot.host_input,
-        &mut slot.host_jobs,
-    );
-    gpu.queue.write_buffer(&slot.input, 0, &slot.host_input);
-    gpu.queue
-        .write_buffer(&slot.jobs, 0, bytemuck::cast_slice(&slot.host_jobs));
-    let params = [count as u32, slot.capacity as u32, 0, 0];
-    gpu.queue
-        .write_buffer(&slot.params, 0, bytemuck::cast_slice(&params));
-}
-
-/// Encodes the three stages on `slot` for `count` signatures, then (if `copy_out`) the copy of
-/// the flags into the mappable buffer.
+/// Encodes the stages on `slot` for `count` signatures, then (if `copy_out`) the copy of the
+/// flags into the mappable buffer.
 fn encode(gpu: &Gpu, slot: &Slot, count: usize, copy_out: bool) -> wgpu::CommandBuffer {
     let mut encoder = gpu
         .device
@@ -277,17 +139,52 @@ fn encode(gpu: &Gpu, slot: &Slot, count: usize, copy_out: bool) -> wgpu::Command
             label: Some("iosv verify"),
             timestamp_writes: None,
         });
-        pass.set_bind_group(0, &slot.bind_group, &[]);
         let groups = count.div_ceil(WORKGROUP) as u32;
-        for pipeline in &gpu.pipelines {
-            pass.set_pipeline(pipeline);
+        let align = gpu.param_align() as u32;
+        let p = &gpu.pipelines;
+        pass.set_bind_group(0, &slot.bind_group, &[0]);
+        pass.set_pipeline(&p.hash);
+        pass.dispatch_workgroups(groups, 1, 1);
+        pass.set_pipeline(&p.prepare);
+        pass.dispatch_workgroups(groups, 1, 1);
+        pass.set_pipeline(&p.window);
+        for i in 0..window_ranges(gpu.config.windows_per_dispatch).count() {
+            pass.set_bind_group(0, &slot.bind_group, &[(i as u32 + 1) * align]);
             pass.dispatch_workgroups(groups, 1, 1);
         }
+        pass.set_bind_group(0, &slot.bind_group, &[0]);
+        pass.set_pipeline(&p.finish);
+        pass.dispatch_workgroups(groups, 1, 1);
     }
     if copy_out {
         encoder.copy_buffer_to_buffer(&slot.flags, 0, &slot.readback, 0, (count * 4) as u64);
     }
     encoder.finish()
+}
+
+/// Fills the device's base table [0..8]B (once, when the verifier opens).
+pub(crate) fn fill_base_table(gpu: &Gpu, pool: &Pool) -> Result<(), GpuError> {
+    let limits = ChunkLimits::for_device(&gpu.limits, gpu.field.limbs(), 1);
+    let slot = pool.take(gpu, 1, pack::padded_len(0), limits);
+    let mut encoder = gpu
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("iosv base table"),
+        });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("iosv base table"),
+            timestamp_writes: None,
+        });
+        pass.set_bind_group(0, &slot.bind_group, &[0]);
+        pass.set_pipeline(&gpu.pipelines.base_table);
+        pass.dispatch_workgroups(1, 1, 1);
+    }
+    let submission = gpu.queue.submit([encoder.finish()]);
+    let waited = wait(gpu, Some(submission));
+    pool.give_back(slot);
+    waited?;
+    check_fault(gpu)
 }
 
 fn copy_out(gpu: &Gpu, slot: &Slot, count: usize) -> wgpu::CommandBuffer {
@@ -347,55 +244,65 @@ fn check_fault(gpu: &Gpu) -> Result<(), GpuError> {
     }
 }
 
-/// Verifies `items` (lengths checked) with double-buffered chunks; one verdict per item.
+/// A submitted chunk waiting for its verdicts.
+struct InFlight {
+    slot: Slot,
+    chunk: Chunk,
+    submission: wgpu::SubmissionIndex,
+}
+
+fn limits(gpu: &Gpu) -> ChunkLimits {
+    ChunkLimits::for_device(&gpu.limits, gpu.field.limbs(), gpu.config.max_chunk)
+}
+
+/// Verifies `items` (lengths checked) with up to [`IN_FLIGHT`] chunks queued; one verdict per
+/// item, or an error and none.
 pub(crate) fn run(gpu: &Gpu, pool: &Pool, items: &[SigInput<'_>]) -> Result<Vec<bool>, GpuError> {
-    let limits = ChunkLimits::for_device(&gpu.limits);
+    let limits = limits(gpu);
     let mut verdicts = Vec::with_capacity(items.len());
-    let mut in_flight: Option<InFlight> = None;
+    let mut queued: VecDeque<InFlight> = VecDeque::with_capacity(IN_FLIGHT);
     let mut result = Ok(());
     for chunk in chunks(items, limits) {
-        let count = chunk.end - chunk.start;
-        let mut slot = pool.take(gpu, count, chunk.input_bytes, limits);
-        upload(gpu, &mut slot, items, chunk);
-        let submission = gpu.queue.submit([encode(gpu, &slot, count, true)]);
-        if let Some(previous) = in_flight.take() {
-            let done = read_verdicts(
+        if queued.len() == IN_FLIGHT {
+            let oldest = queued.pop_front().expect("queue is full");
+            result = read_verdicts(
                 gpu,
-                &previous.slot,
-                previous.chunk.end - previous.chunk.start,
-                previous.submission,
+                &oldest.slot,
+                oldest.chunk.len(),
+                oldest.submission,
                 &mut verdicts,
             );
-            pool.give_back(previous.slot);
-            if let Err(e) = done {
-                result = Err(e);
-                in_flight = Some(InFlight {
-                    slot,
-                    chunk,
-                    submission,
-                });
+            pool.give_back(oldest.slot);
+            if result.is_err() {
                 break;
             }
         }
-        in_flight = Some(InFlight {
+        let slot = pool.take(gpu, chunk.len(), chunk.input_bytes, limits);
+        if let Err(e) = upload(gpu, &slot, items, chunk) {
+            pool.give_back(slot);
+            result = Err(e);
+            break;
+        }
+        let submission = gpu.queue.submit([encode(gpu, &slot, chunk.len(), true)]);
+        queued.push_back(InFlight {
             slot,
             chunk,
             submission,
         });
     }
-    if let Some(last) = in_flight.take() {
+    for waiting in queued {
         if result.is_ok() {
             result = read_verdicts(
                 gpu,
-                &last.slot,
-                last.chunk.end - last.chunk.start,
-                last.submission,
+                &waiting.slot,
+                waiting.chunk.len(),
+                waiting.submission,
                 &mut verdicts,
             );
         } else {
-            let _ = wait(gpu, Some(last.submission));
+            let _ = wait(gpu, Some(waiting.submission));
         }
-        pool.give_back(last.slot);
+        pool.give_back(waiting.slot);
     }
     result?;
     check_fault(gpu)?;
@@ -409,18 +316,17 @@ pub(crate) fn run_timed(
     pool: &Pool,
     items: &[SigInput<'_>],
 ) -> Result<(Vec<bool>, TimeSplit), GpuError> {
-    let limits = ChunkLimits::for_device(&gpu.limits);
+    let limits = limits(gpu);
     let mut verdicts = Vec::with_capacity(items.len());
     let mut split = TimeSplit::default();
     for chunk in chunks(items, limits) {
-        let count = chunk.end - chunk.start;
-        let mut slot = pool.take(gpu, count, chunk.input_bytes, limits);
+        let count = chunk.len();
+        let slot = pool.take(gpu, count, chunk.input_bytes, limits);
         let t0 = Instant::now();
-        upload(gpu, &mut slot, items, chunk);
-        let uploaded = gpu.queue.submit([]);
-        let waited = wait(gpu, Some(uploaded));
+        let uploaded =
+            upload(gpu, &slot, items, chunk).and_then(|()| wait(gpu, Some(gpu.queue.submit([]))));
         let t1 = Instant::now();
-        let computed = waited.and_then(|()| {
+        let computed = uploaded.and_then(|()| {
             let submission = gpu.queue.submit([encode(gpu, &slot, count, false)]);
             wait(gpu, Some(submission))
         });
@@ -440,40 +346,38 @@ pub(crate) fn run_timed(
     Ok((verdicts, split))
 }
 
-/// What each stage wrote for a batch, for diagnosing a kernel.
+/// What the stages wrote for a batch, for diagnosing a kernel.
 #[derive(Clone, Debug)]
 pub struct StageOutputs {
     /// Per signature: S < L (bit 0), A decodes (1), R decodes (2), equation holds (3).
     pub flags: Vec<u32>,
     /// Per signature: k = SHA-512(R ‖ A ‖ M) mod L as 8 little-endian words.
     pub scalars: Vec<u32>,
-    /// Per signature: A.x, A.y, R.x, R.y as 20 signed 13-bit limbs each.
-    pub points: Vec<i32>,
 }
 
-/// Runs `items` as one chunk and reads back every stage's output.
+/// Runs `items` as one chunk and reads back the flags and scalars.
 pub(crate) fn run_raw(
     gpu: &Gpu,
     pool: &Pool,
     items: &[SigInput<'_>],
 ) -> Result<StageOutputs, GpuError> {
-    let limits = ChunkLimits::for_device(&gpu.limits);
+    let limits = limits(gpu);
     let chunk = Chunk {
         start: 0,
         end: items.len(),
         input_bytes: items.iter().map(|i| pack::padded_len(i.msg.len())).sum(),
     };
     let count = items.len();
-    let mut slot = pool.take(gpu, count, chunk.input_bytes, limits);
-    upload(gpu, &mut slot, items, chunk);
-    let sizes = [count * 4, count * 32, count * POINT_BYTES];
+    let slot = pool.take(gpu, count, chunk.input_bytes, limits);
+    upload(gpu, &slot, items, chunk)?;
+    let sizes = [count * 4, count * 32];
     let staging: Vec<Buffer> = sizes
         .iter()
         .map(|&size| {
             gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("iosv debug read-back"),
                 size: size as u64,
-                usage: BufferUsages::MAP_READ | BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             })
         })
@@ -481,7 +385,7 @@ pub(crate) fn run_raw(
     let mut encoder = gpu
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-    for (src, (dst, &size)) in [&slot.flags, &slot.scalars, &slot.points]
+    for (src, (dst, &size)) in [&slot.flags, &slot.scalars]
         .into_iter()
         .zip(staging.iter().zip(&sizes))
     {
@@ -502,18 +406,25 @@ pub(crate) fn run_raw(
     };
     let flags = words(&staging[0])?;
     let scalars = words(&staging[1])?;
-    let points = words(&staging[2])?.into_iter().map(|w| w as i32).collect();
     pool.give_back(slot);
-    Ok(StageOutputs {
-        flags,
-        scalars,
-        points,
-    })
+    Ok(StageOutputs { flags, scalars })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_ranges_cover_every_window_once() {
+        for per in [1, 3, 8, 63, 64, 100] {
+            let mut seen = Vec::new();
+            for (first, last) in window_ranges(per) {
+                assert!(first >= last);
+                seen.extend((last..=first).rev());
+            }
+            assert_eq!(seen, (0..64).rev().collect::<Vec<u32>>(), "per = {per}");
+        }
+    }
 
     #[test]
     fn chunks_respect_count_and_byte_limits() {

@@ -1,5 +1,5 @@
-//! The device, the three compute pipelines and their bind group layout: created once per
-//! [`GpuVerifier`](crate::GpuVerifier), warmed with one dispatch at start, shared by every batch.
+//! The device, the compute pipelines of one kernel variant, their bind group layout and the
+//! shared base table: created once per [`GpuVerifier`](crate::GpuVerifier), shared by every batch.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -10,8 +10,8 @@ use wgpu::{
     Queue, ShaderStages,
 };
 
-use crate::GpuError;
-use crate::shaders;
+use crate::shaders::{self, Stage};
+use crate::{FieldVariant, GpuError, KernelConfig};
 
 /// The adapter a verifier runs on, as the driver names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -55,7 +55,14 @@ pub(crate) struct Gpu {
     pub device: Device,
     pub queue: Queue,
     pub layout: BindGroupLayout,
-    pub pipelines: [ComputePipeline; 3],
+    pub pipelines: Pipelines,
+    /// [0..8]B in cached form, in this variant's limbs (filled by `base_table_main` at start).
+    pub base_table: wgpu::Buffer,
+    /// The field the kernels were built with (resolved from `config` and the adapter).
+    pub field: FieldVariant,
+    pub config: KernelConfig,
+    /// Threads that pack a chunk's inputs on the host.
+    pub pack_threads: usize,
     pub adapter: AdapterDescription,
     pub limits: wgpu::Limits,
     /// The first error the device reported outside an error scope (validation, out of memory,
@@ -74,6 +81,15 @@ fn rank(device_type: wgpu::DeviceType) -> u8 {
     }
 }
 
+/// The compiled stages of the variant.
+pub(crate) struct Pipelines {
+    pub hash: ComputePipeline,
+    pub prepare: ComputePipeline,
+    pub window: ComputePipeline,
+    pub finish: ComputePipeline,
+    pub base_table: ComputePipeline,
+}
+
 fn storage(binding: u32, read_only: bool) -> BindGroupLayoutEntry {
     BindGroupLayoutEntry {
         binding,
@@ -89,8 +105,9 @@ fn storage(binding: u32, read_only: bool) -> BindGroupLayoutEntry {
 
 impl Gpu {
     /// Picks the best adapter with compute shaders (a discrete GPU before an integrated one,
-    /// software last), opens a device with the adapter's own limits and compiles the stages.
-    pub fn open() -> Result<Self, GpuError> {
+    /// software last), opens a device with the adapter's own limits and compiles the stages of
+    /// the variant `requested` names (the field the adapter runs best where it names none).
+    pub fn open(requested: KernelConfig) -> Result<Self, GpuError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
@@ -105,9 +122,16 @@ impl Gpu {
             .ok_or(GpuError::NoAdapter)?;
         let info = AdapterDescription::from_info(&adapter.get_info());
         let limits = adapter.limits();
+        let int64 = adapter.features().contains(wgpu::Features::SHADER_INT64);
+        let config = requested;
+        let field = config.field.resolve(int64)?;
+        let required_features = match field {
+            FieldVariant::I64 => wgpu::Features::SHADER_INT64,
+            FieldVariant::U32 => wgpu::Features::empty(),
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("iosv verifier"),
-            required_features: wgpu::Features::empty(),
+            required_features,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -135,12 +159,13 @@ impl Gpu {
                     visibility: ShaderStages::COMPUTE,
                     ty: BindingType::Buffer {
                         ty: BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
+                        has_dynamic_offset: true,
                         min_binding_size: None,
                     },
                     count: None,
                 },
                 storage(6, false),
+                storage(7, false),
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -150,12 +175,23 @@ impl Gpu {
         });
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let started = std::time::Instant::now();
-        let pipelines = shaders::stages().map(|stage| {
+        let stages = shaders::stages(field);
+        let compile = |stage: Stage| {
             let stage_started = std::time::Instant::now();
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(stage.label),
-                source: wgpu::ShaderSource::Wgsl(stage.source.into()),
-            });
+            // SAFETY: bounds and loop checks are left out because the host guarantees them: every
+            // lane index is below `params.count` <= the chunk's capacity = `params.stride`, every
+            // buffer is sized for that capacity (batch.rs), `jobs` holds offsets packed by the
+            // host within `input`, and table indices are clamped to 0..=8 in the shader; every
+            // loop has a constant or uniform bound.
+            let module = unsafe {
+                device.create_shader_module_trusted(
+                    wgpu::ShaderModuleDescriptor {
+                        label: Some(stage.label),
+                        source: wgpu::ShaderSource::Wgsl(stage.source.into()),
+                    },
+                    wgpu::ShaderRuntimeChecks::unchecked(),
+                )
+            };
             let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(stage.label),
                 layout: Some(&pipeline_layout),
@@ -170,6 +206,19 @@ impl Gpu {
                 "compiled"
             );
             pipeline
+        };
+        let pipelines = Pipelines {
+            hash: compile(stages.hash),
+            prepare: compile(stages.prepare),
+            window: compile(stages.window),
+            finish: compile(stages.finish),
+            base_table: compile(stages.base_table),
+        };
+        let base_table = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("iosv base table"),
+            size: (9 * 4 * field.limbs() * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
         });
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(GpuError::Pipeline(error.to_string()));
@@ -177,6 +226,7 @@ impl Gpu {
         tracing::info!(
             adapter = %info.name,
             backend = %info.backend,
+            field = ?field,
             driver = %info.driver,
             compile_ms = started.elapsed().as_millis() as u64,
             "GPU verifier ready"
@@ -186,10 +236,19 @@ impl Gpu {
             queue,
             layout,
             pipelines,
+            base_table,
+            field,
+            config,
+            pack_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             adapter: info,
             limits,
             fault,
         })
+    }
+
+    /// Alignment of the parameter entries (dynamic uniform offsets).
+    pub fn param_align(&self) -> u64 {
+        u64::from(self.limits.min_uniform_buffer_offset_alignment).max(16)
     }
 
     /// The device's first reported fault, if any.

@@ -11,6 +11,8 @@ pub enum GpuError {
     NoAdapter,
     #[error("the GPU adapter refused a device: {0}")]
     RequestDevice(String),
+    #[error("the requested kernels cannot run here: {0}")]
+    Unsupported(String),
     #[error("the GPU rejected the kernels: {0}")]
     Pipeline(String),
     #[error(

@@ -1,5 +1,9 @@
-//! The WGSL sources of the three stages. Each stage is its own module (bindings, the arithmetic it
-//! needs, its entry point), so drivers compile three smaller programs instead of one large one.
+//! The WGSL sources of the stages, for each field variant. Each stage is its own module (bindings,
+//! the arithmetic it needs, its entry point), so drivers compile several small programs instead of
+//! one large one; the point formulas (`curve.wgsl`) are written once over the field interface and
+//! assembled with either field.
+
+use crate::FieldVariant;
 
 /// One compute stage: its label, entry point and full source.
 pub(crate) struct Stage {
@@ -8,50 +12,64 @@ pub(crate) struct Stage {
     pub source: String,
 }
 
+/// The stages a verifier compiles, in the order [`Stages`] names them.
+pub(crate) struct Stages {
+    pub hash: Stage,
+    pub prepare: Stage,
+    pub window: Stage,
+    pub finish: Stage,
+    pub base_table: Stage,
+}
+
 const BINDINGS: &str = include_str!("wgsl/bindings.wgsl");
-const FIELD: &str = include_str!("wgsl/field.wgsl");
-const MACHINE: &str = include_str!("wgsl/machine.wgsl");
-const FIELD_OPS: &str = include_str!("wgsl/field_ops.wgsl");
+const WORDS: &str = include_str!("wgsl/words.wgsl");
+const FIELD_U32: &str = include_str!("wgsl/field_u32.wgsl");
+const FIELD_U32_OPS: &str = include_str!("wgsl/field_u32_ops.wgsl");
+const FIELD_I64: &str = include_str!("wgsl/field_i64.wgsl");
+const FIELD_I64_OPS: &str = include_str!("wgsl/field_i64_ops.wgsl");
+const CURVE: &str = include_str!("wgsl/curve.wgsl");
 const SHA512: &str = include_str!("wgsl/sha512.wgsl");
 const HASH: &str = include_str!("wgsl/hash.wgsl");
-const DECOMPRESS: &str = include_str!("wgsl/decompress.wgsl");
-const DECOMPRESS_PROGRAMS: &str = include_str!("wgsl/decompress_programs.wgsl");
-const EQUATION: &str = include_str!("wgsl/equation.wgsl");
-const EQUATION_PROGRAMS: &str = include_str!("wgsl/equation_programs.wgsl");
+const PREPARE: &str = include_str!("wgsl/prepare.wgsl");
+const WINDOW: &str = include_str!("wgsl/window.wgsl");
+const FINISH: &str = include_str!("wgsl/finish.wgsl");
 
-/// The stages in the order they run on a batch.
-pub(crate) fn stages() -> [Stage; 3] {
-    [
-        Stage {
+/// The stages for `field`. The hash stage is the same for both (u32 only).
+pub(crate) fn stages(field: FieldVariant) -> Stages {
+    let arithmetic: [&str; 5] = match field {
+        FieldVariant::U32 => [BINDINGS, WORDS, FIELD_U32, FIELD_U32_OPS, CURVE],
+        FieldVariant::I64 => [BINDINGS, WORDS, FIELD_I64, FIELD_I64_OPS, CURVE],
+    };
+    let with = |stage: &str| {
+        let mut parts = arithmetic.to_vec();
+        parts.push(stage);
+        parts.join("\n")
+    };
+    Stages {
+        hash: Stage {
             label: "iosv hash (SHA-512, mod L, S < L)",
             entry: "hash_main",
-            source: [BINDINGS, FIELD, FIELD_OPS, SHA512, HASH].join("\n"),
+            source: [BINDINGS, WORDS, SHA512, HASH].join("\n"),
         },
-        Stage {
-            label: "iosv decompress (A, R)",
-            entry: "decompress_main",
-            source: [
-                BINDINGS,
-                FIELD,
-                FIELD_OPS,
-                MACHINE,
-                DECOMPRESS_PROGRAMS,
-                DECOMPRESS,
-            ]
-            .join("\n"),
+        prepare: Stage {
+            label: "iosv prepare (decode A and R, table of -A, digits)",
+            entry: "prepare_main",
+            source: with(PREPARE),
         },
-        Stage {
-            label: "iosv equation ([8]([S]B - [k]A - R) = 0)",
-            entry: "equation_main",
-            source: [
-                BINDINGS,
-                FIELD,
-                FIELD_OPS,
-                MACHINE,
-                EQUATION_PROGRAMS,
-                EQUATION,
-            ]
-            .join("\n"),
+        window: Stage {
+            label: "iosv windows ([S]B - [k]A)",
+            entry: "window_main",
+            source: with(WINDOW),
         },
-    ]
+        finish: Stage {
+            label: "iosv finish ([8](Q - R) = 0)",
+            entry: "finish_main",
+            source: with(FINISH),
+        },
+        base_table: Stage {
+            label: "iosv base table ([0..8]B)",
+            entry: "base_table_main",
+            source: with(PREPARE),
+        },
+    }
 }

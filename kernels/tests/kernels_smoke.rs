@@ -7,12 +7,39 @@
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
 use curve25519_dalek::scalar::Scalar;
-use iosv_kernels::{GpuError, GpuVerifier, SigInput};
+use iosv_kernels::{FieldChoice, FieldVariant, GpuError, GpuVerifier, KernelConfig, SigInput};
 use sha2::{Digest, Sha512};
 
-fn verifier() -> Option<GpuVerifier> {
-    match GpuVerifier::new() {
-        Ok(v) => Some(v),
+/// Every kernel variant an adapter may select, and the window stage split over several dispatches.
+fn configs() -> Vec<KernelConfig> {
+    let mut out = Vec::new();
+    for field in [FieldVariant::U32, FieldVariant::I64] {
+        for windows_per_dispatch in [64, 5] {
+            out.push(KernelConfig {
+                field: FieldChoice::Exactly(field),
+                windows_per_dispatch,
+                ..KernelConfig::default()
+            });
+        }
+    }
+    out
+}
+
+fn verifier(config: KernelConfig) -> Option<GpuVerifier> {
+    let started = std::time::Instant::now();
+    match GpuVerifier::with_config(config) {
+        Ok(v) => {
+            eprintln!(
+                "{config:?}: {:?}, opened in {:.1} s",
+                v.adapter(),
+                started.elapsed().as_secs_f64()
+            );
+            Some(v)
+        }
+        Err(GpuError::Unsupported(why)) => {
+            eprintln!("SKIPPED {config:?}: {why}");
+            None
+        }
         Err(GpuError::NoAdapter) if std::env::var("IOSV_REQUIRE_GPU").as_deref() != Ok("1") => {
             eprintln!("SKIPPED: no GPU adapter (set IOSV_REQUIRE_GPU=1 to make this a failure)");
             None
@@ -136,8 +163,14 @@ fn clone(c: &Case) -> Case {
 
 #[test]
 fn known_answers() {
-    let Some(gpu) = verifier() else { return };
-    eprintln!("adapter: {:?}", gpu.adapter());
+    for config in configs() {
+        if let Some(gpu) = verifier(config) {
+            known_answers_on(&gpu);
+        }
+    }
+}
+
+fn known_answers_on(gpu: &GpuVerifier) {
     let cases = cases();
     let inputs: Vec<SigInput<'_>> = cases
         .iter()

@@ -1,5 +1,7 @@
 // Stage 1: k = SHA-512(R ‖ A ‖ M) mod L over the bytes as given, and the S < L check.
 
+const SC_MASK: i32 = 0x1fff;
+
 // L = 2^252 + c, as little-endian u32 words, and c in 13-bit limbs.
 const L_WORDS = array<u32, 8>(0x5cf5d3edu, 0x5812631au, 0xa2f79cd6u, 0x14def9deu, 0u, 0u, 0u, 0x10000000u);
 const L_LIMBS = array<i32, 20>(5101, 1966, 1687, 1222, 1409, 3691, 3038, 7124, 7929, 166, 0, 0, 0, 0, 0, 0, 0, 0, 0, 512);
@@ -9,7 +11,7 @@ const C_LIMBS = array<i32, 10>(5101, 1966, 1687, 1222, 1409, 3691, 3038, 7124, 7
 fn sc_carry(acc: ptr<function, array<i32, 21>>) {
     for (var j = 0; j < 20; j++) {
         let c = (*acc)[j] >> 13u;
-        (*acc)[j] = (*acc)[j] & LIMB_MASK;
+        (*acc)[j] = (*acc)[j] & SC_MASK;
         (*acc)[j + 1] += c;
     }
 }

@@ -10,6 +10,7 @@
 // Limbs are signed so that subtraction needs no bias: carries use arithmetic shifts.
 
 alias Fe = array<i32, 20>;
+const FE_LIMBS: u32 = 20u;
 
 const FE_ZERO: Fe = Fe(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 const FE_ONE: Fe = Fe(1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -22,7 +23,7 @@ const FE_BY: Fe = Fe(1624, 4915, 6553, 3276, 1638, 4915, 6553, 3276, 1638, 4915,
 
 const LIMB_MASK: i32 = 0x1fff;
 
-// fe_carry, fe_add, fe_sub, fe_mul and fe_sqr are straight-line code in field_ops.wgsl
+// fe_carry, fe_add, fe_sub, fe_mul and fe_sqr are straight-line code in field_u32_ops.wgsl
 // (generated): lavapipe caps an invocation's loop iterations, so field operations must not loop.
 
 fn fe_neg(a: Fe) -> Fe {
@@ -87,18 +88,6 @@ fn fe_eq(a: Fe, b: Fe) -> bool {
 // The low bit of the canonical representative ("negative" in RFC 8032's sense).
 fn fe_is_negative(a: Fe) -> bool {
     return (fe_canon(a)[0] & 1) == 1;
-}
-
-// Bits [pos, pos + n) of a little-endian number held in u32 words (n <= 32, words beyond the end
-// read as zero through the caller's sizing).
-fn bits_le(words: ptr<function, array<u32, 16>>, pos: u32, n: u32) -> u32 {
-    let w = pos >> 5u;
-    let s = pos & 31u;
-    var v = (*words)[w] >> s;
-    if (s + n > 32u && w + 1u < 16u) {
-        v |= (*words)[w + 1u] << (32u - s);
-    }
-    return v & ((1u << n) - 1u);
 }
 
 // A field element from 8 little-endian u32 words with bit 255 ignored (not reduced: the value is
