@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+use iosv_engine::sig::backend::{FieldChoice, FieldVariant, KernelConfig};
 use iosv_engine::sig::{Backend, BackendError, SigItem, SigRef, Verifier};
 
 #[path = "../vectors/mod.rs"]
@@ -14,33 +15,52 @@ mod vectors;
 #[allow(unused_imports)] // not every gpu_* test uses the vectors
 pub use vectors::{RFC8032_VECTORS, speccheck_cases};
 
-/// The `gpu` and `auto` verifiers, or `None` (after printing why) when there is no adapter and
-/// `IOSV_REQUIRE_GPU` is not `1`.
-pub fn gpu_verifiers(test: &str) -> Option<Vec<(&'static str, Verifier)>> {
-    match Verifier::new(Backend::Gpu) {
-        Ok(gpu) => {
-            let auto = Verifier::new(Backend::Auto).expect("auto backend");
-            assert_eq!(
-                auto.backend(),
-                Backend::Auto,
-                "auto must use the GPU when gpu does"
-            );
-            eprintln!(
-                "{test}: GPU adapter {}",
-                gpu.gpu_adapter().unwrap_or_default()
-            );
-            Some(vec![("gpu", gpu), ("auto", auto)])
-        }
-        Err(e @ (BackendError::GpuUnavailable(_) | BackendError::GpuNotBuilt))
-            if std::env::var("IOSV_REQUIRE_GPU").as_deref() != Ok("1") =>
+/// Every GPU kernel variant an adapter may select (each field; the window stage in one dispatch
+/// with the default chunk, and split over several dispatches with small chunks, so that a batch
+/// takes several chunks in flight), then `auto` with the default kernels; or `None` (after printing why)
+/// when there is no adapter and `IOSV_REQUIRE_GPU` is not `1`. A variant the adapter cannot run
+/// (the i64 field without SHADER_INT64) is skipped with a message, unless `IOSV_REQUIRE_GPU=1`
+/// (CI's lavapipe runs both fields).
+pub fn gpu_verifiers(test: &str) -> Option<Vec<(String, Verifier)>> {
+    let required = std::env::var("IOSV_REQUIRE_GPU").as_deref() == Ok("1");
+    let mut out = Vec::new();
+    for field in [FieldVariant::U32, FieldVariant::I64] {
+        for (windows_per_dispatch, max_chunk) in
+            [(64, KernelConfig::default().max_chunk), (8, 4096)]
         {
-            eprintln!(
-                "SKIPPED {test}: {e} (set IOSV_REQUIRE_GPU=1 to make a missing GPU a failure)"
-            );
-            None
+            let config = KernelConfig {
+                field: FieldChoice::Exactly(field),
+                windows_per_dispatch,
+                max_chunk,
+            };
+            let name = format!("gpu-{}-w{windows_per_dispatch}", field.name());
+            match Verifier::with_gpu_kernels(Backend::Gpu, config) {
+                Ok(v) => {
+                    eprintln!("{test}: {name} on {}", v.gpu_adapter().unwrap_or_default());
+                    out.push((name, v));
+                }
+                Err(e @ (BackendError::GpuUnavailable(_) | BackendError::GpuNotBuilt))
+                    if !required =>
+                {
+                    eprintln!(
+                        "SKIPPED {test} {name}: {e} (set IOSV_REQUIRE_GPU=1 to make this a failure)"
+                    );
+                }
+                Err(e) => panic!("{test}: IOSV_REQUIRE_GPU=1 but {name}: {e}"),
+            }
         }
-        Err(e) => panic!("{test}: IOSV_REQUIRE_GPU=1 but {e}"),
     }
+    if out.is_empty() {
+        return None;
+    }
+    let auto = Verifier::new(Backend::Auto).expect("auto backend");
+    assert_eq!(
+        auto.backend(),
+        Backend::Auto,
+        "auto must use the GPU when gpu does"
+    );
+    out.push(("auto".to_string(), auto));
+    Some(out)
 }
 
 /// The ZIP-215 verdict of `ed25519-consensus`.
@@ -69,13 +89,17 @@ pub fn describe(item: SigRef<'_>) -> String {
 
 /// Checks every backend's verdicts on `items` (as one batch) against the CPU's single
 /// verification and the oracle; returns the verdicts.
-pub fn check_backends(label: &str, verifiers: &[(&str, Verifier)], items: &[SigItem]) -> Vec<bool> {
+pub fn check_backends(
+    label: &str,
+    verifiers: &[(String, Verifier)],
+    items: &[SigItem],
+) -> Vec<bool> {
     let refs: Vec<SigRef<'_>> = items.iter().map(SigItem::as_ref).collect();
     let expected: Vec<bool> = refs.iter().map(|&r| oracle(r)).collect();
     let cpu = Verifier::new(Backend::Cpu).expect("cpu backend");
     let mut runs = vec![("cpu", cpu.verify_batch(&refs))];
     for (name, v) in verifiers {
-        runs.push((*name, v.verify_batch(&refs)));
+        runs.push((name.as_str(), v.verify_batch(&refs)));
     }
     for (name, got) in &runs {
         assert_eq!(

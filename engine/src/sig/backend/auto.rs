@@ -54,8 +54,8 @@ pub(crate) struct AutoBackend {
 
 impl AutoBackend {
     /// The GPU if there is one; `None` (logged once per process) if not.
-    pub fn open() -> Option<Self> {
-        match GpuBackend::open() {
+    pub fn open(config: Option<iosv_kernels::KernelConfig>) -> Option<Self> {
+        match GpuBackend::open(config) {
             Ok(gpu) => Some(Self {
                 gpu,
                 rates: Arc::new(Rates::default()),

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use iosv_kernels::{GpuError, GpuVerifier, MAX_MESSAGE_LEN, SigInput};
+use iosv_kernels::{GpuError, GpuVerifier, KernelConfig, MAX_MESSAGE_LEN, SigInput};
 
 use super::BackendError;
 
@@ -20,27 +20,51 @@ pub(crate) struct GpuBackend {
     gpu: GpuVerifier,
 }
 
-/// The process's GPU verifier, or why there is none: opening a device and compiling the kernels
-/// takes seconds, so it happens once.
-static SHARED: Mutex<Option<Result<GpuVerifier, Arc<String>>>> = Mutex::new(None);
+/// The process's GPU verifiers by kernel configuration, or why there is none: opening a device
+/// and compiling the kernels takes seconds, so it happens once per configuration (a process
+/// normally uses one; the tests use each variant).
+type Opened = Result<GpuVerifier, Arc<String>>;
+static SHARED: Mutex<Vec<(Option<KernelConfig>, Opened)>> = Mutex::new(Vec::new());
 
 impl GpuBackend {
-    pub fn open() -> Result<Self, BackendError> {
+    /// The verifier with the kernels `config` names, or those `KernelConfig::from_env` names.
+    pub fn open(config: Option<KernelConfig>) -> Result<Self, BackendError> {
         let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
-        let opened = shared.get_or_insert_with(|| {
-            GpuVerifier::new().map_err(|e: GpuError| Arc::new(e.to_string()))
-        });
-        match opened {
+        let index = match shared.iter().position(|(c, _)| *c == config) {
+            Some(i) => i,
+            None => {
+                let opened = match config {
+                    Some(config) => GpuVerifier::with_config(config),
+                    None => GpuVerifier::new(),
+                };
+                shared.push((
+                    config,
+                    opened.map_err(|e: GpuError| Arc::new(e.to_string())),
+                ));
+                shared.len() - 1
+            }
+        };
+        match &shared[index].1 {
             Ok(gpu) => Ok(Self { gpu: gpu.clone() }),
             Err(e) => Err(BackendError::GpuUnavailable(e.to_string())),
         }
     }
 
+    /// Most signatures the device takes in one chunk: batches of a few times this keep it busy.
+    pub fn chunk(&self) -> usize {
+        self.gpu.max_chunk()
+    }
+
     pub fn describe(&self) -> String {
         let a = self.gpu.adapter();
         format!(
-            "{} ({}, {} {}, {})",
-            a.name, a.backend, a.driver, a.driver_info, a.device_type
+            "{} ({}, {} {}, {}; {} field kernels)",
+            a.name,
+            a.backend,
+            a.driver,
+            a.driver_info,
+            a.device_type,
+            self.gpu.field().name()
         )
     }
 

@@ -52,6 +52,12 @@ pub enum BackendError {
     GpuUnavailable(String),
 }
 
+#[cfg(feature = "gpu")]
+type GpuConfig = KernelConfig;
+/// Without the GPU backend there are no kernels to configure.
+#[cfg(not(feature = "gpu"))]
+type GpuConfig = ();
+
 /// What runs the signatures.
 #[derive(Clone)]
 enum Engine {
@@ -70,16 +76,32 @@ pub struct Verifier {
     cache: Arc<KeyCache>,
 }
 
+#[cfg(feature = "gpu")]
+pub use iosv_kernels::{FieldChoice, FieldVariant, KernelConfig};
+
 impl Verifier {
     /// A verifier on `backend`. `Gpu` fails without an adapter; `Auto` then runs on the CPU
-    /// (and says so once in the log).
+    /// (and says so once in the log). The GPU runs the kernels `iosv_kernels::KernelConfig::
+    /// from_env` names (by default the adapter's best).
     pub fn new(backend: Backend) -> Result<Self, BackendError> {
+        Self::open(backend, None)
+    }
+
+    /// A verifier on `backend` whose GPU part runs the kernels `config` names (to compare or
+    /// test the variants).
+    #[cfg(feature = "gpu")]
+    pub fn with_gpu_kernels(backend: Backend, config: KernelConfig) -> Result<Self, BackendError> {
+        Self::open(backend, Some(config))
+    }
+
+    #[cfg_attr(not(feature = "gpu"), allow(unused_variables))]
+    fn open(backend: Backend, config: Option<GpuConfig>) -> Result<Self, BackendError> {
         let (resolved, engine) = match backend {
             Backend::Cpu => (Backend::Cpu, Engine::Cpu),
             #[cfg(feature = "gpu")]
-            Backend::Gpu => (Backend::Gpu, Engine::Gpu(gpu::GpuBackend::open()?)),
+            Backend::Gpu => (Backend::Gpu, Engine::Gpu(gpu::GpuBackend::open(config)?)),
             #[cfg(feature = "gpu")]
-            Backend::Auto => match auto::AutoBackend::open() {
+            Backend::Auto => match auto::AutoBackend::open(config) {
                 Some(auto) => (Backend::Auto, Engine::Auto(auto)),
                 None => (Backend::Cpu, Engine::Cpu),
             },
@@ -98,6 +120,18 @@ impl Verifier {
     /// The backend that actually runs (`Auto` resolves to `Cpu` when there is no GPU).
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Signatures per batch that keep this verifier's GPU busy (several device chunks, so that
+    /// packing, compute and read-back overlap); `None` without a GPU.
+    pub fn gpu_batch_hint(&self) -> Option<usize> {
+        match &self.engine {
+            Engine::Cpu => None,
+            #[cfg(feature = "gpu")]
+            Engine::Gpu(g) => Some(g.chunk() * 2),
+            #[cfg(feature = "gpu")]
+            Engine::Auto(a) => Some(a.gpu().chunk() * 2),
+        }
     }
 
     /// The GPU adapter's name, driver and API, when a GPU takes part.
