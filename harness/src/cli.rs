@@ -277,6 +277,10 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also open the GPU adapter and print its features, the limits that shape the kernels and
+    /// the kernel variant it gets (exits 2 without an adapter).
+    #[arg(long)]
+    pub gpu: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -293,9 +297,10 @@ pub struct VerifyArgs {
     /// Verification backend.
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     pub backend: BackendArg,
-    /// Signatures per verification batch (and lines per chunk of work).
-    #[arg(long, default_value_t = commands::verify::DEFAULT_BATCH, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
-    pub batch: u32,
+    /// Signatures per verification batch (and lines per chunk of work); default 1,024 on the CPU,
+    /// 32,768 with a GPU (`gpu`, `auto`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub batch: Option<u32>,
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,

@@ -64,10 +64,24 @@ pub(crate) struct Gpu {
     /// Threads that pack a chunk's inputs on the host.
     pub pack_threads: usize,
     pub adapter: AdapterDescription,
+    pub capabilities: AdapterCapabilities,
     pub limits: wgpu::Limits,
     /// The first error the device reported outside an error scope (validation, out of memory,
     /// device lost); once set, every later batch fails instead of returning verdicts.
     pub fault: Arc<Mutex<Option<String>>>,
+}
+
+/// What the adapter offers that decides the kernels and their chunk size.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdapterCapabilities {
+    pub adapter: AdapterDescription,
+    /// wgpu feature names the adapter has (SHADER_INT64 selects the i64 field).
+    pub features: Vec<String>,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+    pub max_compute_workgroups_per_dimension: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub min_uniform_buffer_offset_alignment: u32,
 }
 
 /// Preference among adapter types: real GPUs first, software last.
@@ -123,6 +137,19 @@ impl Gpu {
         let info = AdapterDescription::from_info(&adapter.get_info());
         let limits = adapter.limits();
         let int64 = adapter.features().contains(wgpu::Features::SHADER_INT64);
+        let capabilities = AdapterCapabilities {
+            adapter: info.clone(),
+            features: adapter
+                .features()
+                .iter_names()
+                .map(|(name, _)| name.to_string())
+                .collect(),
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+            max_buffer_size: limits.max_buffer_size,
+            max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+            min_uniform_buffer_offset_alignment: limits.min_uniform_buffer_offset_alignment,
+        };
         let config = requested;
         let field = config.field.resolve(int64)?;
         let required_features = match field {
@@ -241,6 +268,7 @@ impl Gpu {
             config,
             pack_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             adapter: info,
+            capabilities,
             limits,
             fault,
         })

@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 pub use batch::{StageOutputs, TimeSplit};
 pub use config::{FieldChoice, FieldVariant, KernelConfig};
-pub use device::AdapterDescription;
+pub use device::{AdapterCapabilities, AdapterDescription};
 pub use error::GpuError;
 pub use slot::DEFAULT_MAX_CHUNK;
 
@@ -90,6 +90,11 @@ impl GpuVerifier {
     /// The adapter the kernels run on.
     pub fn adapter(&self) -> &AdapterDescription {
         &self.gpu.adapter
+    }
+
+    /// The adapter's features and the limits that shape the kernels' chunks.
+    pub fn capabilities(&self) -> &AdapterCapabilities {
+        &self.gpu.capabilities
     }
 
     /// The field variant the kernels run.

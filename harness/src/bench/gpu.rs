@@ -24,7 +24,7 @@ pub struct GpuPlan {
 
 impl GpuPlan {
     pub const FULL: Self = Self {
-        batch_sizes: &[256, 1024, 4096, 16_384, 65_536],
+        batch_sizes: &[1024, 4096, 16_384, 65_536, 262_144, 1_048_576],
         samples: 5,
     };
     pub const QUICK: Self = Self {
@@ -36,11 +36,19 @@ impl GpuPlan {
 /// Message length of the benchmark's signatures (a signing hash's size).
 const MSG_LEN: usize = 32;
 
+/// Largest batch at which one CPU thread is measured too (beyond it, one thread takes seconds per
+/// sample and says nothing new).
+const ONE_THREAD_MAX_BATCH: usize = 65_536;
+
 #[derive(Debug, Serialize)]
 pub struct GpuPoint {
     pub batch: usize,
+    /// Whole batches through `GpuVerifier::verify`: packing, upload, kernels and read-back, with
+    /// chunks overlapping.
     pub gpu_sigs_per_sec: Spread,
-    pub cpu_one_thread_sigs_per_sec: Spread,
+    /// The batch over the kernels' time alone (from the waited-phase run).
+    pub gpu_kernel_sigs_per_sec: f64,
+    pub cpu_one_thread_sigs_per_sec: Option<Spread>,
     pub cpu_all_threads_sigs_per_sec: Spread,
     /// One run of the batch with every GPU phase waited for in turn.
     pub gpu_time_split_ms: SplitMs,
@@ -67,6 +75,10 @@ impl From<TimeSplit> for SplitMs {
 #[derive(Debug, Serialize)]
 pub struct GpuReport {
     pub adapter: AdapterDescription,
+    /// The kernels measured: field variant ("u32" or "i64"), windows per dispatch, chunk size.
+    pub field: String,
+    pub windows_per_dispatch: u32,
+    pub max_chunk: usize,
     /// True for a software adapter (lavapipe): correctness only, not GPU speed.
     pub software_adapter: bool,
     pub cpu_threads: usize,
@@ -112,11 +124,14 @@ pub fn measure(plan: GpuPlan, log: impl Fn(String)) -> Result<GpuReport, GpuBenc
     let cpu = Verifier::new(Backend::Cpu)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     log(format!(
-        "adapter: {} ({}, {} {})",
+        "adapter: {} ({}, {} {}); {} field kernels, {} windows per dispatch, chunks of {}",
         gpu.adapter().name,
         gpu.adapter().backend,
         gpu.adapter().driver,
-        gpu.adapter().driver_info
+        gpu.adapter().driver_info,
+        gpu.field().name(),
+        gpu.config().windows_per_dispatch,
+        gpu.max_chunk(),
     ));
     let mut points = Vec::new();
     for &batch in plan.batch_sizes {
@@ -140,9 +155,11 @@ pub fn measure(plan: GpuPlan, log: impl Fn(String)) -> Result<GpuReport, GpuBenc
             if let Some(index) = (0..batch).find(|&i| verdicts.get(i) != Some(&expected[i])) {
                 return Err(GpuBenchError::Disagreement { batch, index });
             }
-            c1.push(rate(batch, || {
-                cpu.verify_batch(&refs);
-            }));
+            if batch <= ONE_THREAD_MAX_BATCH {
+                c1.push(rate(batch, || {
+                    cpu.verify_batch(&refs);
+                }));
+            }
             ca.push(rate(batch, || {
                 cpu_all_threads(&cpu, &refs, threads);
             }));
@@ -154,15 +171,20 @@ pub fn measure(plan: GpuPlan, log: impl Fn(String)) -> Result<GpuReport, GpuBenc
         let point = GpuPoint {
             batch,
             gpu_sigs_per_sec: Spread::of(g),
-            cpu_one_thread_sigs_per_sec: Spread::of(c1),
+            gpu_kernel_sigs_per_sec: batch as f64 / split.kernels.as_secs_f64().max(1e-9),
+            cpu_one_thread_sigs_per_sec: (!c1.is_empty()).then(|| Spread::of(c1)),
             cpu_all_threads_sigs_per_sec: Spread::of(ca),
             gpu_time_split_ms: split.into(),
         };
         log(format!(
-            "batch {batch:>6}: gpu {:>10.0}/s  cpu 1 thread {:>10.0}/s  cpu {threads} threads {:>10.0}/s  \
-             (gpu split ms: upload {:.1}, kernels {:.1}, read-back {:.1})",
+            "batch {batch:>7}: gpu {:>10.0}/s (kernels alone {:>10.0}/s)  cpu 1 thread {:>10.0}/s  \
+             cpu {threads} threads {:>10.0}/s  (gpu split ms: upload {:.1}, kernels {:.1}, read-back {:.1})",
             point.gpu_sigs_per_sec.median,
-            point.cpu_one_thread_sigs_per_sec.median,
+            point.gpu_kernel_sigs_per_sec,
+            point
+                .cpu_one_thread_sigs_per_sec
+                .as_ref()
+                .map_or(f64::NAN, |s| s.median),
             point.cpu_all_threads_sigs_per_sec.median,
             point.gpu_time_split_ms.upload,
             point.gpu_time_split_ms.kernels,
@@ -177,6 +199,9 @@ pub fn measure(plan: GpuPlan, log: impl Fn(String)) -> Result<GpuReport, GpuBenc
     Ok(GpuReport {
         software_adapter: gpu.adapter().is_software(),
         adapter: gpu.adapter().clone(),
+        field: gpu.field().name().to_string(),
+        windows_per_dispatch: gpu.config().windows_per_dispatch,
+        max_chunk: gpu.max_chunk(),
         cpu_threads: threads,
         message_len: MSG_LEN,
         points,

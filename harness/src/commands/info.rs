@@ -13,6 +13,26 @@ struct Info {
     features: CpuFeatures,
     curve_arithmetic: &'static str,
     verifiers: Vec<(&'static str, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gpu: Option<GpuInfo>,
+}
+
+#[derive(Serialize)]
+struct GpuInfo {
+    capabilities: iosv_kernels::AdapterCapabilities,
+    field: &'static str,
+    windows_per_dispatch: u32,
+    max_chunk: usize,
+}
+
+fn gpu_info() -> anyhow::Result<GpuInfo> {
+    let gpu = iosv_kernels::GpuVerifier::new()?;
+    Ok(GpuInfo {
+        capabilities: gpu.capabilities().clone(),
+        field: gpu.field().name(),
+        windows_per_dispatch: gpu.config().windows_per_dispatch,
+        max_chunk: gpu.max_chunk(),
+    })
 }
 
 pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
@@ -33,9 +53,10 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
             ),
             (
                 "ed25519 (gpu)",
-                "WGSL kernels on wgpu (`iosv bench gpu` names the adapter)".to_string(),
+                "WGSL kernels on wgpu (`iosv info --gpu` names the adapter)".to_string(),
             ),
         ],
+        gpu: if args.gpu { Some(gpu_info()?) } else { None },
     };
     if args.json {
         println!("{}", serde_json::to_string(&info)?);
@@ -56,6 +77,27 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
     );
     for (verifier, backend) in &info.verifiers {
         println!("  {verifier:<22} {backend}");
+    }
+    if let Some(g) = &info.gpu {
+        let c = &g.capabilities;
+        let a = &c.adapter;
+        println!(
+            "gpu:       {} ({}, {}, {} {})",
+            a.name, a.device_type, a.backend, a.driver, a.driver_info
+        );
+        println!("  features: {}", c.features.join(" "));
+        println!(
+            "  limits:   storage binding {} B, buffer {} B, {} workgroups per dimension, {} invocations per workgroup, uniform offset alignment {}",
+            c.max_storage_buffer_binding_size,
+            c.max_buffer_size,
+            c.max_compute_workgroups_per_dimension,
+            c.max_compute_invocations_per_workgroup,
+            c.min_uniform_buffer_offset_alignment
+        );
+        println!(
+            "  kernels:  {} field, {} windows per dispatch, chunks of up to {} signatures",
+            g.field, g.windows_per_dispatch, g.max_chunk
+        );
     }
     Ok(())
 }

@@ -10,10 +10,16 @@ use iosv_engine::sig::{Backend, SigRef, Verifier};
 use crate::bench::peers;
 use crate::cli::{BackendArg, PeerArg, VerifyArgs};
 
-/// Default batch size: measured on the development machine, batches of 1,024 reach 94–98% of the
-/// throughput of batches of 4,096 (perf-reports/sigverify.md), and bigger chunks only add latency
-/// and memory.
+/// Default batch size on the CPU: measured on the development machine, batches of 1,024 reach
+/// 94–98% of the throughput of batches of 4,096 (perf-reports/sigverify.md), and bigger chunks
+/// only add latency and memory.
 pub const DEFAULT_BATCH: u32 = 1024;
+/// Default batch size with a GPU (`gpu`, `auto`): a GPU submission costs tens of microseconds of
+/// fixed latency and needs tens of thousands of signatures to fill the device, while every worker
+/// thread parses its own batch, so batches must stay small enough for all threads to have one.
+/// On the H200 host (perf-reports/gpu.md) 32,768 was the fastest whole-process batch with the
+/// old kernels and the sweep in `perf-reports/scripts/gpu-check.sh` re-measures it.
+pub const DEFAULT_GPU_BATCH: u32 = 32_768;
 
 /// Input buffer size: large reads keep the reader thread's share of a core small.
 const READ_BUFFER: usize = 1 << 20;
@@ -32,8 +38,12 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         .threads
         .map(|t| t as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let batch = args.batch.unwrap_or(match verifier.backend() {
+        Backend::Cpu => DEFAULT_BATCH,
+        Backend::Gpu | Backend::Auto => DEFAULT_GPU_BATCH,
+    });
     let options = StreamOptions {
-        batch: args.batch as usize,
+        batch: batch as usize,
         threads,
     };
     let check = checker(|items| match args.peer {

@@ -179,18 +179,19 @@ pub fn pipeline_stages(report: &PipelineBenchReport) -> Chart {
 /// Signatures/s against batch size: the GPU kernels beside the CPU backend on one and on all
 /// threads, on the same signatures.
 pub fn gpu_against_cpu(report: &GpuReport) -> Chart {
-    let line = |name: &str, f: &dyn Fn(&crate::bench::gpu::GpuPoint) -> f64| Series {
+    let line = |name: &str, f: &dyn Fn(&crate::bench::gpu::GpuPoint) -> Option<f64>| Series {
         name: name.to_string(),
         points: report
             .points
             .iter()
-            .map(|p| (p.batch as f64, f(p)))
+            .filter_map(|p| f(p).map(|y| (p.batch as f64, y)))
             .collect(),
     };
     Chart {
         title: format!(
-            "GPU ({}{}) against CPU, signatures/s",
+            "GPU ({}, {} field{}) against CPU, signatures/s",
             report.adapter.name,
+            report.field,
             if report.software_adapter {
                 ", software: correctness only"
             } else {
@@ -201,10 +202,13 @@ pub fn gpu_against_cpu(report: &GpuReport) -> Chart {
         y_label: "signatures/s".into(),
         x_log: true,
         series: vec![
-            line("GPU", &|p| p.gpu_sigs_per_sec.median),
-            line("CPU, 1 thread", &|p| p.cpu_one_thread_sigs_per_sec.median),
+            line("GPU", &|p| Some(p.gpu_sigs_per_sec.median)),
+            line("GPU kernels alone", &|p| Some(p.gpu_kernel_sigs_per_sec)),
+            line("CPU, 1 thread", &|p| {
+                p.cpu_one_thread_sigs_per_sec.as_ref().map(|s| s.median)
+            }),
             line(&format!("CPU, {} threads", report.cpu_threads), &|p| {
-                p.cpu_all_threads_sigs_per_sec.median
+                Some(p.cpu_all_threads_sigs_per_sec.median)
             }),
         ],
     }

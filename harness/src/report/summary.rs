@@ -94,28 +94,36 @@ fn harness_table(s: &mut String, h: &HarnessReport) {
 fn gpu_table(s: &mut String, g: &GpuReport) {
     let _ = writeln!(
         s,
-        "\n## GPU against CPU\n\nAdapter: {} ({}){}; messages of {} bytes; medians.\n",
+        "\n## GPU against CPU\n\nAdapter: {} ({}, {} {}){}; {} field kernels, {} windows per dispatch, chunks of {}; messages of {} bytes; medians.\n",
         g.adapter.name,
         g.adapter.backend,
+        g.adapter.driver,
+        g.adapter.driver_info,
         if g.software_adapter {
             " — a software adapter: correctness, not GPU speed"
         } else {
             ""
         },
+        g.field,
+        g.windows_per_dispatch,
+        g.max_chunk,
         g.message_len
     );
     let _ = writeln!(
         s,
-        "| batch | GPU sig/s | CPU 1 thread | CPU {} threads | upload ms | kernels ms | read-back ms |\n|---:|---:|---:|---:|---:|---:|---:|",
+        "| batch | GPU sig/s | GPU kernels alone | CPU 1 thread | CPU {} threads | upload ms | kernels ms | read-back ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|",
         g.cpu_threads
     );
     for p in &g.points {
         let _ = writeln!(
             s,
-            "| {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {:.0} | {:.0} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
             p.batch,
             p.gpu_sigs_per_sec.median,
-            p.cpu_one_thread_sigs_per_sec.median,
+            p.gpu_kernel_sigs_per_sec,
+            p.cpu_one_thread_sigs_per_sec
+                .as_ref()
+                .map_or("—".to_string(), |s| format!("{:.0}", s.median)),
             p.cpu_all_threads_sigs_per_sec.median,
             p.gpu_time_split_ms.upload,
             p.gpu_time_split_ms.kernels,
