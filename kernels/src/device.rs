@@ -122,6 +122,7 @@ impl Gpu {
     /// software last), opens a device with the adapter's own limits and compiles the stages of
     /// the variant `requested` names (the field the adapter runs best where it names none).
     pub fn open(requested: KernelConfig) -> Result<Self, GpuError> {
+        let opened = std::time::Instant::now();
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
@@ -134,6 +135,7 @@ impl Gpu {
             })
             .min_by_key(|a| rank(a.get_info().device_type))
             .ok_or(GpuError::NoAdapter)?;
+        let adapter_ms = opened.elapsed().as_millis() as u64;
         let info = AdapterDescription::from_info(&adapter.get_info());
         let limits = adapter.limits();
         let int64 = adapter.features().contains(wgpu::Features::SHADER_INT64);
@@ -165,6 +167,7 @@ impl Gpu {
             trace: wgpu::Trace::Off,
         }))
         .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
+        let device_ms = opened.elapsed().as_millis() as u64 - adapter_ms;
         let fault: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let sink = Arc::clone(&fault);
         device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
@@ -254,6 +257,8 @@ impl Gpu {
             adapter = %info.name,
             backend = %info.backend,
             field = ?field,
+            adapter_ms,
+            device_ms,
             driver = %info.driver,
             compile_ms = started.elapsed().as_millis() as u64,
             "GPU verifier ready"

@@ -76,6 +76,7 @@ impl GpuVerifier {
             gpu: Arc::new(device::Gpu::open(config)?),
             pool: Arc::new(slot::Pool::default()),
         };
+        let started = std::time::Instant::now();
         batch::fill_base_table(&verifier.gpu, &verifier.pool)?;
         let pk = [0u8; 32];
         let sig = [0u8; 64];
@@ -84,6 +85,10 @@ impl GpuVerifier {
             msg: &[],
             sig: &sig,
         }])?;
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "base table filled, kernels warmed"
+        );
         Ok(verifier)
     }
 

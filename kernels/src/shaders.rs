@@ -27,18 +27,20 @@ const FIELD_U32: &str = include_str!("wgsl/field_u32.wgsl");
 const FIELD_U32_OPS: &str = include_str!("wgsl/field_u32_ops.wgsl");
 const FIELD_I64: &str = include_str!("wgsl/field_i64.wgsl");
 const FIELD_I64_OPS: &str = include_str!("wgsl/field_i64_ops.wgsl");
+const FIELD_POW: &str = include_str!("wgsl/field_pow.wgsl");
 const CURVE: &str = include_str!("wgsl/curve.wgsl");
 const SHA512: &str = include_str!("wgsl/sha512.wgsl");
 const HASH: &str = include_str!("wgsl/hash.wgsl");
 const PREPARE: &str = include_str!("wgsl/prepare.wgsl");
 const WINDOW: &str = include_str!("wgsl/window.wgsl");
 const FINISH: &str = include_str!("wgsl/finish.wgsl");
+const BASE_TABLE: &str = include_str!("wgsl/base_table.wgsl");
 
 /// The stages for `field`. The hash stage is the same for both (u32 only).
 pub(crate) fn stages(field: FieldVariant) -> Stages {
-    let arithmetic: [&str; 5] = match field {
-        FieldVariant::U32 => [BINDINGS, WORDS, FIELD_U32, FIELD_U32_OPS, CURVE],
-        FieldVariant::I64 => [BINDINGS, WORDS, FIELD_I64, FIELD_I64_OPS, CURVE],
+    let arithmetic: [&str; 6] = match field {
+        FieldVariant::U32 => [BINDINGS, WORDS, FIELD_U32, FIELD_U32_OPS, FIELD_POW, CURVE],
+        FieldVariant::I64 => [BINDINGS, WORDS, FIELD_I64, FIELD_I64_OPS, FIELD_POW, CURVE],
     };
     let with = |stage: &str| {
         let mut parts = arithmetic.to_vec();
@@ -69,7 +71,7 @@ pub(crate) fn stages(field: FieldVariant) -> Stages {
         base_table: Stage {
             label: "iosv base table ([0..8]B)",
             entry: "base_table_main",
-            source: with(PREPARE),
+            source: with(BASE_TABLE),
         },
     }
 }

@@ -72,6 +72,17 @@ for field in i64 u32; do
   IOSV_GPU_FIELD=$field "$BIN" bench gpu "${QUICK[@]}" --json --out "$WORK/bench-$field" > "$OUT/bench-gpu-$field.json" 2> >(grep -v XDG_RUNTIME >> "$LOG") || fail "bench gpu field=$field"
 done
 
+say "== start-up: one signature, 3 runs each (the GPU's share of a short run)"
+head -1 "$WORK/m.jsonl" > "$WORK/one.jsonl"
+for backend in cpu gpu; do
+  for i in 1 2 3; do
+    t0=$(date +%s.%N)
+    IOSV_LOG=iosv_kernels=info "$BIN" verify --backend $backend "$WORK/one.jsonl" > /dev/null 2> "$WORK/one.err"
+    t1=$(date +%s.%N)
+    say "$backend start-up run $i: $(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }") s $(grep -o 'adapter_ms=[0-9]*\|device_ms=[0-9]*\|compile_ms=[0-9]*\|ms=[0-9]* base table' "$WORK/one.err" | tr '\n' ' ')"
+  done
+done
+
 say "== whole process, $N signatures: wall seconds of 3 runs (backend, field, batch)"
 run() { # label, then env and args
   local label=$1; shift
@@ -91,7 +102,7 @@ run() { # label, then env and args
 run "cpu batch=1024" "$BIN" verify --backend cpu
 run "gpu i64 batch=default" IOSV_GPU_FIELD=i64 "$BIN" verify --backend gpu
 run "auto i64 batch=default" IOSV_GPU_FIELD=i64 "$BIN" verify --backend auto
-for batch in 8192 131072; do
+for batch in 4096 16384 32768; do
   run "gpu i64 batch=$batch" IOSV_GPU_FIELD=i64 "$BIN" verify --backend gpu --batch $batch
   run "auto i64 batch=$batch" IOSV_GPU_FIELD=i64 "$BIN" verify --backend auto --batch $batch
 done

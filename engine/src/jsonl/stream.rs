@@ -58,13 +58,17 @@ struct Chunk {
 
 struct Done {
     seq: u64,
+    /// Set when the verifier failed on this chunk: the stream stops with this error.
+    failed: Option<io::Error>,
     output: Vec<u8>,
     summary: StreamSummary,
     recycled: Recycled,
 }
 
 /// Verifies every line of `input` with `check` (a batch verifier: one verdict per signature, in
-/// order) and writes one output line per input line to `output`, in input order.
+/// order) and writes one output line per input line to `output`, in input order. A `check` that
+/// fails (a verifier that could not start, say) stops the stream with its error; the lines before
+/// the failing chunk have been written, none after.
 pub fn verify_stream<R, W, F>(
     input: R,
     mut output: W,
@@ -74,7 +78,7 @@ pub fn verify_stream<R, W, F>(
 where
     R: BufRead + Send,
     W: Write,
-    F: Fn(&[SigRef<'_>]) -> Vec<bool> + Sync,
+    F: Fn(&[SigRef<'_>]) -> io::Result<Vec<bool>> + Sync,
 {
     let batch = options.batch.max(1);
     let threads = options.threads.max(1);
@@ -111,7 +115,10 @@ where
             waiting.insert(done.seq, done);
             while let Some(ready) = waiting.remove(&next) {
                 if write_result.is_ok() {
-                    write_result = output.write_all(&ready.output);
+                    write_result = match ready.failed {
+                        Some(e) => Err(e),
+                        None => output.write_all(&ready.output),
+                    };
                 }
                 if write_result.is_err() {
                     // Stop everything: dropping the receiver makes the workers and reader return.
@@ -236,7 +243,7 @@ fn read_bounded_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>) -> io::Result
 
 fn judge_chunk<F>(chunk: Chunk, check: &F) -> Done
 where
-    F: Fn(&[SigRef<'_>]) -> Vec<bool>,
+    F: Fn(&[SigRef<'_>]) -> io::Result<Vec<bool>>,
 {
     let parsed: Vec<Result<SigItem, LineError>> = chunk
         .lines
@@ -250,7 +257,11 @@ where
         .iter()
         .filter_map(|p| p.as_ref().ok().map(SigItem::as_ref))
         .collect();
-    let mut verdicts = check(&refs).into_iter();
+    let (verdicts, failed) = match check(&refs) {
+        Ok(v) => (v, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let mut verdicts = verdicts.into_iter();
 
     let mut summary = StreamSummary {
         lines: chunk.lines.len() as u64,
@@ -278,6 +289,7 @@ where
     drop(parsed);
     Done {
         seq: chunk.seq,
+        failed,
         output,
         summary,
         recycled: Recycled {

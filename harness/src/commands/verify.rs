@@ -2,10 +2,12 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter};
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use anyhow::Context;
 use iosv_engine::jsonl::stream::{StreamOptions, verify_stream};
-use iosv_engine::sig::{Backend, SigRef, Verifier};
+use iosv_engine::sig::{Backend, BackendError, SigRef, Verifier};
 
 use crate::bench::peers;
 use crate::cli::{BackendArg, PeerArg, VerifyArgs};
@@ -14,12 +16,12 @@ use crate::cli::{BackendArg, PeerArg, VerifyArgs};
 /// 94–98% of the throughput of batches of 4,096 (perf-reports/sigverify.md), and bigger chunks
 /// only add latency and memory.
 pub const DEFAULT_BATCH: u32 = 1024;
-/// Default batch size with a GPU (`gpu`, `auto`): a GPU submission costs tens of microseconds of
-/// fixed latency and needs tens of thousands of signatures to fill the device, while every worker
-/// thread parses its own batch, so batches must stay small enough for all threads to have one.
-/// On the H200 host (perf-reports/gpu.md) 32,768 was the fastest whole-process batch with the
-/// old kernels and the sweep in `perf-reports/scripts/gpu-check.sh` re-measures it.
-pub const DEFAULT_GPU_BATCH: u32 = 32_768;
+/// Default batch size with a GPU (`gpu`, `auto`): every worker thread parses its own batch and
+/// submits it, so the batches in flight (one per thread) together fill the device while each
+/// stays small enough that all threads have work. Measured on the H200 host with 16 threads
+/// (perf-reports/gpu.md, `perf-reports/scripts/gpu-check.sh`, 1,000,000 signatures): 8,192 the
+/// fastest of 8,192 / 32,768 / 131,072 (0.53–0.61 s against 0.68–0.72 and 0.68–0.81 s).
+pub const DEFAULT_GPU_BATCH: u32 = 8_192;
 
 /// Input buffer size: large reads keep the reader thread's share of a core small.
 const READ_BUFFER: usize = 1 << 20;
@@ -30,15 +32,11 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         BackendArg::Gpu => Backend::Gpu,
         BackendArg::Auto => Backend::Auto,
     };
-    let verifier = Verifier::new(backend)?;
-    if let Some(adapter) = verifier.gpu_adapter() {
-        tracing::info!(%adapter, backend = ?verifier.backend(), "verifying with the GPU");
-    }
     let threads = args
         .threads
         .map(|t| t as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let batch = args.batch.unwrap_or(match verifier.backend() {
+    let batch = args.batch.unwrap_or(match backend {
         Backend::Cpu => DEFAULT_BATCH,
         Backend::Gpu | Backend::Auto => DEFAULT_GPU_BATCH,
     });
@@ -46,10 +44,14 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         batch: batch as usize,
         threads,
     };
+    // Opening a GPU (instance, device, pipelines from the driver's cache, base table) takes a
+    // good part of a short run: it happens on its own thread while the input is read and parsed,
+    // and the first batch waits for it. If it fails, the stream stops before any output.
+    let verifier = OpeningVerifier::start(backend);
     let check = checker(|items| match args.peer {
-        None => verifier.verify_batch(items),
-        Some(PeerArg::Ed25519DalekBatch) => peers::dalek_verify_batch(items),
-        Some(PeerArg::Ed25519ConsensusBatch) => peers::consensus_batch(items),
+        None => Ok(verifier.get()?.verify_batch(items)),
+        Some(PeerArg::Ed25519DalekBatch) => Ok(peers::dalek_verify_batch(items)),
+        Some(PeerArg::Ed25519ConsensusBatch) => Ok(peers::consensus_batch(items)),
     });
     let stdout = io::stdout().lock();
     let output = BufWriter::with_capacity(READ_BUFFER, stdout);
@@ -67,13 +69,64 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
             )
         }
     }
-    .context("verification stopped on an I/O error")?;
+    .map_err(|e| match verifier.error() {
+        Some(opening) => anyhow::anyhow!(opening),
+        None => anyhow::Error::new(e).context("verification stopped on an I/O error"),
+    })?;
+    if args.peer.is_none() {
+        // An empty input never asked for the verifier: a backend that cannot open is still an
+        // error (exit 2), as it is with input.
+        verifier.get().map_err(|e| anyhow::anyhow!(e))?;
+    }
     tracing::info!(?summary, "done");
     Ok(())
 }
 
+/// A verifier being opened on another thread; `get` waits for it.
+struct OpeningVerifier {
+    pending: Mutex<Option<JoinHandle<Result<Verifier, BackendError>>>>,
+    opened: OnceLock<Result<Verifier, String>>,
+}
+
+impl OpeningVerifier {
+    fn start(backend: Backend) -> Self {
+        let handle = std::thread::spawn(move || {
+            let verifier = Verifier::new(backend)?;
+            if let Some(adapter) = verifier.gpu_adapter() {
+                tracing::info!(%adapter, backend = ?verifier.backend(), "verifying with the GPU");
+            }
+            Ok(verifier)
+        });
+        Self {
+            pending: Mutex::new(Some(handle)),
+            opened: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> io::Result<&Verifier> {
+        let opened = self.opened.get_or_init(|| {
+            let handle = self
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            match handle.map(JoinHandle::join) {
+                Some(Ok(Ok(verifier))) => Ok(verifier),
+                Some(Ok(Err(e))) => Err(e.to_string()),
+                Some(Err(_)) | None => Err("opening the verifier panicked".to_string()),
+            }
+        });
+        opened.as_ref().map_err(|e| io::Error::other(e.clone()))
+    }
+
+    /// Why the verifier could not be opened, if it could not.
+    fn error(&self) -> Option<String> {
+        self.opened.get().and_then(|o| o.as_ref().err().cloned())
+    }
+}
+
 /// Pins a closure to the higher-ranked signature `verify_stream` wants.
-pub fn checker<F: Fn(&[SigRef<'_>]) -> Vec<bool> + Sync>(f: F) -> F {
+pub fn checker<F: Fn(&[SigRef<'_>]) -> io::Result<Vec<bool>> + Sync>(f: F) -> F {
     f
 }
 

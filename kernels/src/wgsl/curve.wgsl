@@ -57,30 +57,59 @@ fn cached_cneg(c: Cached, negate: bool) -> Cached {
     );
 }
 
-// p + q (8 multiplications).
-fn ext_add(p: Ext, q: Cached) -> Ext {
+// A sum or double before its last four multiplications ("completed" coordinates): the point is
+// (E F : G H : F G : E H). Converting to (X : Y : Z) alone costs three multiplications, with T
+// four; a doubling never reads T, so a chain of doublings computes T only at its end.
+struct Completed {
+    e: Fe,
+    f: Fe,
+    g: Fe,
+    h: Fe,
+}
+
+// X, Y, Z of the point; T left zero (for a point that only a doubling will read).
+fn to_proj(c: Completed) -> Ext {
+    return Ext(fe_mul(c.e, c.f), fe_mul(c.g, c.h), fe_mul(c.f, c.g), FE_ZERO);
+}
+
+fn to_ext(c: Completed) -> Ext {
+    return Ext(fe_mul(c.e, c.f), fe_mul(c.g, c.h), fe_mul(c.f, c.g), fe_mul(c.e, c.h));
+}
+
+// p + q before the final multiplications (4 multiplications; 3 when q is affine, Z = 1 and its
+// z2 = 2, as every base-table entry is).
+fn add_completed(p: Ext, q: Cached, affine: bool) -> Completed {
     let a = fe_mul(fe_sub(p.y, p.x), q.ymx);
     let b = fe_mul(fe_add(p.y, p.x), q.ypx);
     let c = fe_mul(p.t, q.t2d);
-    let d = fe_mul(p.z, q.z2);
-    let e = fe_sub(b, a);
-    let f = fe_sub(d, c);
-    let g = fe_add(d, c);
-    let h = fe_add(b, a);
-    return Ext(fe_mul(e, f), fe_mul(g, h), fe_mul(f, g), fe_mul(e, h));
+    var d: Fe;
+    if (affine) {
+        d = fe_add(p.z, p.z);
+    } else {
+        d = fe_mul(p.z, q.z2);
+    }
+    return Completed(fe_sub(b, a), fe_sub(d, c), fe_add(d, c), fe_add(b, a));
 }
 
-// 2p (4 squarings, 4 multiplications).
-fn ext_dbl(p: Ext) -> Ext {
+// 2p before the final multiplications (4 squarings; reads X, Y, Z only).
+fn dbl_completed(p: Ext) -> Completed {
     let a = fe_sqr(p.x);
     let b = fe_sqr(p.y);
     let zz = fe_sqr(p.z);
     let c = fe_add(zz, zz);
     let e = fe_sub(fe_sub(fe_sqr(fe_add(p.x, p.y)), a), b);
     let g = fe_sub(b, a);
-    let f = fe_sub(g, c);
-    let h = fe_sub(fe_neg(a), b);
-    return Ext(fe_mul(e, f), fe_mul(g, h), fe_mul(f, g), fe_mul(e, h));
+    return Completed(e, fe_sub(g, c), g, fe_sub(fe_neg(a), b));
+}
+
+// p + q (8 multiplications).
+fn ext_add(p: Ext, q: Cached) -> Ext {
+    return to_ext(add_completed(p, q, false));
+}
+
+// 2p (4 squarings, 4 multiplications).
+fn ext_dbl(p: Ext) -> Ext {
+    return to_ext(dbl_completed(p));
 }
 
 // The lane's state (bindings.wgsl): element e, limb j at state[(e * FE_LIMBS + j) * stride + lane].

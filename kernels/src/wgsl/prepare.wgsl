@@ -5,40 +5,6 @@
 // signed radix-16 digits of k and S (all zero when S, A or R already failed, so that the window
 // stage never indexes past a table whatever the bytes were).
 
-fn fe_sqn(a: Fe, n: u32) -> Fe {
-    var r = a;
-    for (var i = 0u; i < n; i++) {
-        r = fe_sqr(r);
-    }
-    return r;
-}
-
-// z^((p - 5) / 8) = z^(2^252 - 3), ref10's addition chain.
-fn fe_pow22523(z: Fe) -> Fe {
-    var t0 = fe_sqr(z);
-    var t1 = fe_sqn(t0, 2u);
-    t1 = fe_mul(z, t1);
-    t0 = fe_mul(t0, t1);
-    t0 = fe_sqr(t0);
-    t0 = fe_mul(t1, t0);
-    t1 = fe_sqn(t0, 5u);
-    t0 = fe_mul(t1, t0);
-    t1 = fe_sqn(t0, 10u);
-    t1 = fe_mul(t1, t0);
-    var t2 = fe_sqn(t1, 20u);
-    t1 = fe_mul(t2, t1);
-    t1 = fe_sqn(t1, 10u);
-    t0 = fe_mul(t1, t0);
-    t1 = fe_sqn(t0, 50u);
-    t1 = fe_mul(t1, t0);
-    t2 = fe_sqn(t1, 100u);
-    t1 = fe_mul(t2, t1);
-    t1 = fe_sqn(t1, 50u);
-    t0 = fe_mul(t1, t0);
-    t0 = fe_sqn(t0, 2u);
-    return fe_mul(t0, z);
-}
-
 struct Decoded {
     ok: bool,
     x: Fe,
@@ -85,30 +51,16 @@ fn store_digits(scalar: u32, s: array<u32, 8>) {
     }
 }
 
-// Entries [0..8]P of a table in cached form, through `sink`: 0 the lane's state, 1 the base table.
-fn build_table(p1: Ext, sink: u32) {
+// The lane's table [0..8]P in cached form (projective: no inversion per lane, which would cost
+// more than the one multiplication per window it saves).
+fn build_table(p1: Ext) {
     let c1 = to_cached(p1);
-    table_put(sink, 0u, cached_identity());
-    table_put(sink, 1u, c1);
+    cached_store(ST_TABLE, cached_identity());
+    cached_store(ST_TABLE + 4u, c1);
     var p = p1;
     for (var m = 2u; m <= 8u; m++) {
         p = ext_add(p, c1);
-        table_put(sink, m, to_cached(p));
-    }
-}
-
-fn table_put(sink: u32, m: u32, c: Cached) {
-    if (sink == 0u) {
-        cached_store(ST_TABLE + 4u * m, c);
-        return;
-    }
-    let parts = array<Fe, 4>(c.ypx, c.ymx, c.z2, c.t2d);
-    var at = m * 4u * FE_LIMBS;
-    for (var k = 0u; k < 4u; k++) {
-        for (var j = 0u; j < FE_LIMBS; j++) {
-            base_table[at] = parts[k][j];
-            at++;
-        }
+        cached_store(ST_TABLE + 4u * m, to_cached(p));
     }
 }
 
@@ -136,7 +88,7 @@ fn prepare_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ok = f == FLAGS_DECODED;
 
     let neg_ax = fe_neg(a.x);
-    build_table(Ext(neg_ax, a.y, FE_ONE, fe_mul(neg_ax, a.y)), 0u);
+    build_table(Ext(neg_ax, a.y, FE_ONE, fe_mul(neg_ax, a.y)));
     cached_store(ST_RC, to_cached(ext_from_affine(r.x, r.y)));
 
     var k: array<u32, 8>;
@@ -147,10 +99,4 @@ fn prepare_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     store_digits(0u, k);
     store_digits(1u, s);
-}
-
-// Fills the base table [0..8]B once per device (one invocation).
-@compute @workgroup_size(1)
-fn base_table_main() {
-    build_table(ext_from_affine(FE_BX, FE_BY), 1u);
 }
