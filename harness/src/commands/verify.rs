@@ -19,9 +19,10 @@ pub const DEFAULT_BATCH: u32 = 1024;
 /// Default batch size with a GPU (`gpu`, `auto`): every worker thread parses its own batch and
 /// submits it, so the batches in flight (one per thread) together fill the device while each
 /// stays small enough that all threads have work. Measured on the H200 host with 16 threads
-/// (perf-reports/gpu.md, `perf-reports/scripts/gpu-check.sh`, 1,000,000 signatures): 8,192 the
-/// fastest of 8,192 / 32,768 / 131,072 (0.53–0.61 s against 0.68–0.72 and 0.68–0.81 s).
-pub const DEFAULT_GPU_BATCH: u32 = 8_192;
+/// (perf-reports/gpu.md, `perf-reports/scripts/gpu-check.sh`, 1,000,000 signatures, 3 runs
+/// each): 16,384 the fastest of 4,096 / 8,192 / 16,384 / 32,768 (0.39–0.44 s against 0.60–0.66,
+/// 0.48–0.50 and 0.52–0.58 s).
+pub const DEFAULT_GPU_BATCH: u32 = 16_384;
 
 /// Input buffer size: large reads keep the reader thread's share of a core small.
 const READ_BUFFER: usize = 1 << 20;

@@ -1,6 +1,6 @@
 //! One verifier, several backends: `cpu` (curve25519-dalek's run-time choice of AVX-512 IFMA, AVX2
-//! or serial arithmetic), `gpu` (the WGSL kernels of `iosv-kernels`) and `auto` (both, a batch
-//! split by their measured rates). Every backend gives the same verdict on every input: the GPU
+//! or serial arithmetic), `gpu` (the WGSL kernels of `iosv-kernels`) and `auto` (both: each batch
+//! to the side expected to finish it first, by measured rates and the GPU's queue). Every backend gives the same verdict on every input: the GPU
 //! kernels implement the same ZIP-215 rules and are tested against the same vectors and oracle,
 //! and whatever the GPU cannot take (messages over its bound, a device failure) is verified on the
 //! CPU instead.
