@@ -74,19 +74,23 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         Some(opening) => anyhow::anyhow!(opening),
         None => anyhow::Error::new(e).context("verification stopped on an I/O error"),
     })?;
-    if args.peer.is_none() {
-        // An empty input never asked for the verifier: a backend that cannot open is still an
-        // error (exit 2), as it is with input.
+    if args.peer.is_none() && backend == Backend::Gpu {
+        // An empty input never asked for the verifier: a GPU that cannot open is still an error
+        // (exit 2), as it is with input. (`auto` never fails to open: it falls back to the CPU,
+        // and a run that ended before its GPU was ready does not wait for it.)
         verifier.get().map_err(|e| anyhow::anyhow!(e))?;
     }
     tracing::info!(?summary, "done");
     Ok(())
 }
 
-/// A verifier being opened on another thread; `get` waits for it.
+/// A verifier being opened on another thread; `get` waits for it, except with `auto`, whose
+/// batches go to the CPU until the GPU is ready (same verdicts; a software adapter may take
+/// seconds to compile the kernels, longer than a short run).
 struct OpeningVerifier {
     pending: Mutex<Option<JoinHandle<Result<Verifier, BackendError>>>>,
     opened: OnceLock<Result<Verifier, String>>,
+    meanwhile: Option<Verifier>,
 }
 
 impl OpeningVerifier {
@@ -98,13 +102,30 @@ impl OpeningVerifier {
             }
             Ok(verifier)
         });
+        let meanwhile = match backend {
+            Backend::Auto => Verifier::new(Backend::Cpu).ok(),
+            Backend::Cpu | Backend::Gpu => None,
+        };
         Self {
             pending: Mutex::new(Some(handle)),
             opened: OnceLock::new(),
+            meanwhile,
         }
     }
 
     fn get(&self) -> io::Result<&Verifier> {
+        if let Some(cpu) = &self.meanwhile {
+            let ready = self.opened.get().is_some()
+                || self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                    .is_none_or(JoinHandle::is_finished);
+            if !ready {
+                return Ok(cpu);
+            }
+        }
         let opened = self.opened.get_or_init(|| {
             let handle = self
                 .pending

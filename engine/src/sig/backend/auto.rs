@@ -29,6 +29,10 @@ const MIN_GPU_BATCH: usize = 256;
 /// and of the H200 host with AVX-512 IFMA (130,000–180,000 signatures/s measured there), rounded
 /// down so that an unmeasured CPU does not take work a GPU could have done.
 const ASSUMED_CPU_RATE: f64 = 100_000.0;
+/// The GPU probe at open stops at a batch that takes this long (seconds) ...
+const PROBE_TIME: f64 = 0.004;
+/// ... or at this many signatures (where an H200 takes ~5 ms).
+const PROBE_MAX: usize = 65_536;
 /// Weight of the newest measurement in the smoothed rates.
 const SMOOTHING: f64 = 0.3;
 /// Every EXPLORE-th batch routed to the CPU goes to an idle GPU instead, so that a GPU estimate
@@ -77,10 +81,14 @@ impl AutoBackend {
     /// The GPU if there is one; `None` (logged once per process) if not.
     pub fn open(config: Option<iosv_kernels::KernelConfig>) -> Option<Self> {
         match GpuBackend::open(config) {
-            Ok(gpu) => Some(Self {
-                gpu,
-                state: Arc::new(State::default()),
-            }),
+            Ok(gpu) => {
+                let auto = Self {
+                    gpu,
+                    state: Arc::new(State::default()),
+                };
+                auto.probe_gpu();
+                Some(auto)
+            }
             Err(error) => {
                 static SAID: Once = Once::new();
                 SAID.call_once(|| {
@@ -88,6 +96,41 @@ impl AutoBackend {
                 });
                 None
             }
+        }
+    }
+
+    /// Measures the GPU's throughput before the first batch: batches of 256, 512, … signatures
+    /// until one takes [`PROBE_TIME`] (or [`PROBE_MAX`] signatures), so that a fast GPU is
+    /// measured past its fixed latency and a slow one (a software adapter: ~10 ms for the
+    /// first 256) costs little. The signatures are all-zero bytes: invalid, but every stage
+    /// runs in full for them, so they take as long as valid ones.
+    fn probe_gpu(&self) {
+        static PK: [u8; 32] = [0; 32];
+        static SIG: [u8; 64] = [0; 64];
+        let item = SigRef {
+            pk: &PK,
+            msg: &[],
+            sig: &SIG,
+        };
+        let probe = vec![item; PROBE_MAX];
+        let cache = KeyCache::default();
+        let mut n = MIN_GPU_BATCH;
+        loop {
+            let started = Instant::now();
+            self.gpu.verify_batch(&probe[..n], &cache);
+            let seconds = started.elapsed().as_secs_f64();
+            if seconds >= PROBE_TIME || n == PROBE_MAX {
+                self.state
+                    .gpu
+                    .store((n as f64 / seconds.max(1e-9)).to_bits(), Ordering::Relaxed);
+                tracing::info!(
+                    signatures = n,
+                    rate = n as f64 / seconds,
+                    "auto: GPU probed"
+                );
+                return;
+            }
+            n = (2 * n).min(PROBE_MAX);
         }
     }
 
@@ -102,9 +145,6 @@ impl AutoBackend {
             return false;
         }
         let gpu = rate(&self.state.gpu);
-        if gpu == 0.0 {
-            return true;
-        }
         let cpu = match rate(&self.state.cpu) {
             0.0 => ASSUMED_CPU_RATE,
             measured => measured,
