@@ -298,7 +298,7 @@ pub struct VerifyArgs {
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     pub backend: BackendArg,
     /// Signatures per verification batch (and lines per chunk of work); default 1,024 on the CPU,
-    /// 16,384 with a GPU (`gpu`, `auto`).
+    /// 16,384 with `gpu`, 8,192 with `auto`.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub batch: Option<u32>,
     /// Worker threads (default: all cores).
