@@ -2,8 +2,9 @@
 //! ed25519-speccheck edge cases, each judged by `verify_single`, by `verify_batch` (alone and in
 //! a batch with others) and by the oracle, `ed25519-consensus`. All three must agree on every input.
 //!
-//! The speccheck file is `shared/vectors/ed25519-speccheck-cases.json` beside the workspace; set
-//! `IOSV_VECTORS_DIR` to read it from another directory. A missing file fails the test.
+//! The speccheck file is `tests/vectors/ed25519-speccheck-cases.json` (source and licence in that
+//! folder's README); set `IOSV_VECTORS_DIR` to read it from another directory. A missing file
+//! fails the test.
 
 use ed25519_dalek::{Signer, SigningKey};
 use iosv_engine::sig::{KeyCache, SigItem, SigRef, verify_batch, verify_single};

@@ -1,5 +1,6 @@
 //! Known-answer vectors shared by the verification tests (CPU and GPU): RFC 8032 §7.1 and the
-//! ed25519-speccheck edge cases from `shared/vectors/` beside the workspace (or `IOSV_VECTORS_DIR`).
+//! ed25519-speccheck edge cases in this folder (source and licence in `README.md`; set
+//! `IOSV_VECTORS_DIR` to read another copy).
 
 #![allow(dead_code)]
 
@@ -108,7 +109,7 @@ pub fn speccheck_path() -> std::path::PathBuf {
         Some(dir) => std::path::Path::new(&dir).join("ed25519-speccheck-cases.json"),
         None => concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vectors/ed25519-speccheck-cases.json"
+            "/tests/vectors/ed25519-speccheck-cases.json"
         )
         .into(),
     }
