@@ -27,6 +27,7 @@ const FIELD_U32: &str = include_str!("wgsl/field_u32.wgsl");
 const FIELD_U32_OPS: &str = include_str!("wgsl/field_u32_ops.wgsl");
 const FIELD_I64: &str = include_str!("wgsl/field_i64.wgsl");
 const FIELD_I64_OPS: &str = include_str!("wgsl/field_i64_ops.wgsl");
+const FIELD_COMMON: &str = include_str!("wgsl/field_common.wgsl");
 const FIELD_POW: &str = include_str!("wgsl/field_pow.wgsl");
 const CURVE: &str = include_str!("wgsl/curve.wgsl");
 const SHA512: &str = include_str!("wgsl/sha512.wgsl");
@@ -38,10 +39,11 @@ const BASE_TABLE: &str = include_str!("wgsl/base_table.wgsl");
 
 /// The stages for `field`. The hash stage is the same for both (u32 only).
 pub(crate) fn stages(field: FieldVariant) -> Stages {
-    let arithmetic: [&str; 6] = match field {
-        FieldVariant::U32 => [BINDINGS, WORDS, FIELD_U32, FIELD_U32_OPS, FIELD_POW, CURVE],
-        FieldVariant::I64 => [BINDINGS, WORDS, FIELD_I64, FIELD_I64_OPS, FIELD_POW, CURVE],
+    let (field, ops) = match field {
+        FieldVariant::U32 => (FIELD_U32, FIELD_U32_OPS),
+        FieldVariant::I64 => (FIELD_I64, FIELD_I64_OPS),
     };
+    let arithmetic = [BINDINGS, WORDS, field, ops, FIELD_COMMON, FIELD_POW, CURVE];
     let with = |stage: &str| {
         let mut parts = arithmetic.to_vec();
         parts.push(stage);

@@ -16,10 +16,6 @@
 alias Fe = array<i32, 10>;
 const FE_LIMBS: u32 = 10u;
 
-fn fe_neg(a: Fe) -> Fe {
-    return fe_sub(FE_ZERO, a);
-}
-
 // The unique representative in [0, p), limbs in [0, 2^26) / [0, 2^25) (ref10's fe_tobytes).
 fn fe_canon(a_in: Fe) -> Fe {
     var h = fe_carry(a_in);
@@ -37,24 +33,6 @@ fn fe_canon(a_in: Fe) -> Fe {
     }
     h[9] = h[9] & 0x1ffffff;
     return h;
-}
-
-fn fe_is_zero(a: Fe) -> bool {
-    let r = fe_canon(a);
-    var acc = 0;
-    for (var i = 0u; i < 10u; i++) {
-        acc |= r[i];
-    }
-    return acc == 0;
-}
-
-fn fe_eq(a: Fe, b: Fe) -> bool {
-    return fe_is_zero(fe_sub(a, b));
-}
-
-// The low bit of the canonical representative ("negative" in RFC 8032's sense).
-fn fe_is_negative(a: Fe) -> bool {
-    return (fe_canon(a)[0] & 1) == 1;
 }
 
 // A field element from 8 little-endian u32 words with bit 255 ignored (not reduced: the value is

@@ -26,10 +26,6 @@ const LIMB_MASK: i32 = 0x1fff;
 // fe_carry, fe_add, fe_sub, fe_mul and fe_sqr are straight-line code in field_u32_ops.wgsl
 // (generated): lavapipe caps an invocation's loop iterations, so field operations must not loop.
 
-fn fe_neg(a: Fe) -> Fe {
-    return fe_sub(FE_ZERO, a);
-}
-
 // The unique representative in [0, p), limbs in [0, 2^13). Input lightly carried.
 fn fe_canon(a: Fe) -> Fe {
     var r = a;
@@ -70,24 +66,6 @@ fn fe_canon(a: Fe) -> Fe {
         r[i] = select(r[i], t[i], reduce);
     }
     return r;
-}
-
-fn fe_is_zero(a: Fe) -> bool {
-    let r = fe_canon(a);
-    var acc = 0;
-    for (var i = 0; i < 20; i++) {
-        acc |= r[i];
-    }
-    return acc == 0;
-}
-
-fn fe_eq(a: Fe, b: Fe) -> bool {
-    return fe_is_zero(fe_sub(a, b));
-}
-
-// The low bit of the canonical representative ("negative" in RFC 8032's sense).
-fn fe_is_negative(a: Fe) -> bool {
-    return (fe_canon(a)[0] & 1) == 1;
 }
 
 // A field element from 8 little-endian u32 words with bit 255 ignored (not reduced: the value is
