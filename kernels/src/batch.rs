@@ -19,6 +19,7 @@ use wgpu::Buffer;
 use crate::device::Gpu;
 use crate::pack::{self, JOB_BYTES};
 use crate::slot::{ChunkLimits, PARAM_ENTRIES, Pool, Slot, WORKGROUP};
+use crate::timestamps::{StageTimes, Timestamps};
 use crate::{GpuError, SigInput};
 
 /// Chunks submitted before the oldest one is waited for: one being packed, one computing, one
@@ -37,6 +38,8 @@ pub struct TimeSplit {
     pub kernels: Duration,
     /// Copying the verdicts back and reading them.
     pub readback: Duration,
+    /// The stages' time on the GPU's own clock, where the adapter has timestamps inside passes.
+    pub gpu_stages: Option<StageTimes>,
 }
 
 /// A chunk of a batch: `items[start..end]`, with `input_bytes` of padded SHA-512 input.
@@ -127,8 +130,15 @@ fn upload(gpu: &Gpu, slot: &Slot, items: &[SigInput<'_>], chunk: Chunk) -> Resul
 }
 
 /// Encodes the stages on `slot` for `count` signatures, then (if `copy_out`) the copy of the
-/// flags into the mappable buffer.
-fn encode(gpu: &Gpu, slot: &Slot, count: usize, copy_out: bool) -> wgpu::CommandBuffer {
+/// flags into the mappable buffer; with `stamps`, a timestamp before and after each stage and
+/// their resolution.
+fn encode(
+    gpu: &Gpu,
+    slot: &Slot,
+    count: usize,
+    copy_out: bool,
+    stamps: Option<&Timestamps>,
+) -> wgpu::CommandBuffer {
     let mut encoder = gpu
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -142,19 +152,32 @@ fn encode(gpu: &Gpu, slot: &Slot, count: usize, copy_out: bool) -> wgpu::Command
         let groups = count.div_ceil(WORKGROUP) as u32;
         let align = gpu.param_align() as u32;
         let p = &gpu.pipelines;
+        let stamp = |pass: &mut wgpu::ComputePass<'_>, index: u32| {
+            if let Some(t) = stamps {
+                pass.write_timestamp(&t.set, index);
+            }
+        };
+        stamp(&mut pass, 0);
         pass.set_bind_group(0, &slot.bind_group, &[0]);
         pass.set_pipeline(&p.hash);
         pass.dispatch_workgroups(groups, 1, 1);
+        stamp(&mut pass, 1);
         pass.set_pipeline(&p.prepare);
         pass.dispatch_workgroups(groups, 1, 1);
+        stamp(&mut pass, 2);
         pass.set_pipeline(&p.window);
         for i in 0..window_ranges(gpu.config.windows_per_dispatch).count() {
             pass.set_bind_group(0, &slot.bind_group, &[(i as u32 + 1) * align]);
             pass.dispatch_workgroups(groups, 1, 1);
         }
+        stamp(&mut pass, 3);
         pass.set_bind_group(0, &slot.bind_group, &[0]);
         pass.set_pipeline(&p.finish);
         pass.dispatch_workgroups(groups, 1, 1);
+        stamp(&mut pass, 4);
+    }
+    if let Some(t) = stamps {
+        t.resolve(&mut encoder);
     }
     if copy_out {
         encoder.copy_buffer_to_buffer(&slot.flags, 0, &slot.readback, 0, (count * 4) as u64);
@@ -283,7 +306,9 @@ pub(crate) fn run(gpu: &Gpu, pool: &Pool, items: &[SigInput<'_>]) -> Result<Vec<
             result = Err(e);
             break;
         }
-        let submission = gpu.queue.submit([encode(gpu, &slot, chunk.len(), true)]);
+        let submission = gpu
+            .queue
+            .submit([encode(gpu, &slot, chunk.len(), true, None)]);
         queued.push_back(InFlight {
             slot,
             chunk,
@@ -326,10 +351,27 @@ pub(crate) fn run_timed(
         let uploaded =
             upload(gpu, &slot, items, chunk).and_then(|()| wait(gpu, Some(gpu.queue.submit([]))));
         let t1 = Instant::now();
+        let stamps = gpu
+            .timestamps
+            .as_ref()
+            .map(|t| t.lock().unwrap_or_else(|p| p.into_inner()));
         let computed = uploaded.and_then(|()| {
-            let submission = gpu.queue.submit([encode(gpu, &slot, count, false)]);
+            let commands = encode(gpu, &slot, count, false, stamps.as_deref());
+            let submission = gpu.queue.submit([commands]);
             wait(gpu, Some(submission))
         });
+        let computed = computed.and_then(|()| match &stamps {
+            Some(t) => {
+                let times = t.read(&gpu.device)?;
+                split
+                    .gpu_stages
+                    .get_or_insert_with(StageTimes::default)
+                    .add(times);
+                Ok(())
+            }
+            None => Ok(()),
+        });
+        drop(stamps);
         let t2 = Instant::now();
         let read = computed.and_then(|()| {
             let submission = gpu.queue.submit([copy_out(gpu, &slot, count)]);
@@ -393,7 +435,7 @@ pub(crate) fn run_raw(
     }
     let submission = gpu
         .queue
-        .submit([encode(gpu, &slot, count, false), encoder.finish()]);
+        .submit([encode(gpu, &slot, count, false, None), encoder.finish()]);
     for buffer in &staging {
         buffer.map_async(wgpu::MapMode::Read, .., |_| {});
     }

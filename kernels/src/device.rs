@@ -11,6 +11,7 @@ use wgpu::{
 };
 
 use crate::shaders::{self, Stage};
+use crate::timestamps::Timestamps;
 use crate::{FieldVariant, GpuError, KernelConfig};
 
 /// The adapter a verifier runs on, as the driver names it.
@@ -63,6 +64,8 @@ pub(crate) struct Gpu {
     pub config: KernelConfig,
     /// Threads that pack a chunk's inputs on the host.
     pub pack_threads: usize,
+    /// Stage timestamps for measured runs, where the adapter has them (one chunk at a time).
+    pub timestamps: Option<Mutex<Timestamps>>,
     pub adapter: AdapterDescription,
     pub capabilities: AdapterCapabilities,
     pub limits: wgpu::Limits,
@@ -154,9 +157,14 @@ impl Gpu {
         };
         let config = requested;
         let field = config.field.resolve(int64)?;
+        let stamps = adapter.features().contains(Timestamps::features());
         let required_features = match field {
             FieldVariant::I64 => wgpu::Features::SHADER_INT64,
             FieldVariant::U32 => wgpu::Features::empty(),
+        } | if stamps {
+            Timestamps::features()
+        } else {
+            wgpu::Features::empty()
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("iosv verifier"),
@@ -263,6 +271,7 @@ impl Gpu {
             compile_ms = started.elapsed().as_millis() as u64,
             "GPU verifier ready"
         );
+        let timestamps = stamps.then(|| Mutex::new(Timestamps::new(&device, &queue)));
         Ok(Self {
             device,
             queue,
@@ -272,6 +281,7 @@ impl Gpu {
             field,
             config,
             pack_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            timestamps,
             adapter: info,
             capabilities,
             limits,

@@ -31,6 +31,7 @@ mod error;
 mod pack;
 mod shaders;
 mod slot;
+mod timestamps;
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ pub use config::{FieldChoice, FieldVariant, KernelConfig};
 pub use device::{AdapterCapabilities, AdapterDescription};
 pub use error::GpuError;
 pub use slot::DEFAULT_MAX_CHUNK;
+pub use timestamps::StageTimes;
 
 /// Longest message the GPU path hashes. A signing hash or a transaction body is far shorter; the
 /// bound keeps every signature's SHA-512 input within 33 blocks, so one long message cannot hold

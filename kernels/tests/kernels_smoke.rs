@@ -206,5 +206,11 @@ fn known_answers_on(gpu: &GpuVerifier) {
     assert_eq!(got, expected);
     let (timed, split) = gpu.verify_timed(&inputs).expect("timed GPU batch");
     assert_eq!(timed, expected);
+    if let Some(stages) = split.gpu_stages {
+        assert!(
+            stages.window > std::time::Duration::ZERO,
+            "the GPU's timestamps must bracket the window stage: {stages:?}"
+        );
+    }
     eprintln!("time split: {split:?}");
 }

@@ -59,6 +59,16 @@ pub struct SplitMs {
     pub upload: f64,
     pub kernels: f64,
     pub readback: f64,
+    /// The stages on the GPU's own clock (timestamps inside the pass), where the adapter has them.
+    pub gpu_stages: Option<StagesMs>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StagesMs {
+    pub hash: f64,
+    pub prepare: f64,
+    pub window: f64,
+    pub finish: f64,
 }
 
 impl From<TimeSplit> for SplitMs {
@@ -68,6 +78,12 @@ impl From<TimeSplit> for SplitMs {
             upload: ms(t.upload),
             kernels: ms(t.kernels),
             readback: ms(t.readback),
+            gpu_stages: t.gpu_stages.map(|s| StagesMs {
+                hash: ms(s.hash),
+                prepare: ms(s.prepare),
+                window: ms(s.window),
+                finish: ms(s.finish),
+            }),
         }
     }
 }
@@ -198,6 +214,12 @@ pub fn measure(plan: GpuPlan, log: impl Fn(String)) -> Result<GpuReport, GpuBenc
             point.gpu_time_split_ms.kernels,
             point.gpu_time_split_ms.readback,
         ));
+        if let Some(s) = &point.gpu_time_split_ms.gpu_stages {
+            log(format!(
+                "               GPU clock ms: hash {:.2}, prepare {:.2}, windows {:.2}, finish {:.2}",
+                s.hash, s.prepare, s.window, s.finish
+            ));
+        }
         points.push(point);
     }
     let crossover_batch = points
