@@ -50,11 +50,6 @@ impl GpuBackend {
         }
     }
 
-    /// Most signatures the device takes in one chunk: batches of a few times this keep it busy.
-    pub fn chunk(&self) -> usize {
-        self.gpu.max_chunk()
-    }
-
     pub fn describe(&self) -> String {
         let a = self.gpu.adapter();
         format!(

@@ -122,18 +122,6 @@ impl Verifier {
         self.backend
     }
 
-    /// Signatures per batch that keep this verifier's GPU busy (several device chunks, so that
-    /// packing, compute and read-back overlap); `None` without a GPU.
-    pub fn gpu_batch_hint(&self) -> Option<usize> {
-        match &self.engine {
-            Engine::Cpu => None,
-            #[cfg(feature = "gpu")]
-            Engine::Gpu(g) => Some(g.chunk() * 2),
-            #[cfg(feature = "gpu")]
-            Engine::Auto(a) => Some(a.gpu().chunk() * 2),
-        }
-    }
-
     /// The GPU adapter's name, driver and API, when a GPU takes part.
     pub fn gpu_adapter(&self) -> Option<String> {
         match &self.engine {
