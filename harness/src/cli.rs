@@ -146,8 +146,8 @@ pub struct ShardSafetyArgs {
         default_value = "16,32,64,100,150,200,300,400,600"
     )]
     pub sizes: Vec<u32>,
-    /// Faulty fractions of all validators.
-    #[arg(long, value_delimiter = ',', default_value = "0.25,0.33")]
+    /// Faulty fractions of all validators, each in [0, 1).
+    #[arg(long, value_delimiter = ',', default_value = "0.25,0.33", value_parser = faulty_fraction)]
     pub fractions: Vec<f64>,
     /// Simulated epoch assignments per (size, fraction).
     #[arg(long, default_value_t = 20_000)]
@@ -247,13 +247,57 @@ pub struct DemoArgs {
     pub json: bool,
 }
 
+/// Highest offered rate `pipeline` accepts: far above what any machine commits, low enough that
+/// the interval between submissions stays a representable, non-zero duration.
+pub const MAX_OFFERED_RATE: f64 = 100_000_000.0;
+/// Longest message `gen-sigs` makes.
+pub const MAX_GEN_MSG_LEN: usize = 1 << 20;
+
+/// `--rate`: a finite number of transactions per second in [1, MAX_OFFERED_RATE].
+fn offered_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of transactions per second"))?;
+    if !(1.0..=MAX_OFFERED_RATE).contains(&rate) {
+        return Err(format!(
+            "{text} transactions per second is outside 1 to {MAX_OFFERED_RATE:.0}"
+        ));
+    }
+    Ok(rate)
+}
+
+/// A faulty fraction: finite, in [0, 1).
+fn faulty_fraction(text: &str) -> Result<f64, String> {
+    let fraction: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a fraction"))?;
+    if !(0.0..1.0).contains(&fraction) {
+        return Err(format!("{text} is outside [0, 1)"));
+    }
+    Ok(fraction)
+}
+
+/// `--msg-len`: bytes, at most MAX_GEN_MSG_LEN.
+fn message_length(text: &str) -> Result<usize, String> {
+    let len: usize = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a length in bytes"))?;
+    if len > MAX_GEN_MSG_LEN {
+        return Err(format!(
+            "{len} bytes is over the limit of {MAX_GEN_MSG_LEN}"
+        ));
+    }
+    Ok(len)
+}
+
 #[derive(Args, Debug)]
 pub struct PipelineArgs {
     /// Number of transactions.
     #[arg(long, default_value_t = 100_000)]
     pub tx: usize,
-    /// Offered rate in transactions per second (open loop); default: as fast as admitted.
-    #[arg(long)]
+    /// Offered rate in transactions per second (open loop), 1 to 100,000,000; default: as fast
+    /// as admitted.
+    #[arg(long, value_parser = offered_rate)]
     pub rate: Option<f64>,
     /// Inputs (signatures) per transaction.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
@@ -326,8 +370,9 @@ pub struct GenSigsArgs {
     /// Signing keys: `distinct` (one per signature) or a number of accounts, Zipf-weighted.
     #[arg(long, default_value = "10000")]
     pub keys: String,
-    /// Message length in bytes.
-    #[arg(long, default_value_t = 32)]
+    /// Message length in bytes, at most 1 MiB (each message is held in memory while its
+    /// signature is made and written).
+    #[arg(long, default_value_t = 32, value_parser = message_length)]
     pub msg_len: usize,
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]

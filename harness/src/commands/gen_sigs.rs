@@ -11,6 +11,9 @@ use crate::cli::GenSigsArgs;
 
 /// Signatures generated per step, so memory stays bounded for any count.
 const STEP: usize = 65_536;
+/// Most Zipf accounts `--keys` takes: every account's key pair and weight are held in memory
+/// (about 100 bytes each, so 100 MB here).
+pub const MAX_ACCOUNTS: usize = 1_000_000;
 
 pub fn parse_key_reuse(text: &str) -> anyhow::Result<KeyReuse> {
     if text == "distinct" {
@@ -19,8 +22,8 @@ pub fn parse_key_reuse(text: &str) -> anyhow::Result<KeyReuse> {
     let accounts: usize = text.parse().with_context(|| {
         format!("--keys: expected `distinct` or a number of accounts, got `{text}`")
     })?;
-    if accounts == 0 {
-        bail!("--keys: the number of accounts must be at least 1");
+    if accounts == 0 || accounts > MAX_ACCOUNTS {
+        bail!("--keys: the number of accounts must be 1 to {MAX_ACCOUNTS}, got {accounts}");
     }
     Ok(KeyReuse::Zipf {
         accounts,

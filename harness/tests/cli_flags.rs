@@ -1,0 +1,72 @@
+//! Flag values that used to crash `iosv` (a panic, an allocation abort or an assertion) are now
+//! refused with exit code 2 and a message naming the value, before any work starts.
+
+use std::process::Command;
+
+fn iosv(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .args(args)
+        .output()
+        .expect("run iosv")
+}
+
+#[test]
+fn out_of_range_values_are_usage_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["pipeline", "--tx", "10", "--rate", "0"], "0"),
+        (&["pipeline", "--tx", "10", "--rate", "NaN"], "NaN"),
+        (&["pipeline", "--tx", "10", "--rate=-5"], "-5"),
+        (&["pipeline", "--tx", "10", "--rate", "inf"], "inf"),
+        (&["pipeline", "--tx", "10", "--rate", "1e-9"], "1e-9"),
+        (&["pipeline", "--tx", "10", "--rate", "1e300"], "1e300"),
+        (
+            &["pipeline", "--tx", "10", "--keys", "1099511627776"],
+            "1099511627776",
+        ),
+        (
+            &["gen-sigs", "--count", "1", "--keys", "1099511627776"],
+            "1099511627776",
+        ),
+        (&["gen-sigs", "--count", "1", "--keys", "0"], "0"),
+        (
+            &["gen-sigs", "--count", "1", "--msg-len", "1000000000"],
+            "1000000000",
+        ),
+        (&["simulate", "shard-safety", "--fractions", "1.5"], "1.5"),
+        (&["simulate", "shard-safety", "--fractions=-0.1"], "-0.1"),
+        (&["simulate", "shard-safety", "--fractions", "NaN"], "NaN"),
+    ];
+    for (args, value) in cases {
+        let out = iosv(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "iosv {}: expected exit 2, got {:?}: {stderr}",
+            args.join(" "),
+            out.status.code()
+        );
+        assert!(
+            stderr.contains(value),
+            "iosv {}: the message should name {value}: {stderr}",
+            args.join(" ")
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "iosv {}: {stderr}",
+            args.join(" ")
+        );
+    }
+}
+
+#[test]
+fn in_range_values_still_run() {
+    let out = iosv(&["gen-sigs", "--count", "2", "--keys", "3", "--msg-len", "0"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}
