@@ -20,13 +20,14 @@ pub const DEFAULT_BATCH: u32 = 1024;
 /// submits it, so the batches in flight (one per thread) together fill the device while each
 /// stays small enough that all threads have work. Measured on the H200 host with 16 threads
 /// (perf-reports/gpu.md, `perf-reports/scripts/gpu-check.sh`, 1,000,000 signatures, 3 runs
-/// each): 16,384 the fastest of 4,096 / 8,192 / 16,384 / 32,768 (0.39–0.44 s against 0.60–0.66,
+/// each, device call 2): 16,384 the fastest of 4,096 / 8,192 / 16,384 / 32,768 (0.39–0.44 s against 0.60–0.66,
 /// 0.48–0.50 and 0.52–0.58 s).
 pub const DEFAULT_GPU_BATCH: u32 = 16_384;
 /// Default batch size with `auto`: smaller than `gpu`'s, because `auto` verifies on the CPU while
 /// the GPU opens and smaller batches spread that work over all threads sooner. Measured on the
-/// H200 host (5 runs each, 1,000,000 signatures): 8,192 gave 0.41–0.46 s, 16,384 0.49–0.55 s,
-/// 32,768 0.49–0.92 s; `gpu` at its default 0.43–0.49 s.
+/// H200 host (5 runs each, 1,000,000 signatures, device call 4): 8,192 gave 0.41–0.46 s, 16,384
+/// 0.49–0.55 s, 32,768 0.49–0.92 s; `gpu` at its default 0.43–0.49 s (call 5: `auto` at 8,192
+/// 0.44–0.64 s, `gpu` 0.43–0.54 s).
 pub const DEFAULT_AUTO_BATCH: u32 = 8_192;
 
 /// Signatures `auto` verifies on the CPU at a time while its GPU opens: ~7 ms of one core.
