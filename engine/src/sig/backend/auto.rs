@@ -71,6 +71,21 @@ fn update(cell: &AtomicU64, count: usize, seconds: f64) {
     cell.store(new.to_bits(), Ordering::Relaxed);
 }
 
+/// Whether the GPU, at `gpu` signatures/s with `queued` signatures ahead, finishes a batch of
+/// `n` no later than one CPU thread at `cpu` signatures/s (0: unmeasured, taken as
+/// [`ASSUMED_CPU_RATE`]); never for batches under [`MIN_GPU_BATCH`], always while the GPU is
+/// unmeasured.
+fn gpu_finishes_first(n: usize, queued: usize, gpu: f64, cpu: f64) -> bool {
+    if n < MIN_GPU_BATCH {
+        return false;
+    }
+    if gpu == 0.0 {
+        return true;
+    }
+    let cpu = if cpu == 0.0 { ASSUMED_CPU_RATE } else { cpu };
+    (queued + n) as f64 / gpu <= n as f64 / cpu
+}
+
 #[derive(Clone)]
 pub(crate) struct AutoBackend {
     gpu: GpuBackend,
@@ -139,20 +154,13 @@ impl AutoBackend {
     }
 
     /// Whether a batch of `n` signatures goes to the GPU, given `queued` signatures ahead of it
-    /// there: when the GPU is expected to finish it no later than this thread's CPU would.
+    /// there; every [`EXPLORE`]-th batch the rates would send to the CPU goes to an idle GPU.
     fn route_to_gpu(&self, n: usize, queued: usize) -> bool {
-        if n < MIN_GPU_BATCH {
-            return false;
-        }
-        let gpu = rate(&self.state.gpu);
-        let cpu = match rate(&self.state.cpu) {
-            0.0 => ASSUMED_CPU_RATE,
-            measured => measured,
-        };
-        if (queued + n) as f64 / gpu <= n as f64 / cpu {
+        if gpu_finishes_first(n, queued, rate(&self.state.gpu), rate(&self.state.cpu)) {
             return true;
         }
-        queued == 0
+        n >= MIN_GPU_BATCH
+            && queued == 0
             && self.state.cpu_batches.fetch_add(1, Ordering::Relaxed) % EXPLORE == EXPLORE - 1
     }
 
@@ -178,6 +186,22 @@ impl AutoBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_go_where_they_finish_first() {
+        // H200-like: 13 M/s behind 15 batches of 16,384, against one core at 150,000/s.
+        assert!(gpu_finishes_first(16_384, 15 * 16_384, 13e6, 150_000.0));
+        // lavapipe-like: 26,000/s, even with nothing queued.
+        assert!(!gpu_finishes_first(16_384, 0, 26_000.0, 150_000.0));
+        // A saturated GPU: 10 M signatures queued at 2 M/s take longer than a core's batch.
+        assert!(!gpu_finishes_first(16_384, 10_000_000, 2e6, 150_000.0));
+        // Small batches stay on the CPU; an unmeasured GPU gets the batch; an unmeasured CPU is
+        // taken at the assumed rate.
+        assert!(!gpu_finishes_first(MIN_GPU_BATCH - 1, 0, 13e6, 150_000.0));
+        assert!(gpu_finishes_first(MIN_GPU_BATCH, 1_000_000, 0.0, 150_000.0));
+        assert!(gpu_finishes_first(10_000, 0, ASSUMED_CPU_RATE * 1.01, 0.0));
+        assert!(!gpu_finishes_first(10_000, 0, ASSUMED_CPU_RATE * 0.99, 0.0));
+    }
 
     #[test]
     fn smoothed_rate_moves_towards_new_measurements() {
