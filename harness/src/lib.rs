@@ -14,6 +14,7 @@
 //! - [`finality`]: ByzCoin-style CoSi finality with a PBFT fallback (sans-I/O nodes, seeded driver).
 //! - [`pob`]: Proof-of-Believability (policy file, score, Servi, slashing, league draw).
 //! - [`demo`]: believable-first processing end to end (`iosv demo`).
+//! - [`input`]: reading untrusted files with a size cap.
 
 pub mod atomix;
 pub mod bench;
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod drp;
 pub mod epoch;
 pub mod finality;
+pub mod input;
 pub mod msb;
 pub mod node;
 pub mod pob;

@@ -59,6 +59,13 @@ pub fn parse_line(line: &[u8]) -> Result<SigItem, LineError> {
         return Err(LineError::LineTooLong);
     }
     let text = std::str::from_utf8(line).map_err(|_| LineError::NotUtf8)?;
+    // serde's derived structs also take the sequence form `["pk","msg","sig"]`; the format is
+    // an object, and only an object is accepted.
+    if !text.trim_start().starts_with('{') {
+        return Err(LineError::Json(
+            "expected a JSON object {\"pk\",\"msg\",\"sig\"}".into(),
+        ));
+    }
     let raw: RawLine<'_> =
         serde_json::from_str(text).map_err(|e| LineError::Json(e.to_string()))?;
     let pk = fixed_hex::<32>("pk", &raw.pk)?;
@@ -139,5 +146,32 @@ impl Verdict {
                 out.extend_from_slice(b"}\n");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_object_form_is_accepted() {
+        let item = SigItem {
+            pk: [1; 32],
+            msg: vec![2, 3],
+            sig: [4; 64],
+        };
+        let line = format_line(item.as_ref());
+        assert_eq!(parse_line(line.as_bytes()).unwrap().msg, vec![2, 3]);
+        // serde's derive would take the same fields as an array; the format does not.
+        let array = format!(
+            "[\"{}\",\"0203\",\"{}\"]",
+            hex::encode([1u8; 32]),
+            hex::encode([4u8; 64])
+        );
+        assert!(matches!(
+            parse_line(array.as_bytes()),
+            Err(LineError::Json(e)) if e.contains("JSON object")
+        ));
+        assert!(parse_line(b"  {}").is_err());
     }
 }

@@ -4,11 +4,12 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::cli::CompareArgs;
+use crate::input;
 use crate::report::compare::compare;
 
 fn read(path: &std::path::Path) -> anyhow::Result<Value> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{} is not JSON", path.display()))
+    let text = input::read_text(path, input::MAX_REPORT_BYTES, "report")?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }
 
 pub fn run(args: &CompareArgs) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::bench::harness::{self, HarnessPlan};
 use crate::cli::DemoArgs;
 use crate::demo::{self, DemoConfig, DemoReport, Progress};
+use crate::input;
 use crate::report::{plots, svg};
 
 struct Bar(ProgressBar);
@@ -35,14 +36,15 @@ impl Progress for Bar {
     }
 }
 
+/// Most rates one `--sweep` runs.
+const MAX_SWEEP_RATES: usize = 32;
+
 /// Loads the configuration `--config` names, or the default one, with the flags applied.
 pub fn config(args: &DemoArgs) -> anyhow::Result<DemoConfig> {
     let mut cfg = match &args.config {
         Some(path) => {
-            let text = fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str::<DemoConfig>(&text)
-                .with_context(|| format!("{} is not a demo configuration", path.display()))?
+            let text = input::read_text(path, input::MAX_CONFIG_BYTES, "demo configuration")?;
+            DemoConfig::from_json(&text).with_context(|| format!("{}", path.display()))?
         }
         None => DemoConfig::default(),
     };
@@ -56,6 +58,20 @@ pub fn config(args: &DemoArgs) -> anyhow::Result<DemoConfig> {
         cfg.seed = seed;
     }
     cfg.validate()?;
+    anyhow::ensure!(
+        args.sweep.len() <= MAX_SWEEP_RATES,
+        "--sweep: {} rates given, at most {MAX_SWEEP_RATES}",
+        args.sweep.len()
+    );
+    for &rate in &args.sweep {
+        // Each swept run is the configuration at that rate: the same checks apply.
+        DemoConfig {
+            rate,
+            ..cfg.clone()
+        }
+        .validate()
+        .with_context(|| format!("--sweep rate {rate}"))?;
+    }
     Ok(cfg)
 }
 

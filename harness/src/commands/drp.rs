@@ -9,7 +9,15 @@ use crate::cli::DrpArgs;
 use crate::drp::driver::Network;
 use crate::drp::{ServerFault, SessionParams};
 
-pub fn run(args: &DrpArgs) -> anyhow::Result<()> {
+/// `Ok(false)` when the session produced no output (exit 1); errors are usage or I/O (exit 2).
+pub fn run(args: &DrpArgs) -> anyhow::Result<bool> {
+    if args.group_size > args.servers {
+        bail!(
+            "--group-size {} is larger than the {} servers",
+            args.group_size,
+            args.servers
+        );
+    }
     let params = SessionParams {
         epoch: args.epoch,
         previous: [0; 32],
@@ -19,7 +27,10 @@ pub fn run(args: &DrpArgs) -> anyhow::Result<()> {
     if let Some(fault) = args.fault {
         let server = args.faulty_server.unwrap_or(0);
         if server >= args.servers {
-            bail!("--faulty-server {server} is past {} servers", args.servers);
+            bail!(
+                "--faulty-server {server}: servers are numbered 0 to {}",
+                args.servers - 1
+            );
         }
         network.server_fault(server, fault.into());
     }
@@ -31,8 +42,14 @@ pub fn run(args: &DrpArgs) -> anyhow::Result<()> {
     }
     let output = match network.leader.result() {
         Some(Ok(output)) => *output,
-        Some(Err(failure)) => bail!("session failed: {failure}"),
-        None => bail!("session did not finish"),
+        Some(Err(failure)) => {
+            println!("FAILED: the session produced no output: {failure}");
+            return Ok(false);
+        }
+        None => {
+            println!("FAILED: the session did not finish");
+            return Ok(false);
+        }
     };
     let agreeing = network
         .server_outputs()
@@ -51,7 +68,7 @@ pub fn run(args: &DrpArgs) -> anyhow::Result<()> {
         fs::write(path, serde_json::to_string_pretty(transcript)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(())
+    Ok(true)
 }
 
 impl From<crate::cli::DrpFaultArg> for ServerFault {

@@ -10,12 +10,19 @@ use serde_json::json;
 
 use crate::bench::gate::{self, GateBaseline, GatePlan};
 use crate::cli::GateArgs;
+use crate::input;
 
 /// Default threshold for a new baseline; see the module doc of `bench::gate` for its reasoning.
 const DEFAULT_THRESHOLD: f64 = 0.06;
 
 /// Runs the gate; `Ok(false)` means a regression.
 pub fn run(args: &GateArgs) -> anyhow::Result<bool> {
+    // A baseline that cannot be judged against is refused before minutes of measuring.
+    let judged_against = if args.update {
+        None
+    } else {
+        Some(load_baseline(&args.baseline)?)
+    };
     // The gate judges what this machine runs; a new baseline also covers CPUs without IFMA.
     let mut decompressors = vec![Decompressor::best()];
     if args.update && Decompressor::best() != Decompressor::Serial {
@@ -32,9 +39,8 @@ pub fn run(args: &GateArgs) -> anyhow::Result<bool> {
         );
     }
     if args.update {
-        let threshold = fs::read_to_string(&args.baseline)
+        let threshold = load_baseline(&args.baseline)
             .ok()
-            .and_then(|t| serde_json::from_str::<GateBaseline>(&t).ok())
             .map_or(DEFAULT_THRESHOLD, |b| b.threshold);
         let baseline = GateBaseline {
             threshold,
@@ -60,10 +66,7 @@ pub fn run(args: &GateArgs) -> anyhow::Result<bool> {
         eprintln!("baseline written to {}", args.baseline.display());
         return Ok(true);
     }
-    let text = fs::read_to_string(&args.baseline)
-        .with_context(|| format!("cannot read the baseline {}", args.baseline.display()))?;
-    let baseline: GateBaseline = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a gate baseline", args.baseline.display()))?;
+    let baseline = judged_against.expect("loaded above unless updating");
     let verdicts = gate::judge(&baseline, &measured);
     for v in &verdicts {
         eprintln!(
@@ -84,4 +87,28 @@ pub fn run(args: &GateArgs) -> anyhow::Result<bool> {
         );
     }
     Ok(pass)
+}
+
+/// Reads and checks a baseline file (size-capped; threshold in (0, 1), ratios finite and positive).
+fn load_baseline(path: &std::path::Path) -> anyhow::Result<GateBaseline> {
+    let text = input::read_text(path, input::MAX_REPORT_BYTES, "gate baseline")?;
+    let baseline: GateBaseline = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a gate baseline", path.display()))?;
+    anyhow::ensure!(
+        baseline.threshold > 0.0 && baseline.threshold < 1.0,
+        "{}: threshold = {} is outside (0, 1)",
+        path.display(),
+        baseline.threshold
+    );
+    if let Some((workload, ratio)) = baseline
+        .ratios
+        .iter()
+        .find(|(_, r)| !(r.is_finite() && **r > 0.0))
+    {
+        anyhow::bail!(
+            "{}: the ratio of {workload} is {ratio}, not a positive number",
+            path.display()
+        );
+    }
+    Ok(baseline)
 }

@@ -9,8 +9,10 @@ use iosv_engine::workload::{KeyReuse, SigWorkload};
 
 use crate::cli::GenSigsArgs;
 
-/// Signatures generated per step, so memory stays bounded for any count.
+/// Signatures generated per step, so memory stays bounded for any count...
 const STEP: usize = 65_536;
+/// ...and bytes of messages held per step, so it stays bounded for long messages too.
+const STEP_BYTES: usize = 64 << 20;
 /// Most Zipf accounts `--keys` takes: every account's key pair and weight are held in memory
 /// (about 100 bytes each, so 100 MB here).
 pub const MAX_ACCOUNTS: usize = 1_000_000;
@@ -40,10 +42,11 @@ pub fn run(args: &GenSigsArgs) -> anyhow::Result<()> {
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
     let workload = SigWorkload::new(reuse, args.msg_len, args.seed);
+    let step = STEP.min(STEP_BYTES / (args.msg_len + 128)).max(1);
     let mut done = 0;
     let mut step_seed = args.seed;
     while done < args.count {
-        let n = STEP.min(args.count - done);
+        let n = step.min(args.count - done);
         for item in workload.generate(n, step_seed) {
             writeln!(out, "{}", format_line(item.as_ref()))?;
         }

@@ -16,7 +16,7 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
         "generating {} signed transactions ({} input(s) each)...",
         args.tx, args.inputs
     );
-    let workload = TxWorkload::generate(args.tx, args.inputs as usize, reuse, args.seed);
+    let workload = TxWorkload::generate(args.tx as usize, args.inputs as usize, reuse, args.seed);
     let threads = args
         .threads
         .map(|t| t as usize)

@@ -11,9 +11,18 @@ use anyhow::Context;
 use crate::cli::{DemoArgs, ShardSafetyArgs, SimulateArgs, SimulateReport};
 use crate::commands;
 use crate::demo::DemoConfig;
+use crate::input;
 use crate::runtime;
 use crate::shard::safety::{self, SafetyReport};
+use crate::sim::config::ConfigError;
 use crate::sim::{self, Checks, Record, SimConfig, SimReport};
+
+/// Seed when `--seed` is not given.
+const DEFAULT_SEED: u64 = 1;
+/// Epochs when `--epochs` is not given.
+const DEFAULT_EPOCHS: u64 = 3;
+/// Longest `--realtime` run (epochs × epoch length), in seconds.
+const MAX_REALTIME_S: f64 = 3_600.0;
 
 /// Runs the subcommand; `Ok(false)` means a guarantee failed.
 pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
@@ -23,19 +32,21 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
     }
     let cfg = match &args.config {
         Some(path) => {
-            let text = fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            match serde_json::from_str::<SimConfig>(&text) {
+            let text = input::read_text(path, input::MAX_CONFIG_BYTES, "configuration")?;
+            match SimConfig::from_json(&text) {
                 Ok(cfg) => cfg,
-                Err(sim_error) => match serde_json::from_str::<DemoConfig>(&text) {
-                    // A demo configuration: the believable-first demonstration runs it.
-                    Ok(_) => return demo_config(path, args),
-                    Err(demo_error) => anyhow::bail!(
-                        "{} is neither a simulation configuration ({sim_error}) nor a demo \
-                         configuration ({demo_error})",
-                        path.display()
-                    ),
-                },
+                Err(ConfigError::Parse(sim_error)) => {
+                    match serde_json::from_str::<DemoConfig>(&text) {
+                        // A demo configuration: the believable-first demonstration runs it.
+                        Ok(_) => return demo_config(path, args),
+                        Err(demo_error) => anyhow::bail!(
+                            "{} is neither a simulation configuration ({sim_error}) nor a demo \
+                             configuration ({demo_error})",
+                            path.display()
+                        ),
+                    }
+                }
+                Err(e) => anyhow::bail!("{}: {e}", path.display()),
             }
         }
         None => SimConfig::with_drp(),
@@ -48,18 +59,22 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
         println!("{}", serde_json::to_string_pretty(&cfg)?);
         return Ok(true);
     }
+    let seed = args.seed.unwrap_or(DEFAULT_SEED);
+    let epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
+    cfg.check_budget(epochs)?;
     if args.realtime {
-        return realtime(&cfg, args);
+        return realtime(&cfg, seed, epochs, args.json);
     }
     let report = match &args.trace {
         Some(path) => {
             let file =
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            let (report, mut w) = sim::run(&cfg, args.seed, args.epochs, BufWriter::new(file))?;
-            w.flush()?;
+            let (report, mut w) = sim::run(&cfg, seed, epochs, BufWriter::new(file))?;
+            w.flush()
+                .with_context(|| format!("cannot write {}", path.display()))?;
             report
         }
-        None => sim::run(&cfg, args.seed, args.epochs, std::io::sink())?.0,
+        None => sim::run(&cfg, seed, epochs, std::io::sink())?.0,
     };
     print_summary(&report);
     if args.json {
@@ -68,13 +83,27 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
     Ok(report.checks.agreement && report.checks.within_3_delta)
 }
 
-/// `--config` named a demo configuration: `iosv demo --config` with the same flags.
+/// `--config` named a demo configuration: `iosv demo --config` with the same flags. The flags
+/// that only mean something to the simulator are refused rather than ignored; `--seed` replaces
+/// the configuration's seed.
 fn demo_config(path: &Path, args: &SimulateArgs) -> anyhow::Result<bool> {
+    for (given, flag) in [
+        (args.epochs.is_some(), "--epochs"),
+        (args.trace.is_some(), "--trace"),
+        (args.realtime, "--realtime"),
+    ] {
+        anyhow::ensure!(
+            !given,
+            "{flag} applies to simulation configurations; {} is a demo configuration \
+             (the demo runs for its duration_s and writes its report under --out)",
+            path.display()
+        );
+    }
     commands::demo::run(&DemoArgs {
         config: Some(path.to_path_buf()),
         rate: None,
         duration: None,
-        seed: None,
+        seed: args.seed,
         out: args.out.clone(),
         print_config: args.print_config,
         sweep: args.sweep.clone(),
@@ -83,10 +112,17 @@ fn demo_config(path: &Path, args: &SimulateArgs) -> anyhow::Result<bool> {
 }
 
 /// `--realtime`: the validators on threads, in real time, for `epochs` epochs.
-fn realtime(cfg: &SimConfig, args: &SimulateArgs) -> anyhow::Result<bool> {
-    let nodes = sim::run::validators(cfg, args.seed)?;
+fn realtime(cfg: &SimConfig, seed: u64, epochs: u64, json: bool) -> anyhow::Result<bool> {
     let params = cfg.epoch_params();
-    let duration = std::time::Duration::from_micros(params.epoch_len.saturating_mul(args.epochs));
+    let duration = std::time::Duration::from_micros(params.epoch_len.saturating_mul(epochs));
+    anyhow::ensure!(
+        duration.as_secs_f64() <= MAX_REALTIME_S,
+        "--realtime with {epochs} epochs of {:.1} s would run {:.0} s; the limit is \
+         {MAX_REALTIME_S:.0} s",
+        params.epoch_len as f64 / 1e6,
+        duration.as_secs_f64()
+    );
+    let nodes = sim::run::validators(cfg, seed)?;
     eprintln!(
         "running {} validators in real time for {:.1} s",
         cfg.validators,
@@ -103,9 +139,9 @@ fn realtime(cfg: &SimConfig, args: &SimulateArgs) -> anyhow::Result<bool> {
     let honest: Vec<bool> = (0..cfg.validators)
         .map(|v| cfg.behavior_of(v).is_honest())
         .collect();
-    let c = sim::checks::check(&records, &honest, cfg, args.epochs);
+    let c = sim::checks::check(&records, &honest, cfg, epochs);
     print_epochs(&c);
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string(&c)?);
     }
     Ok(c.agreement && c.within_3_delta)
@@ -172,7 +208,43 @@ fn ok(b: bool) -> &'static str {
     if b { "ok" } else { "FAILED" }
 }
 
+/// Bound on a shard-safety run's work, samples × validators × sizes × fractions: the default
+/// table (6.5·10^8) takes 6.1 s on the development machine, so this is about ten minutes there.
+pub const MAX_SAFETY_WORK: f64 = 6e10;
+/// Most shard sizes or fractions in one table.
+const MAX_SAFETY_ROWS: usize = 64;
+
+/// Checks the shard-safety flags against each other and the work bound.
+fn check_safety_args(args: &ShardSafetyArgs) -> anyhow::Result<()> {
+    for (flag, n) in [
+        ("--sizes", args.sizes.len()),
+        ("--fractions", args.fractions.len()),
+    ] {
+        anyhow::ensure!(
+            (1..=MAX_SAFETY_ROWS).contains(&n),
+            "{flag}: {n} values given, 1 to {MAX_SAFETY_ROWS} are allowed"
+        );
+    }
+    if let Some(size) = args.sizes.iter().find(|&&s| s == 0 || s > args.validators) {
+        anyhow::bail!(
+            "--sizes: a shard of {size} is outside 1 to the {} validators",
+            args.validators
+        );
+    }
+    let work = args.samples as f64
+        * f64::from(args.validators)
+        * args.sizes.len() as f64
+        * args.fractions.len() as f64;
+    anyhow::ensure!(
+        work <= MAX_SAFETY_WORK,
+        "--samples × --validators × sizes × fractions = {work:.2e}, over the limit of \
+         {MAX_SAFETY_WORK:.0e} (about ten minutes on a 2-core machine)"
+    );
+    Ok(())
+}
+
 fn shard_safety(args: &ShardSafetyArgs) -> anyhow::Result<()> {
+    check_safety_args(args)?;
     let started = std::time::Instant::now();
     let report = safety::report(
         args.validators,

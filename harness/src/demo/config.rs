@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::pob::{PolicyError, ShardingPolicy};
+use crate::pob::{MIN_NORMAL_LEAGUE, PolicyError, ShardingPolicy};
 
 /// A fault injected into one shard.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -147,6 +147,24 @@ pub enum ConfigError {
     FaultShard(Fault, u32, u32),
     #[error("short shard {0} does not exist ({1} shards)")]
     ShortShard(u32, u32),
+    #[error(
+        "validators_per_shard = {validators}: two leagues need believable_league_size + \
+         normal_league_size = {needed} (list a shard in short_shards to run it as one league)"
+    )]
+    LeaguesDoNotFit { validators: usize, needed: usize },
+    #[error(
+        "short_shard_validators = {validators}: a shard needs at least {min} validators for \
+         Byzantine agreement (3f + 1, f ≥ 1), and fewer than the {needed} two leagues need"
+    )]
+    ShortShardSize {
+        validators: usize,
+        min: usize,
+        needed: usize,
+    },
+    #[error("fault {0:?} needs two leagues, but shard {1} is a short shard that runs one")]
+    FaultNeedsLeagues(Fault, u32),
+    #[error("not a demo configuration: {0}")]
+    Parse(#[from] serde_json::Error),
 }
 
 fn check(name: &'static str, value: f64, ok: bool, why: &'static str) -> Result<(), ConfigError> {
@@ -158,6 +176,13 @@ fn check(name: &'static str, value: f64, ok: bool, why: &'static str) -> Result<
 }
 
 impl DemoConfig {
+    /// Parses a configuration from JSON and checks it ([`DemoConfig::validate`]).
+    pub fn from_json(text: &str) -> Result<DemoConfig, ConfigError> {
+        let cfg: DemoConfig = serde_json::from_str(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Checks every field; the first fault is reported.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.policy.validate()?;
@@ -178,8 +203,8 @@ impl DemoConfig {
         check(
             "rate",
             self.rate,
-            self.rate.is_finite() && self.rate > 0.0 && self.rate <= 10_000_000.0,
-            "positive, at most 10^7",
+            self.rate.is_finite() && (1.0..=10_000_000.0).contains(&self.rate),
+            "1 to 10^7 transactions per second",
         )?;
         check(
             "duration_s",
@@ -254,6 +279,39 @@ impl DemoConfig {
                 return Err(ConfigError::ShortShard(s, self.shards));
             }
         }
+        // A shard not listed as short must hold both leagues: otherwise the league draw falls
+        // back to one league and faults that need the believable league silently vanish.
+        let needed = self.policy.believable_league_size + self.policy.normal_league_size;
+        if self.validators_per_shard < needed {
+            return Err(ConfigError::LeaguesDoNotFit {
+                validators: self.validators_per_shard,
+                needed,
+            });
+        }
+        if !self.short_shards.is_empty()
+            && !(MIN_NORMAL_LEAGUE..needed).contains(&self.short_shard_validators)
+        {
+            return Err(ConfigError::ShortShardSize {
+                validators: self.short_shard_validators,
+                min: MIN_NORMAL_LEAGUE,
+                needed,
+            });
+        }
+        for fault in &self.faults {
+            let needs_leagues = matches!(
+                fault,
+                Fault::Fraudulent { .. }
+                    | Fault::Equivocating { .. }
+                    | Fault::SubLeaderCrash { .. }
+                    | Fault::CommitThenSilent { .. }
+            );
+            if let Some(shard) = fault.shard()
+                && needs_leagues
+                && self.short_shards.contains(&shard)
+            {
+                return Err(ConfigError::FaultNeedsLeagues(*fault, shard));
+            }
+        }
         Ok(())
     }
 
@@ -271,5 +329,49 @@ impl DemoConfig {
         self.faults
             .iter()
             .any(|f| matches!(f, Fault::Fraudulent { shard: s } if *s == shard))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(edit: impl FnOnce(&mut DemoConfig)) -> String {
+        let mut cfg = DemoConfig::default();
+        edit(&mut cfg);
+        let text = serde_json::to_string(&cfg).unwrap();
+        DemoConfig::from_json(&text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_default_round_trips_through_json() {
+        let text = serde_json::to_string(&DemoConfig::default()).unwrap();
+        assert_eq!(DemoConfig::from_json(&text).unwrap(), DemoConfig::default());
+    }
+
+    #[test]
+    fn leagues_that_do_not_fit_the_shard_are_refused_not_merged() {
+        // 3 believable + 7 normal need 10: a shard of 6 would silently run one league and drop
+        // the fraudulent validator the configuration asked for.
+        let err = refused(|c| c.validators_per_shard = 6);
+        assert!(err.contains("two leagues need"), "{err}");
+        let err = refused(|c| c.short_shards = vec![0]);
+        assert!(err.contains("needs two leagues"), "{err}");
+        let err = refused(|c| {
+            c.faults.clear();
+            c.short_shards = vec![1];
+            c.short_shard_validators = 3;
+        });
+        assert!(err.contains("at least 4 validators"), "{err}");
+    }
+
+    #[test]
+    fn impossible_numbers_name_the_field_and_the_range() {
+        let err = refused(|c| c.rate = 1e-9);
+        assert!(err.contains("rate") && err.contains("1 to 10^7"), "{err}");
+        let err = refused(|c| c.policy.sampling_probability = 5e-324);
+        assert!(err.contains("sampling_probability"), "{err}");
+        let err = DemoConfig::from_json("[]").unwrap_err().to_string();
+        assert!(err.contains("not a demo configuration"), "{err}");
     }
 }

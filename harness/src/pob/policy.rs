@@ -12,6 +12,7 @@
 //! }
 //! ```
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::fixed::{MAX_WEIGHT, weight_q16};
@@ -20,6 +21,14 @@ use thiserror::Error;
 
 /// Fewest members of the normal league: Byzantine agreement among `3f + 1` members with `f ≥ 1`.
 pub const MIN_NORMAL_LEAGUE: usize = 4;
+
+/// Smallest sampling probability: below it a normal validator would re-validate one transaction
+/// in more than a million, so the normal league would never sample anything in any run the
+/// harness can make, and the policy would only look like believable-first processing.
+pub const MIN_SAMPLING_PROBABILITY: f64 = 1e-6;
+
+/// Largest policy file read (a real one is a few hundred bytes).
+pub const MAX_POLICY_BYTES: u64 = 1 << 20;
 
 /// Weights of the believability score's terms (see [`score()`](fn@super::score)).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,6 +74,8 @@ pub enum PolicyError {
         #[source]
         source: std::io::Error,
     },
+    #[error("policy file is larger than the limit of {MAX_POLICY_BYTES} bytes")]
+    TooLarge,
     #[error("policy is not valid JSON for a sharding policy: {0}")]
     Parse(#[from] serde_json::Error),
     #[error("believable_league_size must be at least 1")]
@@ -73,7 +84,7 @@ pub enum PolicyError {
         "normal_league_size is {size}, at least {MIN_NORMAL_LEAGUE} are needed (3f + 1, f ≥ 1)"
     )]
     NormalLeagueTooSmall { size: usize },
-    #[error("sampling_probability is {p}, it must be in (0, 1]")]
+    #[error("sampling_probability is {p}, it must be in [{MIN_SAMPLING_PROBABILITY:e}, 1]")]
     SamplingProbability { p: f64 },
     #[error("weight {name} is {value}, it must be a number from 0 to 1,000,000")]
     BadWeight { name: &'static str, value: f64 },
@@ -91,10 +102,16 @@ impl ShardingPolicy {
 
     /// Reads, parses and validates a policy file.
     pub fn load(path: &Path) -> Result<ShardingPolicy, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_POLICY_BYTES + 1).read_to_string(&mut text))
+            .map_err(|source| PolicyError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if text.len() as u64 > MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge);
+        }
         ShardingPolicy::from_json(&text)
     }
 
@@ -109,7 +126,7 @@ impl ShardingPolicy {
             });
         }
         let p = self.sampling_probability;
-        if !(p > 0.0 && p <= 1.0) {
+        if !(MIN_SAMPLING_PROBABILITY..=1.0).contains(&p) {
             return Err(PolicyError::SamplingProbability { p });
         }
         let w = &self.weights;
@@ -178,7 +195,7 @@ mod tests {
 
     #[test]
     fn every_fault_is_named() {
-        let cases: [(&str, &str, &str); 7] = [
+        let cases: [(&str, &str, &str); 8] = [
             (
                 "\"believable_league_size\": 4",
                 "\"believable_league_size\": 0",
@@ -192,12 +209,17 @@ mod tests {
             (
                 "\"sampling_probability\": 0.05",
                 "\"sampling_probability\": 0.0",
-                "(0, 1]",
+                "[1e-6, 1]",
+            ),
+            (
+                "\"sampling_probability\": 0.05",
+                "\"sampling_probability\": 5e-324",
+                "[1e-6, 1]",
             ),
             (
                 "\"sampling_probability\": 0.05",
                 "\"sampling_probability\": 1.5",
-                "(0, 1]",
+                "[1e-6, 1]",
             ),
             ("\"tokens\": 1.0", "\"tokens\": -1.0", "weight tokens"),
             (

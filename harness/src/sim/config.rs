@@ -84,6 +84,15 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// Parses a configuration from JSON (unknown fields refused, defaults filled in) and checks
+    /// it ([`SimConfig::validate`]).
+    pub fn from_json(text: &str) -> Result<SimConfig, ConfigError> {
+        let cfg: SimConfig =
+            serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// What `iosv simulate` runs without `--config`: the default system with the real DRP, and a
     /// Δ of 400 ms so that a DRP session (about nine one-way delays of 10 ± 5 ms, plus the leader's
     /// phase timers) fits in a candidate's window.
@@ -217,6 +226,24 @@ pub enum ConfigError {
     Params(#[from] crate::epoch::ParamsError),
     #[error("node {0}: the corrupt_announcement fault exists only with the placeholder protocol")]
     FaultNeedsPlaceholder(NodeId),
+    #[error("{name} = {value} is outside {min} to {max}")]
+    OutOfRange {
+        name: &'static str,
+        value: u64,
+        min: u64,
+        max: u64,
+    },
+    #[error(
+        "epochs = {epochs}: the run would keep about {estimate_mb} MB, over the budget of 512 MiB; \
+         this configuration fits 1 to {fit} epochs (fewer validators or workload.tx_per_block fit more)"
+    )]
+    Budget {
+        epochs: u64,
+        estimate_mb: u64,
+        fit: u64,
+    },
+    #[error("not a simulation configuration: {0}")]
+    Parse(String),
 }
 
 fn micros(ms: f64, name: &'static str) -> Result<u64, ConfigError> {
@@ -237,7 +264,50 @@ fn link(latency_ms: f64, jitter_ms: f64, loss: f64) -> Result<LinkModel, ConfigE
     })
 }
 
+/// Most validators a simulation holds (each keeps a roster and its messages; see
+/// [`SimConfig::memory_estimate`]).
+pub const MAX_VALIDATORS: u64 = 1024;
+/// Longest Δ: a minute (an epoch is 24Δ by default).
+pub const MAX_DELTA_MS: u64 = 60_000;
+/// Most views per epoch.
+pub const MAX_VIEWS: u64 = 64;
+/// Most transactions per shard block of the workload.
+pub const MAX_TX_PER_BLOCK: u64 = 100_000;
+/// Memory a simulation may plan to use for what it records (trace records, blocks, messages):
+/// runs whose [`SimConfig::memory_estimate`] is above it are refused before they start.
+pub const MEMORY_BUDGET_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
+
 impl SimConfig {
+    /// An upper estimate of the bytes a run of `epochs` epochs keeps, from measurements on the
+    /// development machine (2026-12-04, `/usr/bin/time` maximum RSS): about 5 KB per pair of
+    /// validators per epoch (16 validators: 1.3 MB per epoch; 64: 10 MB) and about 800 bytes per
+    /// workload transaction (400 per block: 110 MB per epoch), plus a fixed 16 MB.
+    pub fn memory_estimate(&self, epochs: u64) -> f64 {
+        let params = self.epoch_params();
+        let slot_us = (self.workload.slot_ms.max(1) * MICROS_PER_MS) as f64;
+        let slots_per_epoch = params.epoch_len as f64 / slot_us;
+        let txs_per_epoch =
+            slots_per_epoch * f64::from(self.shards) * f64::from(self.workload.tx_per_block);
+        let v = f64::from(self.validators);
+        16.0 * 1024.0 * 1024.0 + epochs as f64 * (5_000.0 * v * v + 800.0 * txs_per_epoch)
+    }
+
+    /// Refuses a run of `epochs` epochs whose [`SimConfig::memory_estimate`] is over
+    /// [`MEMORY_BUDGET_BYTES`].
+    pub fn check_budget(&self, epochs: u64) -> Result<(), ConfigError> {
+        let estimate = self.memory_estimate(epochs);
+        if epochs == 0 || estimate > MEMORY_BUDGET_BYTES {
+            let per_epoch = self.memory_estimate(1) - self.memory_estimate(0);
+            let fit = ((MEMORY_BUDGET_BYTES - self.memory_estimate(0)) / per_epoch).floor();
+            return Err(ConfigError::Budget {
+                epochs,
+                estimate_mb: (estimate / 1e6).round() as u64,
+                fit: fit.clamp(0.0, u64::MAX as f64) as u64,
+            });
+        }
+        Ok(())
+    }
+
     pub fn epoch_params(&self) -> EpochParams {
         let delta = self.delta_ms * MICROS_PER_MS;
         EpochParams {
@@ -292,6 +362,25 @@ impl SimConfig {
         let v = self.validators;
         if v < 4 {
             return Err(ConfigError::TooFewValidators(v));
+        }
+        for (name, value, max) in [
+            ("validators", u64::from(v), MAX_VALIDATORS),
+            ("delta_ms", self.delta_ms, MAX_DELTA_MS),
+            ("max_views", u64::from(self.max_views), MAX_VIEWS),
+            (
+                "workload.tx_per_block",
+                u64::from(self.workload.tx_per_block),
+                MAX_TX_PER_BLOCK,
+            ),
+        ] {
+            if value > max {
+                return Err(ConfigError::OutOfRange {
+                    name,
+                    value,
+                    min: 0,
+                    max,
+                });
+            }
         }
         if self.shards == 0 || self.shards > v / 4 {
             return Err(ConfigError::Shards {
