@@ -22,7 +22,7 @@ pub const MAX_TRANSCRIPT_BYTES: u64 = 64 << 20;
 /// ("demo configuration", "report").
 pub fn read_text(path: &Path, cap: u64, what: &str) -> anyhow::Result<String> {
     let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open {what} {}", path.display()))?;
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
     let mut bytes = Vec::new();
     // One byte past the cap tells "exactly at the cap" from "over it" without reading more.
     file.take(cap + 1)
@@ -60,7 +60,7 @@ mod tests {
         let err = read_text(&path, 99, "file").unwrap_err().to_string();
         assert!(err.contains("not UTF-8"), "{err}");
         let err = read_text(&dir.join("missing"), 99, "file").unwrap_err();
-        assert!(err.to_string().contains("cannot open file"), "{err}");
+        assert!(err.to_string().contains("cannot read file"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -185,6 +185,90 @@ fn verify_drp_command() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
 }
 
+/// A well-formed 32-byte value that is neither a canonical point nor a canonical scalar.
+const NOT_A_POINT: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+#[test]
+fn a_damaged_point_or_scalar_is_named_by_its_check_and_owner() {
+    let t = honest();
+    let dealer = t.dealings[1].dealer;
+    let secret_dealer = t.secrets[0].dealer;
+    let share_server = t.secrets[0].shares[1].index;
+    let cases = [
+        ("/roster/3/pvss_key", "roster", "server 3".to_string()),
+        (
+            "/dealings/1/deal/commitments/0",
+            "dealing-proofs",
+            format!("dealer {dealer}"),
+        ),
+        (
+            "/dealings/1/deal/encrypted_shares/2",
+            "dealing-proofs",
+            format!("dealer {dealer}"),
+        ),
+        (
+            "/dealings/1/deal/proofs/0/r",
+            "dealing-proofs",
+            format!("dealer {dealer}"),
+        ),
+        (
+            "/secrets/0/shares/1/share",
+            "decrypted-shares",
+            format!("dealer {secret_dealer}, share of server {share_server}"),
+        ),
+        (
+            "/secrets/0/shares/1/proof/a1",
+            "decrypted-shares",
+            format!("dealer {secret_dealer}, share of server {share_server}"),
+        ),
+        (
+            "/secrets/0/recovered",
+            "recovery",
+            format!("dealer {secret_dealer}"),
+        ),
+    ];
+    for (pointer, check, owner) in cases {
+        let mut value = honest_json().clone();
+        *value.pointer_mut(pointer).unwrap() = NOT_A_POINT.into();
+        let (code, stdout) = verify_drp("damaged-point.json", &value.to_string());
+        assert_eq!(code, 1, "{pointer}: {stdout}");
+        assert!(
+            stdout.starts_with(&format!("FAIL {check}: {owner}: ")),
+            "{pointer}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn unknown_fields_are_refused_at_every_level() {
+    for pointer in [
+        "",
+        "/params",
+        "/roster/0",
+        "/groups/0",
+        "/choice",
+        "/choice/groups/0",
+        "/dealings/0",
+        "/dealings/0/deal",
+        "/dealings/0/deal/proofs/0",
+        "/secrets/0",
+        "/secrets/0/shares/0",
+        "/secrets/0/shares/0/proof",
+    ] {
+        let mut value = honest_json().clone();
+        value
+            .pointer_mut(pointer)
+            .and_then(|v| v.as_object_mut())
+            .unwrap_or_else(|| panic!("{pointer} is an object"))
+            .insert("extra".into(), 1.into());
+        let err = Transcript::from_json(&value.to_string()).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `extra`"),
+            "{pointer}: {err}"
+        );
+    }
+}
+
 #[test]
 fn drp_command_writes_a_transcript_that_verifies() {
     let path = std::env::temp_dir().join(format!("iosv-drp-{}-run.json", std::process::id()));

@@ -51,6 +51,7 @@ pub struct DleqStatement {
 
 /// A DLEQ proof in commitment form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DleqProof {
     pub a1: Point,
     pub a2: Point,

@@ -85,6 +85,7 @@ impl fmt::Debug for KeyPair {
 
 /// What the dealer publishes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DealTranscript {
     /// `t`: how many shares recover the secret.
     pub threshold: u32,
@@ -142,6 +143,7 @@ impl DealTranscript {
 
 /// Participant `i`'s decrypted share `S_i = p(i)·G` with its proof of correct decryption.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DecryptedShare {
     pub index: u32,
     pub share: Point,

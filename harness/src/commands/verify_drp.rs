@@ -1,35 +1,39 @@
 //! `iosv verify-drp FILE`: checks a DRP transcript as a third party would.
 //!
 //! Exit status: 0 and `output <hex>` for a valid transcript; 1 and `FAIL <check>: <detail>` for
-//! the first failing check (names in [`Check`](crate::drp::Check)); 2 (through the CLI's error
-//! path) for a file that cannot be read or is not a well-formed transcript (bad JSON, unknown or
-//! missing fields, a hex string of the wrong length, a point or scalar that does not decode).
-
-use std::fs;
-
-use anyhow::Context;
+//! the first failing check (names in [`Check`](crate::drp::Check)), including a point or scalar
+//! that does not decode (named with its check and the server or dealer it belongs to); 2 (through
+//! the CLI's error path) for a file that cannot be read, is over the size cap, or is not a
+//! well-formed transcript (bad JSON, unknown or missing fields at any level, a hex string of the
+//! wrong length), with the JSON path of the fault.
 
 use crate::cli::VerifyDrpArgs;
-use crate::drp::Transcript;
+use crate::drp::{CheckFailure, Transcript, TranscriptDamage};
+use crate::input;
 
 /// `Ok(true)` for a valid transcript, `Ok(false)` for one that fails a check.
 pub fn run(args: &VerifyDrpArgs) -> anyhow::Result<bool> {
-    let text = fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let transcript: Transcript = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a DRP transcript", args.file.display()))?;
-    let verdict = transcript.verify();
-    if args.json {
-        let line = match &verdict {
+    let text = input::read_text(&args.file, input::MAX_TRANSCRIPT_BYTES, "DRP transcript")?;
+    let verdict = match Transcript::from_json(&text) {
+        Ok(transcript) => transcript.verify(),
+        Err(TranscriptDamage::Check(failure)) => Err(failure),
+        Err(malformed) => anyhow::bail!("{}: {malformed}", args.file.display()),
+    };
+    print(&verdict, args.json);
+    Ok(verdict.is_ok())
+}
+
+fn print(verdict: &Result<[u8; 32], CheckFailure>, json: bool) {
+    if json {
+        let line = match verdict {
             Ok(output) => serde_json::json!({ "valid": true, "output": hex::encode(output) }),
             Err(f) => serde_json::json!({ "valid": false, "check": f.check, "detail": f.detail }),
         };
         println!("{line}");
     } else {
-        match &verdict {
+        match verdict {
             Ok(output) => println!("output {}", hex::encode(output)),
             Err(f) => println!("FAIL {}: {}", f.check, f.detail),
         }
     }
-    Ok(verdict.is_ok())
 }

@@ -17,6 +17,7 @@ use super::session::Session;
 
 /// A dealer's PVSS transcript for its group, signed by the dealer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SignedDealing {
     pub dealer: u32,
     pub deal: DealTranscript,
@@ -102,6 +103,7 @@ pub fn check_proofs(session: &Session, dealing: &SignedDealing) -> Result<(), De
 
 /// The chosen dealings of one group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChosenGroup {
     pub dealers: Vec<u32>,
     /// [`SignedDealing::hash`] of each chosen dealing, same order.
@@ -111,6 +113,7 @@ pub struct ChosenGroup {
 
 /// The leader's choice: `t` dealings per group, in group order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Choice {
     #[serde(with = "hex32")]
     pub session: Hash32,

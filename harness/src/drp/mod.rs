@@ -66,6 +66,7 @@ pub mod roster;
 pub mod server;
 pub mod session;
 pub mod transcript;
+pub mod transcript_json;
 
 pub use choice::{Choice, ChosenGroup, DealingFault, SignedDealing};
 pub use encoding::Hash32;
@@ -79,3 +80,4 @@ pub use roster::{DrpRoster, MemberInfo, ServerKeys};
 pub use server::{Server, ServerFault, ServerPhase};
 pub use session::{Group, Session, SessionParams};
 pub use transcript::{Check, CheckFailure, Transcript};
+pub use transcript_json::TranscriptDamage;

@@ -76,6 +76,7 @@ pub struct ChosenShare {
 
 /// A chosen secret: `t` valid decrypted shares and the recovered `s·G`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RevealedSecret {
     pub dealer: u32,
     pub shares: Vec<DecryptedShare>,

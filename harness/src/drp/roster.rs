@@ -28,6 +28,7 @@ pub const MAX_SERVERS: usize = 1 << 16;
 
 /// What a server publishes to take part.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MemberInfo {
     #[serde(with = "hex32")]
     pub cosi_key: [u8; 32],

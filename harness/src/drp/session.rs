@@ -27,6 +27,7 @@ pub const CHOICE_COSI_DOMAIN: &[u8] = b"iosv/drp/v1/choice-cosi";
 
 /// What fixes a session besides the roster.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SessionParams {
     pub epoch: u64,
     /// The previous epoch's randomness (any agreed value for the first epoch).
@@ -39,6 +40,7 @@ pub struct SessionParams {
 /// One group: its members (server indices, in PVSS order: member `k` holds index `k + 1`) and its
 /// threshold.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Group {
     pub members: Vec<u32>,
     pub threshold: u32,
