@@ -31,6 +31,11 @@ pub struct Invariants {
     pub finality_never_failed: bool,
     /// All work finished within the drain limit.
     pub drained: bool,
+    /// Transactions still queued or in flight when the run stopped (0 when drained): in-shard
+    /// transactions waiting in a shard, cross-shard transactions not yet committed or aborted.
+    pub unfinished: u64,
+    /// How long the run drained after the load ([`super::run::drain_limit`]).
+    pub drain_limit_s: f64,
 }
 
 impl Invariants {
@@ -508,7 +513,7 @@ pub fn summary(r: &DemoReport) -> String {
     line(format!("bound: {}", r.bound));
     let i = &r.invariants;
     line(format!(
-        "invariants: supply conserved {}, no double spend {}, honest agreement {}, state trees consistent {}, no locks left {}, finality never failed {}, drained {} => {}",
+        "invariants: supply conserved {}, no double spend {}, honest agreement {}, state trees consistent {}, no locks left {}, finality never failed {}, drained {} (unfinished after at most {:.0} s of draining: {}) => {}",
         i.supply_conserved,
         i.no_double_spend,
         i.honest_agreement,
@@ -516,6 +521,8 @@ pub fn summary(r: &DemoReport) -> String {
         i.no_locks_left,
         i.finality_never_failed,
         i.drained,
+        i.drain_limit_s,
+        i.unfinished,
         if r.invariants_ok { "OK" } else { "VIOLATED" }
     ));
     s

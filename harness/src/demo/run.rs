@@ -22,7 +22,12 @@ use crate::atomix::{
 use crate::pob::{self, LeagueMode, Reputation, Ticket};
 
 /// How long the driver keeps going after the last arrival to finish pending work.
-const DRAIN_LIMIT: Duration = Duration::from_secs(60);
+/// How long a run drains after its load ends before it stops and reports what was left as
+/// unfinished: as long as the measured load, at least 5 s (a few finality rounds) and at most
+/// 30 s, so the whole run takes at most warm-up + duration + 30 s after its workload is signed.
+pub fn drain_limit(cfg: &DemoConfig) -> Duration {
+    Duration::from_secs_f64(cfg.duration_s.clamp(5.0, 30.0))
+}
 
 /// Stake of validator `i` of a shard (distinct, so scores differ).
 fn stake(i: usize) -> u64 {
@@ -352,7 +357,7 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
                         progress.draining();
                         Instant::now()
                     });
-                    if since.elapsed() > DRAIN_LIMIT {
+                    if since.elapsed() > drain_limit(cfg) {
                         return Ok(());
                     }
                 }
@@ -394,6 +399,8 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
         no_locks_left: locks_left == 0 && flights.is_empty(),
         finality_never_failed: stats.iter().all(|s| s.finality_failures == 0),
         drained: flights.is_empty() && shards.iter().all(DemoShard::idle),
+        unfinished: flights.len() as u64 + shards.iter().map(|s| s.queued() as u64).sum::<u64>(),
+        drain_limit_s: drain_limit(cfg).as_secs_f64(),
     };
     let mut report = report::build(cfg, &stats, &cross, &leagues, checks, wall);
     report.sent = sent;

@@ -375,6 +375,16 @@ impl DemoShard {
     }
 
     /// Pending work: mempools, unfinalized blocks, Atomix requests.
+    /// Transactions still waiting here (mempools, inbox, audited blocks awaiting finality, lock
+    /// and finish requests): what a run that stops now leaves unfinished.
+    pub fn queued(&self) -> usize {
+        self.mempools.values().map(VecDeque::len).sum::<usize>()
+            + self.inbox.len()
+            + self.audited.iter().map(|a| a.arrivals.len()).sum::<usize>()
+            + self.lock_requests.len()
+            + self.finish_requests.len()
+    }
+
     pub fn idle(&self) -> bool {
         self.mempools.values().all(VecDeque::is_empty)
             && self.inbox.is_empty()
