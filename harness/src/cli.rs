@@ -230,7 +230,7 @@ pub struct DemoArgs {
     /// Offered rate, tx/s, 1 to 10^7 (overrides the configuration).
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Measured seconds, above 0 and at most 3,600 (overrides the configuration).
+    /// Measured seconds, 0.1 to 3,600 (overrides the configuration).
     #[arg(long)]
     pub duration: Option<f64>,
     /// Seed (overrides the configuration).

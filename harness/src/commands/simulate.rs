@@ -53,7 +53,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
     };
     anyhow::ensure!(
         args.sweep.is_empty(),
-        "--sweep runs demo configurations (`iosv demo --print-config` shows one)"
+        "--sweep {:?}: sweeps run demo configurations (`iosv demo --print-config` shows one)",
+        args.sweep
     );
     if args.print_config {
         println!("{}", serde_json::to_string_pretty(&cfg)?);
@@ -237,8 +238,12 @@ fn check_safety_args(args: &ShardSafetyArgs) -> anyhow::Result<()> {
         * args.fractions.len() as f64;
     anyhow::ensure!(
         work <= MAX_SAFETY_WORK,
-        "--samples × --validators × sizes × fractions = {work:.2e}, over the limit of \
-         {MAX_SAFETY_WORK:.0e} (about ten minutes on a 2-core machine)"
+        "--samples {} × --validators {} × {} sizes × {} fractions = {work:.2e}, over the limit \
+         of {MAX_SAFETY_WORK:.0e} (about ten minutes on a 2-core machine)",
+        args.samples,
+        args.validators,
+        args.sizes.len(),
+        args.fractions.len()
     );
     Ok(())
 }

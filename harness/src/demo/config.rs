@@ -137,7 +137,7 @@ impl Default for DemoConfig {
 pub enum ConfigError {
     #[error("policy: {0}")]
     Policy(#[from] PolicyError),
-    #[error("{name} = {value}: {why}")]
+    #[error("{name} = {value:?}: {why}")]
     Bad {
         name: &'static str,
         value: f64,
@@ -165,6 +165,8 @@ pub enum ConfigError {
     FaultNeedsLeagues(Fault, u32),
     #[error("not a demo configuration: {0}")]
     Parse(#[from] serde_json::Error),
+    #[error("not a demo configuration: a configuration is a JSON object")]
+    NotAnObject,
 }
 
 fn check(name: &'static str, value: f64, ok: bool, why: &'static str) -> Result<(), ConfigError> {
@@ -178,6 +180,9 @@ fn check(name: &'static str, value: f64, ok: bool, why: &'static str) -> Result<
 impl DemoConfig {
     /// Parses a configuration from JSON and checks it ([`DemoConfig::validate`]).
     pub fn from_json(text: &str) -> Result<DemoConfig, ConfigError> {
+        if !text.trim_start().starts_with('{') {
+            return Err(ConfigError::NotAnObject);
+        }
         let cfg: DemoConfig = serde_json::from_str(text)?;
         cfg.validate()?;
         Ok(cfg)
@@ -209,8 +214,8 @@ impl DemoConfig {
         check(
             "duration_s",
             self.duration_s,
-            self.duration_s.is_finite() && self.duration_s > 0.0 && self.duration_s <= 3_600.0,
-            "positive, at most an hour",
+            self.duration_s.is_finite() && (0.1..=3_600.0).contains(&self.duration_s),
+            "0.1 s to an hour",
         )?;
         check(
             "warmup_s",

@@ -87,6 +87,11 @@ impl SimConfig {
     /// Parses a configuration from JSON (unknown fields refused, defaults filled in) and checks
     /// it ([`SimConfig::validate`]).
     pub fn from_json(text: &str) -> Result<SimConfig, ConfigError> {
+        if !text.trim_start().starts_with('{') {
+            return Err(ConfigError::Parse(
+                "a configuration is a JSON object".into(),
+            ));
+        }
         let cfg: SimConfig =
             serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
         cfg.validate()?;
@@ -296,9 +301,17 @@ impl SimConfig {
     /// [`MEMORY_BUDGET_BYTES`].
     pub fn check_budget(&self, epochs: u64) -> Result<(), ConfigError> {
         let estimate = self.memory_estimate(epochs);
-        if epochs == 0 || estimate > MEMORY_BUDGET_BYTES {
-            let per_epoch = self.memory_estimate(1) - self.memory_estimate(0);
-            let fit = ((MEMORY_BUDGET_BYTES - self.memory_estimate(0)) / per_epoch).floor();
+        let per_epoch = self.memory_estimate(1) - self.memory_estimate(0);
+        let fit = ((MEMORY_BUDGET_BYTES - self.memory_estimate(0)) / per_epoch).floor();
+        if epochs == 0 {
+            return Err(ConfigError::OutOfRange {
+                name: "epochs",
+                value: 0,
+                min: 1,
+                max: fit.clamp(0.0, u64::MAX as f64) as u64,
+            });
+        }
+        if estimate > MEMORY_BUDGET_BYTES {
             return Err(ConfigError::Budget {
                 epochs,
                 estimate_mb: (estimate / 1e6).round() as u64,
