@@ -15,14 +15,25 @@ use anyhow::Context;
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Cap for benchmark reports (`iosv compare`) and gate baselines: `bench all` reports are ~100 KiB.
 pub const MAX_REPORT_BYTES: u64 = 16 << 20;
-/// Cap for DRP transcripts: a 4,096-server transcript is a few MiB.
-pub const MAX_TRANSCRIPT_BYTES: u64 = 64 << 20;
+/// Cap for DRP transcripts: `iosv drp --servers 256` writes 0.5–1 MB (groups of 4 to 16).
+pub const MAX_TRANSCRIPT_BYTES: u64 = 16 << 20;
 
 /// Reads `path` as UTF-8 text of at most `cap` bytes. `what` names the file's role in errors
 /// ("demo configuration", "report").
 pub fn read_text(path: &Path, cap: u64, what: &str) -> anyhow::Result<String> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    // A regular file's size is known: one over the cap is refused without reading it.
+    if let Ok(meta) = file.metadata()
+        && meta.is_file()
+        && meta.len() > cap
+    {
+        anyhow::bail!(
+            "{what} {} is larger than the limit of {} bytes",
+            path.display(),
+            cap
+        );
+    }
     let mut bytes = Vec::new();
     // One byte past the cap tells "exactly at the cap" from "over it" without reading more.
     file.take(cap + 1)
