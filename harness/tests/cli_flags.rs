@@ -70,3 +70,47 @@ fn in_range_values_still_run() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
+
+#[test]
+fn a_failed_check_exits_1() {
+    // Half the messages lost: no epoch gets randomness. "Elected within 3Δ" would pass
+    // vacuously; the run must still say FAILED and exit 1.
+    let dir = std::env::temp_dir().join(format!("iosv-cli-flags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("lossy.json");
+    std::fs::write(
+        &cfg,
+        r#"{"validators":16,"shards":2,"delta_ms":100,"network":{"latency_ms":90,"jitter_ms":50,"loss":0.5}}"#,
+    )
+    .unwrap();
+    let out = iosv(&[
+        "simulate",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--epochs",
+        "2",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("randomness in every epoch: FAILED"),
+        "{stdout}"
+    );
+    // A demo configuration does not take the simulator's flags.
+    let demo = dir.join("demo.json");
+    let printed = iosv(&["demo", "--print-config"]);
+    std::fs::write(&demo, &printed.stdout).unwrap();
+    for flag in [
+        &["--epochs", "2"][..],
+        &["--trace", "t.jsonl"],
+        &["--realtime"],
+    ] {
+        let mut args = vec!["simulate", "--config", demo.to_str().unwrap()];
+        args.extend_from_slice(flag);
+        let out = iosv(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag:?}: {stderr}");
+        assert!(stderr.contains(flag[0]), "{flag:?}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
