@@ -48,6 +48,7 @@ impl GatePlan {
 
 /// The committed reference the gate compares against.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GateBaseline {
     /// Largest accepted relative drop of a ratio below its baseline (0.06 = 6%).
     pub threshold: f64,

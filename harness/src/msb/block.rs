@@ -28,6 +28,7 @@ pub const MSB_POLICY: Policy = Policy::ByzCoin;
 
 /// A shard's state summary at the end of an epoch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MicroStateBlock {
     pub version: u8,
     pub shard: u32,
@@ -81,6 +82,7 @@ pub fn headers_root(headers: &[BlockHeader]) -> Hash {
 
 /// An MSB with the roster's collective signature (`V ‖ r ‖ mask`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SignedMsb {
     pub msb: MicroStateBlock,
     #[serde(with = "hex_vec")]
