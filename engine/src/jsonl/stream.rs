@@ -235,7 +235,9 @@ fn read_bounded_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>) -> io::Result
     if too_long {
         return Ok(LineRead::TooLong);
     }
-    if buf.last() == Some(&b'\r') {
+    // Only this line's own bytes: the buffer holds the chunk's earlier lines too, and an empty
+    // line must not take a `\r` from the line before it (found by the `jsonl` fuzz target).
+    if buf.len() > start && buf.last() == Some(&b'\r') {
         buf.pop();
     }
     Ok(LineRead::Line(start..buf.len()))
@@ -296,5 +298,40 @@ where
             bytes: chunk.bytes,
             lines: chunk.lines,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdicts(input: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        let options = StreamOptions {
+            batch: 4,
+            threads: 2,
+        };
+        let check = |items: &[SigRef<'_>]| Ok(vec![false; items.len()]);
+        verify_stream(input, &mut out, options, &check).expect("stream");
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn an_empty_line_after_a_line_ending_in_cr_cr_is_its_own_line() {
+        // Found by the `jsonl` fuzz target (fuzz/regressions/jsonl/): `x\r\r\n` then an empty
+        // line. Stripping the empty line's "\r" used to pop the previous line's last byte, and
+        // the worker panicked slicing past the buffer (`iosv verify` exited 101).
+        let lines = verdicts(b"x\r\r\n\n");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines.iter().all(|l| l.starts_with("{\"error\"")),
+            "{lines:?}"
+        );
+        let lines = verdicts(b"a\r\n\r\n\n\r\r\n");
+        assert_eq!(lines.len(), 4, "{lines:?}");
     }
 }
