@@ -26,6 +26,10 @@
 //! elsewhere, compare the restored set's root with one obtained from a trusted source — and see the
 //! `commitment` module on why today's root is not yet strong enough against chosen entries.
 //!
+//! Restore reads a file ([`UtxoSet::restore_from`]) or any reader whose length is known
+//! ([`UtxoSet::restore_from_reader`], e.g. bytes received over the network); both run the same
+//! checks.
+//!
 //! Writing goes to a temporary file in the same directory, synced, then renamed over the target,
 //! so a crash leaves either the old file or the complete new one.
 
@@ -198,105 +202,130 @@ impl UtxoSet {
         let path = path.as_ref();
         let file = File::open(path).map_err(io_error("open", path))?;
         let len = file.metadata().map_err(io_error("stat", path))?.len();
-        let min = HEADER_LEN + TRAILER_LEN;
-        if len < min {
-            return Err(SnapshotError::TooShort { len, min });
-        }
-        let mut input = BufReader::new(file);
-        let mut hasher = Sha512::new();
-        let mut read = |buf: &mut [u8]| -> Result<(), SnapshotError> {
-            input.read_exact(buf).map_err(io_error("read", path))?;
-            hasher.update(&*buf);
-            Ok(())
-        };
-
-        let mut header = [0u8; HEADER_LEN as usize];
-        read(&mut header)?;
-        let mut magic = [0u8; 8];
-        magic.copy_from_slice(&header[..8]);
-        if magic != SNAPSHOT_MAGIC {
-            return Err(SnapshotError::BadMagic { found: magic });
-        }
-        let mut word = [0u8; 4];
-        word.copy_from_slice(&header[8..12]);
-        let version = u32::from_le_bytes(word);
-        if version != SNAPSHOT_VERSION {
-            return Err(SnapshotError::UnsupportedVersion {
-                found: version,
-                expected: SNAPSHOT_VERSION,
-            });
-        }
-        let mut count_bytes = [0u8; 8];
-        count_bytes.copy_from_slice(&header[12..20]);
-        let count = u64::from_le_bytes(count_bytes);
-        let expected = count
-            .checked_mul(SNAPSHOT_ENTRY_LEN as u64)
-            .and_then(|n| n.checked_add(HEADER_LEN + TRAILER_LEN));
-        let length_mismatch = SnapshotError::LengthMismatch {
-            count,
-            expected,
-            actual: len,
-        };
-        if expected != Some(len) {
-            return Err(length_mismatch);
-        }
-        // `count` is now bounded by the file's length, so it is safe to size memory by.
-        let Ok(capacity) = usize::try_from(count) else {
-            return Err(length_mismatch);
-        };
-
-        let mut set = UtxoSet::with_shards(shards);
-        set.reserve_unshared(capacity);
-        let mut first_error = None;
-        let mut previous: Option<OutPoint> = None;
-        let mut entry_bytes = [0u8; SNAPSHOT_ENTRY_LEN];
-        for index in 0..count {
-            read(&mut entry_bytes)?;
-            if first_error.is_some() {
-                continue;
-            }
-            match decode_entry(&entry_bytes, index) {
-                Ok((outpoint, _)) if previous.is_some_and(|p| p >= outpoint) => {
-                    first_error = Some(SnapshotError::Unsorted { index });
-                }
-                Ok((outpoint, entry)) => {
-                    previous = Some(outpoint);
-                    if let Some(lock_id) = entry.locked_by {
-                        let table = set.lock_table_mut();
-                        table.locks.entry(lock_id).or_default().push(outpoint);
-                    }
-                    set.insert_unshared(outpoint, entry);
-                }
-                Err(e) => first_error = Some(e),
-            }
-        }
-        let mut stored_root = [0u8; 32];
-        read(&mut stored_root)?;
-        let mut checksum = [0u8; 64];
-        input
-            .read_exact(&mut checksum)
-            .map_err(io_error("read", path))?;
-        if hasher.finalize()[..] != checksum[..] {
-            return Err(SnapshotError::ChecksumMismatch);
-        }
-        // The file may have grown since its length was checked.
-        match input.read(&mut [0u8; 1]) {
-            Ok(0) => {}
-            Ok(_) => return Err(length_mismatch),
-            Err(e) => return Err(io_error("read", path)(e)),
-        }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        let computed = set.root();
-        if computed != stored_root {
-            return Err(SnapshotError::RootMismatch {
-                stored: stored_root,
-                computed,
-            });
-        }
-        Ok(set)
+        restore_stream(BufReader::new(file), len, shards, path)
     }
+
+    /// Restores a set with `shards` shards from a snapshot read from `input`, which must hold
+    /// exactly `len` bytes (a file's length, a buffer's). The same checks as
+    /// [`UtxoSet::restore_from`], in the same order: `len` bounds what is allocated (so it must
+    /// be a length the caller trusts, such as the size of a buffer it holds or a limit it
+    /// enforces, never a length the sender announced), and `input`
+    /// yielding fewer bytes is an [`SnapshotError::Io`] (`read`), more a
+    /// [`SnapshotError::LengthMismatch`]. I/O errors name the path `<reader>`. Pass a buffered
+    /// reader: the entries are read 109 bytes at a time.
+    pub fn restore_from_reader(
+        input: impl Read,
+        len: u64,
+        shards: usize,
+    ) -> Result<UtxoSet, SnapshotError> {
+        restore_stream(input, len, shards, Path::new("<reader>"))
+    }
+}
+
+/// Restores from `input` of `len` bytes; `path` only labels I/O errors.
+fn restore_stream(
+    mut input: impl Read,
+    len: u64,
+    shards: usize,
+    path: &Path,
+) -> Result<UtxoSet, SnapshotError> {
+    let min = HEADER_LEN + TRAILER_LEN;
+    if len < min {
+        return Err(SnapshotError::TooShort { len, min });
+    }
+    let mut hasher = Sha512::new();
+    let mut read = |buf: &mut [u8]| -> Result<(), SnapshotError> {
+        input.read_exact(buf).map_err(io_error("read", path))?;
+        hasher.update(&*buf);
+        Ok(())
+    };
+
+    let mut header = [0u8; HEADER_LEN as usize];
+    read(&mut header)?;
+    let mut magic = [0u8; 8];
+    magic.copy_from_slice(&header[..8]);
+    if magic != SNAPSHOT_MAGIC {
+        return Err(SnapshotError::BadMagic { found: magic });
+    }
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&header[8..12]);
+    let version = u32::from_le_bytes(word);
+    if version != SNAPSHOT_VERSION {
+        return Err(SnapshotError::UnsupportedVersion {
+            found: version,
+            expected: SNAPSHOT_VERSION,
+        });
+    }
+    let mut count_bytes = [0u8; 8];
+    count_bytes.copy_from_slice(&header[12..20]);
+    let count = u64::from_le_bytes(count_bytes);
+    let expected = count
+        .checked_mul(SNAPSHOT_ENTRY_LEN as u64)
+        .and_then(|n| n.checked_add(HEADER_LEN + TRAILER_LEN));
+    let length_mismatch = SnapshotError::LengthMismatch {
+        count,
+        expected,
+        actual: len,
+    };
+    if expected != Some(len) {
+        return Err(length_mismatch);
+    }
+    // `count` is now bounded by the file's length, so it is safe to size memory by.
+    let Ok(capacity) = usize::try_from(count) else {
+        return Err(length_mismatch);
+    };
+
+    let mut set = UtxoSet::with_shards(shards);
+    set.reserve_unshared(capacity);
+    let mut first_error = None;
+    let mut previous: Option<OutPoint> = None;
+    let mut entry_bytes = [0u8; SNAPSHOT_ENTRY_LEN];
+    for index in 0..count {
+        read(&mut entry_bytes)?;
+        if first_error.is_some() {
+            continue;
+        }
+        match decode_entry(&entry_bytes, index) {
+            Ok((outpoint, _)) if previous.is_some_and(|p| p >= outpoint) => {
+                first_error = Some(SnapshotError::Unsorted { index });
+            }
+            Ok((outpoint, entry)) => {
+                previous = Some(outpoint);
+                if let Some(lock_id) = entry.locked_by {
+                    let table = set.lock_table_mut();
+                    table.locks.entry(lock_id).or_default().push(outpoint);
+                }
+                set.insert_unshared(outpoint, entry);
+            }
+            Err(e) => first_error = Some(e),
+        }
+    }
+    let mut stored_root = [0u8; 32];
+    read(&mut stored_root)?;
+    let mut checksum = [0u8; 64];
+    input
+        .read_exact(&mut checksum)
+        .map_err(io_error("read", path))?;
+    if hasher.finalize()[..] != checksum[..] {
+        return Err(SnapshotError::ChecksumMismatch);
+    }
+    // The input may be longer than `len` (a file may have grown since its length was checked).
+    match input.read(&mut [0u8; 1]) {
+        Ok(0) => {}
+        Ok(_) => return Err(length_mismatch),
+        Err(e) => return Err(io_error("read", path)(e)),
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let computed = set.root();
+    if computed != stored_root {
+        return Err(SnapshotError::RootMismatch {
+            stored: stored_root,
+            computed,
+        });
+    }
+    Ok(set)
 }
 
 #[cfg(test)]

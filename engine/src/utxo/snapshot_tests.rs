@@ -221,3 +221,32 @@ fn well_sealed_but_invalid_contents_are_refused() {
     });
     assert!(matches!(root, Err(SnapshotError::RootMismatch { .. })));
 }
+
+#[test]
+fn reader_restores_like_the_file_and_checks_the_declared_length() {
+    let dir = TempDir::new("reader");
+    let path = dir.file("utxo.snap");
+    let set = sample();
+    set.snapshot_to(&path).unwrap();
+    let good = fs::read(&path).unwrap();
+    let len = good.len() as u64;
+
+    let restored = UtxoSet::restore_from_reader(good.as_slice(), len, 8).unwrap();
+    assert_eq!(restored.root(), set.root());
+    assert_eq!(restored.entries(), set.entries());
+
+    // Fewer bytes than declared: a read error; more: a length mismatch.
+    let short = UtxoSet::restore_from_reader(&good[..good.len() - 1], len, 8);
+    assert!(matches!(short, Err(SnapshotError::Io { op: "read", .. })));
+    let mut longer = good.clone();
+    longer.push(0);
+    assert!(matches!(
+        UtxoSet::restore_from_reader(longer.as_slice(), len, 8),
+        Err(SnapshotError::LengthMismatch { .. })
+    ));
+    // The declared length is checked against the count before anything is read past the header.
+    assert!(matches!(
+        UtxoSet::restore_from_reader(good.as_slice(), len + 1, 8),
+        Err(SnapshotError::LengthMismatch { .. })
+    ));
+}
