@@ -58,13 +58,27 @@ pub fn curve_backend() -> &'static str {
     }
 }
 
+/// The CPU's vendor (`vendor_id` from /proc/cpuinfo on Linux: `GenuineIntel`, `AuthenticAMD`, …),
+/// or "unknown".
+pub fn cpu_vendor() -> String {
+    cpuinfo_field("vendor_id")
+}
+
 /// The CPU's model name (from /proc/cpuinfo on Linux), or "unknown".
 pub fn cpu_model() -> String {
+    cpuinfo_field("model name")
+}
+
+/// The first value of `field` in /proc/cpuinfo, or "unknown".
+fn cpuinfo_field(field: &str) -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| {
             text.lines()
-                .find(|l| l.starts_with("model name"))
+                .find(|l| {
+                    l.split_once(':')
+                        .is_some_and(|(name, _)| name.trim_end() == field)
+                })
                 .and_then(|l| l.split_once(':'))
                 .map(|(_, v)| v.trim().to_string())
         })

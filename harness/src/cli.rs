@@ -214,9 +214,12 @@ pub struct GateArgs {
     /// Baseline file.
     #[arg(long, default_value = "perf-reports/gate-baseline.json")]
     pub baseline: PathBuf,
-    /// Measure and write the baseline instead of judging.
-    #[arg(long)]
+    /// Measure and write this machine class's baseline instead of judging (other classes kept).
+    #[arg(long, conflicts_with = "has_baseline")]
     pub update: bool,
+    /// Only say whether the baseline file has this machine class (exit 0) or not (exit 1).
+    #[arg(long)]
+    pub has_baseline: bool,
     /// Print the verdicts as JSON (last line).
     #[arg(long)]
     pub json: bool,

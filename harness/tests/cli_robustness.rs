@@ -288,8 +288,11 @@ struct Files {
 }
 
 impl Files {
+    /// A directory of its own (tests run in parallel in one process, and each removes its own).
     fn new() -> Files {
-        let dir = std::env::temp_dir().join(format!("iosv-robustness-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("iosv-robustness-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Files { dir }
     }
@@ -389,6 +392,45 @@ fn every_file_argument_refuses_hostile_files() {
     let out = run(&strings(&["verify", &huge]), Duration::from_secs(120));
     assert_eq!(out.signal, None, "{}", out.stderr);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+#[test]
+fn a_gate_baseline_without_this_machine_class_cannot_judge() {
+    let files = Files::new();
+    let other = files.write(
+        "other-class.json",
+        br#"{"threshold": 0.06, "machines": {"NoSuchVendor/serial-u64": {"ratios": {"w/1": 1.5}, "machine": "m", "command": "c"}}}"#,
+    );
+    // Asked first (as CI does): exit 1, nothing measured.
+    let out = run(
+        &strings(&["gate", "--has-baseline", "--baseline", &other]),
+        REFUSAL_BOUND,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no baseline for machine class"),
+        "{}",
+        out.stderr
+    );
+    // Judging anyway is an error naming the file and the classes it has, before any measuring.
+    let out = run(&strings(&["gate", "--baseline", &other]), REFUSAL_BOUND);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains(&other), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("NoSuchVendor/serial-u64"),
+        "{}",
+        out.stderr
+    );
+    // The committed baseline is readable by the same check (exit 0 or 1, never an error).
+    let committed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../perf-reports/gate-baseline.json"
+    );
+    let out = run(
+        &strings(&["gate", "--has-baseline", "--baseline", committed]),
+        REFUSAL_BOUND,
+    );
+    assert!(matches!(out.code, Some(0 | 1)), "{}", out.stderr);
 }
 
 #[test]

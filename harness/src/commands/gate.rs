@@ -1,5 +1,7 @@
 //! `iosv gate`: the performance regression gate (see `bench::gate`). Exit 0 when every workload is
-//! within the threshold of its baseline, 1 when one fell below, 2 on errors.
+//! within the threshold of its machine class's baseline, 1 when one fell below, 2 on errors (a
+//! class without a baseline among them). `--has-baseline`: exit 0 when the file has this machine
+//! class, 1 when not, measuring nothing.
 
 use std::fs;
 
@@ -8,30 +10,55 @@ use iosv_engine::platform;
 use iosv_engine::sig::decompress::Decompressor;
 use serde_json::json;
 
-use crate::bench::gate::{self, GateBaseline, GatePlan};
+use crate::bench::gate::{self, GateBaseline, GatePlan, MachineBaseline};
 use crate::cli::GateArgs;
 use crate::input;
 
 /// Default threshold for a new baseline; see the module doc of `bench::gate` for its reasoning.
 const DEFAULT_THRESHOLD: f64 = 0.06;
 
-/// Runs the gate; `Ok(false)` means a regression.
+/// Runs the gate; `Ok(false)` means a regression. A machine class without a baseline is an error
+/// (exit 2): there is nothing to judge against.
 pub fn run(args: &GateArgs) -> anyhow::Result<bool> {
-    // A baseline that cannot be judged against is refused before minutes of measuring.
+    let class = gate::machine_class();
+    if args.has_baseline {
+        let baseline = load_baseline(&args.baseline)?;
+        let found = baseline.machines.contains_key(&class);
+        eprintln!(
+            "{}: {} for machine class {class} (classes: {})",
+            args.baseline.display(),
+            if found { "a baseline" } else { "no baseline" },
+            baseline
+                .machines
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(found);
+    }
+    // A baseline that cannot be judged against is refused before the measuring.
     let judged_against = if args.update {
         None
     } else {
-        Some(load_baseline(&args.baseline)?)
+        let baseline = load_baseline(&args.baseline)?;
+        let Some(machine) = baseline.machines.get(&class).cloned() else {
+            anyhow::bail!(
+                "{} has no baseline for this machine class, {class} (it has: {}); ratios to the \
+                 peer differ between kinds of CPU, so there is nothing to judge against: record \
+                 one on a quiet machine with `iosv gate --update` (perf-reports/gate.md)",
+                args.baseline.display(),
+                baseline
+                    .machines
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        Some((baseline.threshold, machine))
     };
-    // The gate judges what this machine runs; a new baseline also covers CPUs without IFMA.
-    let mut decompressors = vec![Decompressor::best()];
-    if args.update && Decompressor::best() != Decompressor::Serial {
-        decompressors.push(Decompressor::Serial);
-    }
-    let measured: Vec<_> = decompressors
-        .into_iter()
-        .flat_map(|d| gate::measure(GatePlan::DEFAULT, d))
-        .collect();
+    let measured = gate::measure(GatePlan::DEFAULT, Decompressor::best());
     for m in &measured {
         eprintln!(
             "{:<40} iosv batch / ed25519-dalek verify_batch: median {:.3} (min {:.3}, max {:.3}, {} samples)",
@@ -39,35 +66,47 @@ pub fn run(args: &GateArgs) -> anyhow::Result<bool> {
         );
     }
     if args.update {
-        let threshold = load_baseline(&args.baseline)
-            .ok()
-            .map_or(DEFAULT_THRESHOLD, |b| b.threshold);
-        let baseline = GateBaseline {
-            threshold,
-            ratios: measured
-                .iter()
-                .map(|m| (m.workload.clone(), m.ratio.median))
-                .collect(),
-            machine: format!(
-                "{} ({} cores, curve arithmetic {})",
-                platform::cpu_model(),
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
-                platform::curve_backend()
-            ),
-            command:
-                "cargo run --release -p iosv-harness --features inject-slowdown -- gate --update"
-                    .into(),
-        };
+        // Other classes' entries and the threshold are kept; a missing or unreadable file starts
+        // a new one.
+        let mut baseline = load_baseline(&args.baseline).unwrap_or(GateBaseline {
+            threshold: DEFAULT_THRESHOLD,
+            machines: Default::default(),
+        });
+        baseline.machines.insert(
+            class.clone(),
+            MachineBaseline {
+                ratios: measured
+                    .iter()
+                    .map(|m| (m.workload.clone(), m.ratio.median))
+                    .collect(),
+                machine: format!(
+                    "{} ({} cores, curve arithmetic {})",
+                    platform::cpu_model(),
+                    std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    platform::curve_backend()
+                ),
+                command:
+                    "cargo run --release -p iosv-harness --features inject-slowdown -- gate --update"
+                        .into(),
+            },
+        );
         fs::write(
             &args.baseline,
             serde_json::to_string_pretty(&baseline)? + "\n",
         )
         .with_context(|| format!("cannot write {}", args.baseline.display()))?;
-        eprintln!("baseline written to {}", args.baseline.display());
+        eprintln!(
+            "baseline for {class} written to {}",
+            args.baseline.display()
+        );
         return Ok(true);
     }
-    let baseline = judged_against.expect("loaded above unless updating");
-    let verdicts = gate::judge(&baseline, &measured);
+    let (threshold, machine) = judged_against.expect("loaded above unless updating");
+    eprintln!(
+        "machine class {class}: baseline measured on {}",
+        machine.machine
+    );
+    let verdicts = gate::judge(threshold, &machine, &measured);
     for v in &verdicts {
         eprintln!(
             "{:<40} baseline {:.3}  measured {:.3}  change {:+.1}%  (threshold -{:.1}%)  {}",
@@ -75,7 +114,7 @@ pub fn run(args: &GateArgs) -> anyhow::Result<bool> {
             v.baseline,
             v.measured,
             v.change * 100.0,
-            baseline.threshold * 100.0,
+            threshold * 100.0,
             if v.pass { "pass" } else { "REGRESSION" }
         );
     }
@@ -83,7 +122,7 @@ pub fn run(args: &GateArgs) -> anyhow::Result<bool> {
     if args.json {
         println!(
             "{}",
-            json!({ "pass": pass, "threshold": baseline.threshold, "verdicts": verdicts, "measured": measured })
+            json!({ "pass": pass, "class": class, "threshold": threshold, "verdicts": verdicts, "measured": measured })
         );
     }
     Ok(pass)
@@ -100,15 +139,17 @@ fn load_baseline(path: &std::path::Path) -> anyhow::Result<GateBaseline> {
         path.display(),
         baseline.threshold
     );
-    if let Some((workload, ratio)) = baseline
-        .ratios
-        .iter()
-        .find(|(_, r)| !(r.is_finite() && **r > 0.0))
-    {
-        anyhow::bail!(
-            "{}: the ratio of {workload} is {ratio}, not a positive number",
-            path.display()
-        );
+    for (class, machine) in &baseline.machines {
+        if let Some((workload, ratio)) = machine
+            .ratios
+            .iter()
+            .find(|(_, r)| !(r.is_finite() && **r > 0.0))
+        {
+            anyhow::bail!(
+                "{}: {class}: the ratio of {workload} is {ratio}, not a positive number",
+                path.display()
+            );
+        }
     }
     Ok(baseline)
 }
