@@ -124,7 +124,9 @@ fn check_epoch_headers(package: &BootstrapPackage) -> Result<(), BootstrapError>
         }
     }
     let linked = headers.windows(2).all(|w| {
-        w[1].prev_hash == w[0].hash() && w[1].height == w[0].height + 1 && w[1].shard == msb.shard
+        w[1].prev_hash == w[0].hash()
+            && w[0].height.checked_add(1) == Some(w[1].height)
+            && w[1].shard == msb.shard
     });
     if !linked {
         return Err(BootstrapError::EpochHeaders("headers do not link"));

@@ -40,6 +40,11 @@ pub enum BlockError {
     Version(u8),
     #[error("height {got}, expected {expected}")]
     Height { expected: u64, got: u64 },
+    #[error(
+        "the tip is at height {}, the last there is: no block can follow",
+        u64::MAX
+    )]
+    HeightExhausted,
     #[error("prev_hash does not link to the tip")]
     PrevHash,
     #[error("tx_count or tx_root does not match the transactions")]
@@ -160,6 +165,11 @@ impl ShardState {
         proposer: [u8; 32],
         timestamp_ms: u64,
     ) -> Result<Block, BlockError> {
+        let height = self
+            .tip
+            .height
+            .checked_add(1)
+            .ok_or(BlockError::HeightExhausted)?;
         let pre_state_root = self.root();
         self.check_signatures(&txs)?;
         let tx_count = u32::try_from(txs.len()).map_err(|_| BlockError::TxRoot)?;
@@ -171,7 +181,7 @@ impl ShardState {
         let header = BlockHeader {
             version: HEADER_VERSION,
             shard: self.shard,
-            height: self.tip.height + 1,
+            height,
             prev_hash: self.tip.hash,
             tx_root: tx_root(&txs),
             tx_count,
@@ -199,9 +209,16 @@ impl ShardState {
                 got: h.shard,
             });
         }
-        if h.height != self.tip.height + 1 {
+        // The tip's height comes from a signed MSB or a snapshot's producer, not from this
+        // state's own blocks: it may be the last height there is.
+        let expected = self
+            .tip
+            .height
+            .checked_add(1)
+            .ok_or(BlockError::HeightExhausted)?;
+        if h.height != expected {
             return Err(BlockError::Height {
-                expected: self.tip.height + 1,
+                expected,
                 got: h.height,
             });
         }
@@ -315,6 +332,33 @@ mod tests {
             state.apply(&block),
             Err(BlockError::Height { .. })
         ));
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/bootstrap/`): a bootstrap package whose signed MSB
+    /// puts the tip at height u64::MAX, followed by a block, overflowed `tip.height + 1` (a panic
+    /// with overflow checks, a wrap to height 0 without them).
+    #[test]
+    fn no_block_follows_the_last_height() {
+        let (genesis, txs) = workload();
+        let mut producer = ShardState::genesis(1, &genesis).unwrap();
+        let block = producer.propose(txs[..3].to_vec(), [0; 32], 1).unwrap();
+        let entries = ShardState::genesis(1, &genesis).unwrap().entries();
+        let last = Tip {
+            height: u64::MAX,
+            hash: block.header.prev_hash,
+        };
+        let mut state = ShardState::from_entries(1, &entries, last).unwrap();
+        let root = state.root();
+        for height in [0, 1, u64::MAX] {
+            let mut next = block.clone();
+            next.header.height = height;
+            assert_eq!(state.apply(&next), Err(BlockError::HeightExhausted));
+        }
+        assert_eq!(
+            state.propose(txs[..3].to_vec(), [0; 32], 1).unwrap_err(),
+            BlockError::HeightExhausted
+        );
+        assert_eq!((state.root(), state.tip()), (root, last));
     }
 
     #[test]
