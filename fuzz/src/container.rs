@@ -19,7 +19,7 @@
 use iosv_engine::tx::{
     Block, BlockHeader, HEADER_ENCODED_LEN, OutPoint, Transaction, TxId, TxOutput,
 };
-use iosv_engine::utxo::{Entry, LockId, SNAPSHOT_ENTRY_LEN};
+use iosv_engine::utxo::{Entry, LockId, SNAPSHOT_ENTRY_LEN, encode_snapshot_entry};
 use iosv_harness::msb::{BootstrapPackage, SignedMsb};
 
 /// Encodes a package (the inverse of [`decode_package`] for packages whose parts encode).
@@ -34,7 +34,7 @@ pub fn encode_package(package: &BootstrapPackage) -> Vec<u8> {
     }
     put_len(&mut out, package.snapshot.len());
     for (outpoint, entry) in &package.snapshot {
-        out.extend_from_slice(&encode_entry(outpoint, entry));
+        out.extend_from_slice(&encode_snapshot_entry(outpoint, entry));
     }
     put_len(&mut out, package.blocks.len());
     for block in &package.blocks {
@@ -51,20 +51,6 @@ pub fn encode_package(package: &BootstrapPackage) -> Vec<u8> {
 
 fn put_len(out: &mut Vec<u8>, len: usize) {
     out.extend_from_slice(&u32::try_from(len).expect("fits in u32").to_le_bytes());
-}
-
-/// One state entry in the snapshot file's layout: txid, index, amount, owner, lock tag, lock id.
-pub fn encode_entry(outpoint: &OutPoint, entry: &Entry) -> [u8; SNAPSHOT_ENTRY_LEN] {
-    let mut out = [0u8; SNAPSHOT_ENTRY_LEN];
-    out[..32].copy_from_slice(&outpoint.txid.0);
-    out[32..36].copy_from_slice(&outpoint.index.to_le_bytes());
-    out[36..44].copy_from_slice(&entry.output.amount.to_le_bytes());
-    out[44..76].copy_from_slice(&entry.output.owner);
-    if let Some(lock) = entry.locked_by {
-        out[76] = 1;
-        out[77..].copy_from_slice(&lock.0);
-    }
-    out
 }
 
 /// Decodes one entry leniently (any amount, any tag: non-zero means locked): the package's

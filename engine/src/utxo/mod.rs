@@ -59,7 +59,9 @@ mod validate;
 pub use commitment::{LEAF_DOMAIN, ROOT_DOMAIN, leaf_hash, state_root_of};
 pub use error::{AmountSide, SnapshotError, UtxoError};
 pub use set::{DEFAULT_SHARDS, Entry, MAX_SHARDS, UtxoSet};
-pub use snapshot::{SNAPSHOT_ENTRY_LEN, SNAPSHOT_MAGIC, SNAPSHOT_VERSION};
+pub use snapshot::{
+    SNAPSHOT_ENTRY_LEN, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, encode_entry as encode_snapshot_entry,
+};
 pub use state_tree::{
     BUCKET_BITS, BUCKET_LEAF_DOMAIN, BUCKETS, BucketProof, StateProofError, StateTree,
     StateTreeError, bucket_hash, bucket_of,

@@ -74,7 +74,8 @@ fn io_error<'a>(
     }
 }
 
-fn encode_entry(outpoint: &OutPoint, entry: &Entry) -> [u8; SNAPSHOT_ENTRY_LEN] {
+/// One entry in the snapshot file's layout: txid, index, amount, owner, lock tag, lock id.
+pub fn encode_entry(outpoint: &OutPoint, entry: &Entry) -> [u8; SNAPSHOT_ENTRY_LEN] {
     let mut out = [0u8; SNAPSHOT_ENTRY_LEN];
     out[..32].copy_from_slice(&outpoint.txid.0);
     out[32..36].copy_from_slice(&outpoint.index.to_le_bytes());
