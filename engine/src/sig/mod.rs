@@ -21,7 +21,7 @@ pub mod decompress;
 pub mod key_cache;
 pub mod zip215;
 
-pub use backend::{Backend, BackendError, GPU_MAX_MESSAGE_LEN, Verifier};
+pub use backend::{Backend, BackendError, ExternalVerifier, GPU_MAX_MESSAGE_LEN, Split, Verifier};
 pub use batch::{BatchTuning, verify_batch, verify_batch_tuned};
 pub use key_cache::KeyCache;
 pub use zip215::verify_single;

@@ -47,7 +47,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         .map(|t| t as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let batch = args.batch.unwrap_or(match backend {
-        Backend::Cpu => DEFAULT_BATCH,
+        Backend::Cpu | Backend::Remote => DEFAULT_BATCH,
         Backend::Gpu => DEFAULT_GPU_BATCH,
         Backend::Auto => DEFAULT_AUTO_BATCH,
     });
@@ -117,7 +117,7 @@ impl OpeningVerifier {
         });
         let meanwhile = match backend {
             Backend::Auto => Verifier::new(Backend::Cpu).ok(),
-            Backend::Cpu | Backend::Gpu => None,
+            Backend::Cpu | Backend::Gpu | Backend::Remote => None,
         };
         Self {
             pending: Mutex::new(Some(handle)),

@@ -164,7 +164,8 @@ impl AutoBackend {
             && self.state.cpu_batches.fetch_add(1, Ordering::Relaxed) % EXPLORE == EXPLORE - 1
     }
 
-    pub fn verify_batch(&self, items: &[SigRef<'_>], cache: &KeyCache) -> Vec<bool> {
+    /// The verdicts, and whether the GPU gave them.
+    pub fn verify_batch(&self, items: &[SigRef<'_>], cache: &KeyCache) -> (Vec<bool>, bool) {
         let n = items.len();
         let queued = self.state.gpu_queued.fetch_add(n, Ordering::Relaxed);
         if self.route_to_gpu(n, queued) {
@@ -172,13 +173,13 @@ impl AutoBackend {
             let verdicts = self.gpu.verify_batch(items, cache);
             self.state.gpu_queued.fetch_sub(n, Ordering::Relaxed);
             update(&self.state.gpu, queued + n, started.elapsed().as_secs_f64());
-            verdicts
+            (verdicts, true)
         } else {
             self.state.gpu_queued.fetch_sub(n, Ordering::Relaxed);
             let started = Instant::now();
             let verdicts = batch::verify_batch(items, cache);
             update(&self.state.cpu, n, started.elapsed().as_secs_f64());
-            verdicts
+            (verdicts, false)
         }
     }
 }

@@ -12,6 +12,7 @@ mod gpu;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use thiserror::Error;
 
@@ -26,6 +27,8 @@ pub enum Backend {
     Cpu,
     Gpu,
     Auto,
+    /// Verdicts from outside this process ([`ExternalVerifier`]: the `iosv-service` client).
+    Remote,
 }
 
 impl FromStr for Backend {
@@ -50,6 +53,8 @@ pub enum BackendError {
     GpuNotBuilt,
     #[error("the GPU backend is unavailable: {0}")]
     GpuUnavailable(String),
+    #[error("a remote backend is built from its client (`Verifier::external`), not opened by name")]
+    RemoteNeedsClient,
 }
 
 #[cfg(feature = "gpu")]
@@ -58,10 +63,22 @@ type GpuConfig = KernelConfig;
 #[cfg(not(feature = "gpu"))]
 type GpuConfig = ();
 
+/// A verifier outside the engine, such as the client of `iosv serve` (crate `iosv-service`). The
+/// engine asks it for verdicts and nothing else; whatever it answers is what the pipeline acts
+/// on, so an implementation must give the verdicts of [`super::verify_single`] (the service's
+/// client re-verifies a sample locally and stops trusting an endpoint that lies).
+pub trait ExternalVerifier: Send + Sync {
+    /// One verdict per item, in order.
+    fn verify_batch(&self, items: &[SigRef<'_>]) -> Vec<bool>;
+    /// Where the verdicts come from, for reports.
+    fn describe(&self) -> String;
+}
+
 /// What runs the signatures.
 #[derive(Clone)]
 enum Engine {
     Cpu,
+    External(Arc<dyn ExternalVerifier>),
     #[cfg(feature = "gpu")]
     Gpu(gpu::GpuBackend),
     #[cfg(feature = "gpu")]
@@ -74,6 +91,23 @@ pub struct Verifier {
     backend: Backend,
     engine: Engine,
     cache: Arc<KeyCache>,
+    split: Arc<SideCounts>,
+}
+
+/// Signatures verified so far by each side of a [`Verifier`] (shared by its clones).
+#[derive(Default)]
+struct SideCounts {
+    cpu: AtomicU64,
+    gpu: AtomicU64,
+    external: AtomicU64,
+}
+
+/// How many signatures each side has verified since a [`Verifier`] was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Split {
+    pub cpu: u64,
+    pub gpu: u64,
+    pub external: u64,
 }
 
 #[cfg(feature = "gpu")]
@@ -94,10 +128,21 @@ impl Verifier {
         Self::open(backend, Some(config))
     }
 
+    /// A verifier whose verdicts come from `external` (backend [`Backend::Remote`]).
+    pub fn external(external: Arc<dyn ExternalVerifier>) -> Self {
+        Self {
+            backend: Backend::Remote,
+            engine: Engine::External(external),
+            cache: Arc::new(KeyCache::default()),
+            split: Arc::default(),
+        }
+    }
+
     #[cfg_attr(not(feature = "gpu"), allow(unused_variables))]
     fn open(backend: Backend, config: Option<GpuConfig>) -> Result<Self, BackendError> {
         let (resolved, engine) = match backend {
             Backend::Cpu => (Backend::Cpu, Engine::Cpu),
+            Backend::Remote => return Err(BackendError::RemoteNeedsClient),
             #[cfg(feature = "gpu")]
             Backend::Gpu => (Backend::Gpu, Engine::Gpu(gpu::GpuBackend::open(config)?)),
             #[cfg(feature = "gpu")]
@@ -114,6 +159,7 @@ impl Verifier {
             backend: resolved,
             engine,
             cache: Arc::new(KeyCache::default()),
+            split: Arc::default(),
         })
     }
 
@@ -125,11 +171,23 @@ impl Verifier {
     /// The GPU adapter's name, driver and API, when a GPU takes part.
     pub fn gpu_adapter(&self) -> Option<String> {
         match &self.engine {
-            Engine::Cpu => None,
+            Engine::Cpu | Engine::External(_) => None,
             #[cfg(feature = "gpu")]
             Engine::Gpu(g) => Some(g.describe()),
             #[cfg(feature = "gpu")]
             Engine::Auto(a) => Some(a.gpu().describe()),
+        }
+    }
+
+    /// Where the verdicts come from, in words (`cpu`, the GPU adapter, the remote endpoints).
+    pub fn describe(&self) -> String {
+        match &self.engine {
+            Engine::Cpu => "cpu".to_string(),
+            Engine::External(e) => e.describe(),
+            #[cfg(feature = "gpu")]
+            Engine::Gpu(g) => g.describe(),
+            #[cfg(feature = "gpu")]
+            Engine::Auto(a) => format!("auto: cpu + {}", a.gpu().describe()),
         }
     }
 
@@ -138,12 +196,28 @@ impl Verifier {
     }
 
     pub fn verify_batch(&self, items: &[SigRef<'_>]) -> Vec<bool> {
-        match &self.engine {
-            Engine::Cpu => batch::verify_batch(items, &self.cache),
+        let n = items.len() as u64;
+        let (verdicts, side) = match &self.engine {
+            Engine::Cpu => (batch::verify_batch(items, &self.cache), &self.split.cpu),
+            Engine::External(e) => (e.verify_batch(items), &self.split.external),
             #[cfg(feature = "gpu")]
-            Engine::Gpu(g) => g.verify_batch(items, &self.cache),
+            Engine::Gpu(g) => (g.verify_batch(items, &self.cache), &self.split.gpu),
             #[cfg(feature = "gpu")]
-            Engine::Auto(a) => a.verify_batch(items, &self.cache),
+            Engine::Auto(a) => match a.verify_batch(items, &self.cache) {
+                (verdicts, true) => (verdicts, &self.split.gpu),
+                (verdicts, false) => (verdicts, &self.split.cpu),
+            },
+        };
+        side.fetch_add(n, Ordering::Relaxed);
+        verdicts
+    }
+
+    /// Signatures verified so far on each side (all clones of this verifier together).
+    pub fn split(&self) -> Split {
+        Split {
+            cpu: self.split.cpu.load(Ordering::Relaxed),
+            gpu: self.split.gpu.load(Ordering::Relaxed),
+            external: self.split.external.load(Ordering::Relaxed),
         }
     }
 

@@ -1,0 +1,368 @@
+//! `iosv load`: open-loop load against one or more servers.
+//!
+//! Requests leave on a fixed schedule (request `i` at `start + i · batch / rate`) whatever the
+//! server does, and each latency is measured from the scheduled time, so a slow server shows up
+//! as latency and shedding rather than as a lower offered rate (no coordinated omission). Every
+//! answer is compared with the verdicts the generator knows: the signatures are its own, valid
+//! ones mixed with known-invalid (wrong message) and known-malformed (non-canonical `S`) ones.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ed25519_dalek::{Signer, SigningKey};
+use hdrhistogram::Histogram;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use crate::client::{ClientError, ClientTls, channel};
+use crate::proto::signature_verifier_client::SignatureVerifierClient;
+use crate::proto::{SignatureBatch, Verdict};
+
+#[derive(Clone, Debug)]
+pub struct LoadConfig {
+    pub targets: Vec<String>,
+    pub tls: Option<ClientTls>,
+    /// Offered signatures per second.
+    pub rate: f64,
+    pub duration: Duration,
+    /// Signatures per request.
+    pub batch: usize,
+    /// Connections per target.
+    pub connections: usize,
+    /// Share of signatures that must fail (half wrong message, half non-canonical S).
+    pub bad_fraction: f64,
+    /// Deadline of each request.
+    pub timeout: Duration,
+    pub seed: u64,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadReport {
+    pub targets: Vec<String>,
+    pub batch: usize,
+    pub connections: usize,
+    pub duration_s: f64,
+    pub offered_sigs_per_s: f64,
+    /// Signatures answered with correct verdicts per second of the run (schedule start to the
+    /// last answer).
+    pub achieved_sigs_per_s: f64,
+    pub requests_sent: u64,
+    pub requests_ok: u64,
+    pub requests_shed: u64,
+    pub signatures_shed: u64,
+    pub requests_failed: u64,
+    /// Requests the generator could not send on time because too many were outstanding.
+    pub requests_not_sent: u64,
+    /// Verdicts that differ from the known ones (must be 0).
+    pub wrong_verdicts: u64,
+    pub signatures_ok: u64,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p99: f64,
+    pub latency_ms_p999: f64,
+    pub latency_ms_max: f64,
+    /// The first failure messages seen (at most 5).
+    pub failures: Vec<String>,
+}
+
+/// A pre-built request and the verdicts it must get.
+struct Prepared {
+    request: SignatureBatch,
+    expected: Bytes,
+}
+
+/// Most signatures generated for the pool (requests reuse pool batches in turn).
+const POOL_SIGNATURES: usize = 1 << 16;
+const MESSAGE_LEN: usize = 64;
+const KEYS: usize = 1024;
+
+fn prepare(config: &LoadConfig) -> Vec<Prepared> {
+    let mut rng = ChaCha20Rng::seed_from_u64(config.seed);
+    let keys: Vec<SigningKey> = (0..KEYS)
+        .map(|_| SigningKey::from_bytes(&rng.random()))
+        .collect();
+    let batches = (POOL_SIGNATURES / config.batch.max(1)).clamp(2, 64);
+    (0..batches)
+        .map(|_| {
+            let mut pks = Vec::with_capacity(config.batch * 32);
+            let mut sigs = Vec::with_capacity(config.batch * 64);
+            let mut messages = Vec::with_capacity(config.batch * MESSAGE_LEN);
+            let mut ends = Vec::with_capacity(config.batch);
+            let mut expected = Vec::with_capacity(config.batch);
+            for _ in 0..config.batch {
+                let key = &keys[rng.random_range(0..KEYS)];
+                let mut message = [0u8; MESSAGE_LEN];
+                rng.fill(&mut message[..]);
+                let mut sig = key.sign(&message).to_bytes();
+                let mut verdict = Verdict::Valid;
+                if rng.random_bool(config.bad_fraction) {
+                    if rng.random_bool(0.5) {
+                        message[0] ^= 1;
+                        verdict = Verdict::Invalid;
+                    } else {
+                        // S + L: same scalar, non-canonical encoding (S < 2^253, so no overflow
+                        // past 2^256).
+                        add_group_order(&mut sig[32..]);
+                        verdict = Verdict::Malformed;
+                    }
+                }
+                pks.extend_from_slice(key.verifying_key().as_bytes());
+                sigs.extend_from_slice(&sig);
+                messages.extend_from_slice(&message);
+                ends.push(messages.len() as u32);
+                expected.push(verdict as u8);
+            }
+            Prepared {
+                request: SignatureBatch {
+                    public_keys: pks.into(),
+                    signatures: sigs.into(),
+                    messages: messages.into(),
+                    message_ends: ends,
+                },
+                expected: expected.into(),
+            }
+        })
+        .collect()
+}
+
+/// `s += L` (little-endian, 32 bytes).
+fn add_group_order(s: &mut [u8]) {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for (b, l) in s.iter_mut().zip(L) {
+        let sum = u16::from(*b) + u16::from(l) + carry;
+        *b = sum as u8;
+        carry = sum >> 8;
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: AtomicU64,
+    shed: AtomicU64,
+    shed_sigs: AtomicU64,
+    failed: AtomicU64,
+    wrong: AtomicU64,
+    sigs_ok: AtomicU64,
+    last_answer_ns: AtomicU64,
+}
+
+/// Runs the load; blocks (own runtime).
+pub fn run(config: &LoadConfig) -> Result<LoadReport, ClientError> {
+    if config.targets.is_empty() {
+        return Err(ClientError::NoEndpoints);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("iosv-load")
+        .build()
+        .map_err(ClientError::Runtime)?;
+    let pool = Arc::new(prepare(config));
+    let clients = {
+        let _inside = runtime.enter();
+        let mut clients = Vec::new();
+        for target in &config.targets {
+            for _ in 0..config.connections.max(1) {
+                clients.push(
+                    SignatureVerifierClient::new(channel(target, config.tls.as_ref())?)
+                        .max_decoding_message_size(64 << 20),
+                );
+            }
+        }
+        clients
+    };
+    Ok(runtime.block_on(drive(config, pool, clients)))
+}
+
+async fn drive(
+    config: &LoadConfig,
+    pool: Arc<Vec<Prepared>>,
+    clients: Vec<SignatureVerifierClient<tonic::transport::Channel>>,
+) -> LoadReport {
+    let interval = Duration::from_secs_f64(config.batch as f64 / config.rate);
+    let total = (config.duration.as_secs_f64() / interval.as_secs_f64()).floor() as u64;
+    // Outstanding requests are bounded so a stalled server cannot make the generator's memory
+    // grow: enough for the whole timeout at the offered rate, at least 64.
+    let max_outstanding = ((config.timeout.as_secs_f64() / interval.as_secs_f64()).ceil() as usize)
+        .clamp(64, 1 << 16);
+    let outstanding = Arc::new(AtomicUsize::new(0));
+    let tally = Arc::new(Tally::default());
+    let latencies = Arc::new(Mutex::new(
+        Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds"),
+    ));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut not_sent = 0u64;
+    let mut tasks = tokio::task::JoinSet::new();
+    let start = Instant::now();
+    for i in 0..total {
+        let scheduled = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(scheduled.into()).await;
+        if outstanding.load(Ordering::Acquire) >= max_outstanding {
+            not_sent += 1;
+            continue;
+        }
+        outstanding.fetch_add(1, Ordering::AcqRel);
+        let prepared = Arc::clone(&pool);
+        let mut client = clients[i as usize % clients.len()].clone();
+        let (tally, latencies, failures, outstanding) = (
+            Arc::clone(&tally),
+            Arc::clone(&latencies),
+            Arc::clone(&failures),
+            Arc::clone(&outstanding),
+        );
+        let timeout = config.timeout;
+        tasks.spawn(async move {
+            let p = &prepared[i as usize % prepared.len()];
+            let mut request = tonic::Request::new(p.request.clone());
+            request.set_timeout(timeout);
+            let answer = tokio::time::timeout(timeout, client.verify_batch(request)).await;
+            let done = Instant::now();
+            let n = p.expected.len() as u64;
+            match answer {
+                Ok(Ok(response)) => {
+                    let got = &response.get_ref().verdicts;
+                    if got[..] == p.expected[..] {
+                        tally.ok.fetch_add(1, Ordering::Relaxed);
+                        tally.sigs_ok.fetch_add(n, Ordering::Relaxed);
+                    } else {
+                        let wrong = if got.len() == p.expected.len() {
+                            got.iter()
+                                .zip(p.expected.iter())
+                                .filter(|(a, b)| a != b)
+                                .count()
+                        } else {
+                            p.expected.len()
+                        };
+                        tally.wrong.fetch_add(wrong as u64, Ordering::Relaxed);
+                        tally.failed.fetch_add(1, Ordering::Relaxed);
+                        note(&failures, format!("{wrong} wrong verdicts in one answer")).await;
+                    }
+                    let micros = done.duration_since(scheduled).as_micros() as u64;
+                    let _ = latencies.lock().await.record(micros.max(1));
+                    tally.last_answer_ns.fetch_max(
+                        done.duration_since(start).as_nanos() as u64,
+                        Ordering::Relaxed,
+                    );
+                }
+                Ok(Err(status)) if status.code() == tonic::Code::ResourceExhausted => {
+                    tally.shed.fetch_add(1, Ordering::Relaxed);
+                    tally.shed_sigs.fetch_add(n, Ordering::Relaxed);
+                }
+                Ok(Err(status)) => {
+                    tally.failed.fetch_add(1, Ordering::Relaxed);
+                    note(
+                        &failures,
+                        format!("{}: {}", status.code(), status.message()),
+                    )
+                    .await;
+                }
+                Err(_) => {
+                    tally.failed.fetch_add(1, Ordering::Relaxed);
+                    note(&failures, format!("no answer within {timeout:?}")).await;
+                }
+            }
+            outstanding.fetch_sub(1, Ordering::AcqRel);
+        });
+        // Reap finished tasks as we go so the set stays small.
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+    let elapsed = Duration::from_nanos(tally.last_answer_ns.load(Ordering::Relaxed))
+        .max(config.duration)
+        .as_secs_f64();
+    let h = latencies.lock().await;
+    let ms = |q: f64| {
+        if h.is_empty() {
+            0.0
+        } else {
+            h.value_at_quantile(q) as f64 / 1000.0
+        }
+    };
+    let sigs_ok = tally.sigs_ok.load(Ordering::Relaxed);
+    LoadReport {
+        targets: config.targets.clone(),
+        batch: config.batch,
+        connections: config.connections,
+        duration_s: config.duration.as_secs_f64(),
+        offered_sigs_per_s: config.rate,
+        achieved_sigs_per_s: sigs_ok as f64 / elapsed,
+        requests_sent: total - not_sent,
+        requests_ok: tally.ok.load(Ordering::Relaxed),
+        requests_shed: tally.shed.load(Ordering::Relaxed),
+        signatures_shed: tally.shed_sigs.load(Ordering::Relaxed),
+        requests_failed: tally.failed.load(Ordering::Relaxed),
+        requests_not_sent: not_sent,
+        wrong_verdicts: tally.wrong.load(Ordering::Relaxed),
+        signatures_ok: sigs_ok,
+        latency_ms_p50: ms(0.5),
+        latency_ms_p99: ms(0.99),
+        latency_ms_p999: ms(0.999),
+        latency_ms_max: if h.is_empty() {
+            0.0
+        } else {
+            h.max() as f64 / 1000.0
+        },
+        failures: failures.lock().await.clone(),
+    }
+}
+
+async fn note(failures: &Mutex<Vec<String>>, message: String) {
+    let mut f = failures.lock().await;
+    if f.len() < 5 {
+        f.push(message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adding_the_group_order_breaks_canonicity() {
+        let mut sig = [0u8; 64];
+        sig[32] = 5;
+        assert!(iosv_engine::sig::zip215::canonical_s(&sig).is_some());
+        add_group_order(&mut sig[32..]);
+        assert!(iosv_engine::sig::zip215::canonical_s(&sig).is_none());
+    }
+
+    #[test]
+    fn the_pool_has_the_verdicts_it_claims() {
+        let config = LoadConfig {
+            targets: vec![],
+            tls: None,
+            rate: 1.0,
+            duration: Duration::from_secs(1),
+            batch: 64,
+            connections: 1,
+            bad_fraction: 0.3,
+            timeout: Duration::from_secs(1),
+            seed: 7,
+        };
+        let pool = prepare(&config);
+        let verifier = iosv_engine::sig::Verifier::new(iosv_engine::sig::Backend::Cpu).unwrap();
+        for p in pool.iter().take(4) {
+            let batch = crate::wire::PackedBatch::check(
+                p.request.clone(),
+                crate::wire::WireLimits {
+                    max_signatures: 1 << 20,
+                    max_message_len: 1 << 20,
+                },
+            )
+            .unwrap();
+            let refs: Vec<_> = (0..batch.len()).map(|i| batch.get(i)).collect();
+            let ok = verifier.verify_batch(&refs);
+            let mut verdicts = vec![0u8; refs.len()];
+            let mut malformed = Vec::new();
+            crate::wire::fill_verdicts(&batch, 0, &ok, &mut verdicts, &mut malformed);
+            assert_eq!(&verdicts[..], &p.expected[..]);
+        }
+    }
+}

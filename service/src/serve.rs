@@ -1,0 +1,366 @@
+//! Starting and stopping the server: listener rules, TLS, limits, health, metrics, shutdown.
+//!
+//! Invariants:
+//! - without TLS the server binds only to a loopback address unless `insecure_listen` is set;
+//! - with TLS, clients must present a certificate chaining to the configured client CA (mTLS);
+//! - shutdown stops accepting connections and new stream batches, answers everything admitted,
+//!   then stops the batcher; nothing admitted is dropped unanswered.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use iosv_engine::sig::Verifier;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+use crate::admission::Admission;
+use crate::coalesce::{CoalesceConfig, Coalescer};
+use crate::metrics::{Metrics, serve_metrics};
+use crate::proto::signature_verifier_server::SignatureVerifierServer;
+use crate::server::VerifyService;
+use crate::wire::WireLimits;
+
+/// PEM files for mutual TLS.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The server's certificate chain.
+    pub cert: PathBuf,
+    /// The server's private key.
+    pub key: PathBuf,
+    /// The CA client certificates must chain to.
+    pub client_ca: PathBuf,
+}
+
+/// Everything `iosv serve` can set.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub tls: Option<TlsFiles>,
+    /// Allow a plaintext listener on a non-loopback address.
+    pub insecure_listen: bool,
+    pub metrics: Option<SocketAddr>,
+    /// Most signatures (or transactions) in one request.
+    pub max_request_sigs: usize,
+    /// Most signatures admitted and unanswered at once.
+    pub max_queue_sigs: usize,
+    /// Most request bytes admitted and unanswered at once.
+    pub max_queue_bytes: usize,
+    /// Longest message a signature may be over.
+    pub max_message_len: usize,
+    /// Signatures per backend batch.
+    pub batch: usize,
+    /// Longest a signature waits for its backend batch to fill.
+    pub max_delay: Duration,
+    /// Verification threads.
+    pub workers: usize,
+    /// Batches one stream may have unanswered.
+    pub stream_in_flight: usize,
+    /// Requests one connection may have in progress.
+    pub per_connection_requests: usize,
+}
+
+impl ServeConfig {
+    /// Defaults for `listen`: room for 64 batches of 16,384 in the queue, 1,024-signature CPU
+    /// batches (the engine's measured sweet spot) leaving within 2 ms, one worker per core.
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            tls: None,
+            insecure_listen: false,
+            metrics: None,
+            max_request_sigs: 65_536,
+            max_queue_sigs: 1 << 20,
+            max_queue_bytes: 512 << 20,
+            max_message_len: 64 << 10,
+            batch: 1024,
+            max_delay: Duration::from_millis(2),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            stream_in_flight: 32,
+            per_connection_requests: 256,
+        }
+    }
+
+    /// The largest request the decoder accepts: the signature fields at `max_request_sigs`
+    /// plus that many messages at the average length a queue byte budget allows, capped.
+    fn max_message_size(&self) -> usize {
+        let fixed = self.max_request_sigs.saturating_mul(32 + 64 + 8);
+        fixed
+            .saturating_add(self.max_queue_bytes / 4)
+            .min(self.max_queue_bytes)
+            .max(1 << 20)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error(
+        "refusing to listen on {0} without TLS: give --tls-cert, --tls-key and --client-ca, listen on a loopback address, or pass --insecure-listen"
+    )]
+    PlaintextNotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    ReadPem {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(String),
+    #[error("TLS setup: {0}")]
+    Tls(tonic::transport::Error),
+    #[error("server: {0}")]
+    Transport(tonic::transport::Error),
+    #[error("metrics endpoint: {0}")]
+    Metrics(std::io::Error),
+}
+
+/// A running server.
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    pub metrics: Arc<Metrics>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), ServeError>>,
+}
+
+impl ServerHandle {
+    /// Graceful shutdown: stop accepting, answer what was admitted, stop the workers.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn wait(self) -> Result<(), ServeError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(ServeError::Config(format!("the server task failed: {e}"))),
+        }
+    }
+
+    /// Stops at once, without draining (a crash, for tests of clients).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
+    /// Sends the shutdown signal without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn read_pem(path: &PathBuf) -> Result<Vec<u8>, ServeError> {
+    // PEM files are small; a cap keeps a wrong path (a device, a huge file) from costing memory.
+    const MAX_PEM: u64 = 1 << 20;
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|source| ServeError::ReadPem {
+        path: path.clone(),
+        source,
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PEM + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| ServeError::ReadPem {
+            path: path.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_PEM {
+        return Err(ServeError::Config(format!(
+            "{} is over 1 MiB: not a PEM file",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Binds and starts the server on the current tokio runtime; returns once it accepts
+/// connections.
+pub async fn start(config: ServeConfig, verifier: Verifier) -> Result<ServerHandle, ServeError> {
+    if config.tls.is_none() && !config.listen.ip().is_loopback() && !config.insecure_listen {
+        return Err(ServeError::PlaintextNotLoopback(config.listen));
+    }
+    if config.max_request_sigs == 0 || config.max_queue_sigs < config.max_request_sigs {
+        return Err(ServeError::Config(format!(
+            "--max-queue-sigs ({}) must be at least --max-request-sigs ({}), which must be at least 1",
+            config.max_queue_sigs, config.max_request_sigs
+        )));
+    }
+    let tls = match &config.tls {
+        Some(files) => {
+            let cert = read_pem(&files.cert)?;
+            let key = read_pem(&files.key)?;
+            let ca = read_pem(&files.client_ca)?;
+            Some(
+                ServerTlsConfig::new()
+                    .identity(Identity::from_pem(cert, key))
+                    .client_ca_root(Certificate::from_pem(ca))
+                    .client_auth_optional(false),
+            )
+        }
+        None => None,
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let metrics_listener = match config.metrics {
+        Some(m) => Some(
+            TcpListener::bind(m)
+                .await
+                .map_err(|source| ServeError::Bind { addr: m, source })?,
+        ),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()
+        .map_err(ServeError::Metrics)?;
+
+    let admission = Admission::new(config.max_queue_sigs, config.max_queue_bytes);
+    let metrics = Metrics::new(Arc::clone(&admission), verifier.clone());
+    let coalescer = Arc::new(Coalescer::start(
+        verifier,
+        CoalesceConfig {
+            target: config.batch,
+            max_delay: config.max_delay,
+            workers: config.workers,
+        },
+        Arc::clone(&metrics),
+    ));
+    let (stopping_tx, stopping) = watch::channel(false);
+    let service = Arc::new(VerifyService {
+        admission,
+        coalescer: Arc::clone(&coalescer),
+        metrics: Arc::clone(&metrics),
+        limits: WireLimits {
+            max_signatures: config.max_request_sigs,
+            max_message_len: config.max_message_len,
+        },
+        stream_in_flight: config.stream_in_flight,
+        stopping,
+    });
+    let verify = SignatureVerifierServer::new(service)
+        .max_decoding_message_size(config.max_message_size())
+        .max_encoding_message_size(usize::MAX);
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<SignatureVerifierServer<Arc<VerifyService>>>()
+        .await;
+
+    let mut builder = Server::builder()
+        .concurrency_limit_per_connection(config.per_connection_requests)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)));
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).map_err(ServeError::Tls)?;
+    }
+    let router = builder.add_service(health).add_service(verify);
+
+    let (stop, stop_rx) = oneshot::channel::<()>();
+    let (metrics_stop_tx, metrics_stop) = watch::channel(false);
+    let metrics_task = metrics_listener.map(|l| {
+        let metrics = Arc::clone(&metrics);
+        let mut metrics_stop = metrics_stop.clone();
+        tokio::spawn(serve_metrics(l, metrics, async move {
+            let _ = metrics_stop.wait_for(|s| *s).await;
+        }))
+    });
+    let task = tokio::spawn(async move {
+        let signal = async move {
+            let _ = stop_rx.await;
+            let _ = stopping_tx.send(true);
+            health_reporter
+                .set_not_serving::<SignatureVerifierServer<Arc<VerifyService>>>()
+                .await;
+        };
+        let served = router
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+            .await
+            .map_err(ServeError::Transport);
+        // Every connection has closed, so every admitted request has been answered; the batcher
+        // has nothing left and its threads stop.
+        let _ = metrics_stop_tx.send(true);
+        if let Some(t) = metrics_task {
+            let _ = t.await;
+        }
+        if let Ok(coalescer) = Arc::try_unwrap(coalescer) {
+            tokio::task::spawn_blocking(move || coalescer.shutdown())
+                .await
+                .map_err(|e| ServeError::Config(format!("stopping the workers: {e}")))?;
+        }
+        served
+    });
+    Ok(ServerHandle {
+        addr,
+        metrics_addr,
+        metrics,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Runs until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn run_until_signal(config: ServeConfig, verifier: Verifier) -> Result<(), ServeError> {
+    let backend = verifier.describe();
+    let mut handle = start(config.clone(), verifier).await?;
+    let scheme = if config.tls.is_some() {
+        "mTLS"
+    } else {
+        "plaintext"
+    };
+    eprintln!(
+        "iosv serve: listening on {} ({scheme}), backend {backend}, batches of {} within {:?}, queue {} signatures",
+        handle.addr, config.batch, config.max_delay, config.max_queue_sigs
+    );
+    if let Some(m) = handle.metrics_addr {
+        eprintln!("iosv serve: metrics at {}", crate::metrics::describe(m));
+    }
+    wait_for_signal().await;
+    eprintln!("iosv serve: shutting down (finishing admitted requests)");
+    handle.begin_shutdown();
+    handle.wait().await?;
+    eprintln!("iosv serve: stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
