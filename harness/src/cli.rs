@@ -47,6 +47,12 @@ pub enum Command {
     Drp(DrpArgs),
     /// Run a shard with Micro State Blocks; time bootstrap from the latest MSB against full replay.
     MsbBootstrap(MsbBootstrapArgs),
+    /// Serve signature verification over gRPC (mTLS, load shedding, Prometheus metrics) until
+    /// SIGINT/SIGTERM.
+    Serve(commands::serve::ServeArgs),
+    /// Open-loop load against `iosv serve` endpoints; checks every verdict (exit 1 on a wrong
+    /// one).
+    Load(commands::load::LoadArgs),
 }
 
 #[derive(Args, Debug)]
@@ -316,6 +322,12 @@ pub struct PipelineArgs {
     /// Signature verification threads (default: all cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
+    /// Where signatures are verified: cpu, gpu, auto, or remote:HOST:PORT[,HOST:PORT…] (an
+    /// `iosv serve` service, local CPU fallback).
+    #[arg(long, default_value = "cpu")]
+    pub backend: commands::backend::BackendSpec,
+    #[command(flatten)]
+    pub remote: commands::backend::RemoteArgs,
     /// Seed of the workload.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -449,7 +461,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => commands::verify::run(&args).map(|()| true),
         Command::GenSigs(args) => commands::gen_sigs::run(&args).map(|()| true),
         Command::Bench(args) => commands::bench::run(&args).map(|()| true),
-        Command::Pipeline(args) => commands::pipeline::run(&args).map(|()| true),
+        Command::Pipeline(args) => commands::pipeline::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
         Command::Compare(args) => commands::compare::run(&args).map(|()| true),
         Command::Gate(args) => commands::gate::run(&args),
@@ -457,6 +469,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::VerifyDrp(args) => commands::verify_drp::run(&args),
         Command::Drp(args) => commands::drp::run(&args),
         Command::MsbBootstrap(args) => commands::msb_bootstrap::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::Load(args) => commands::load::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -176,6 +176,45 @@ fn surfaces() -> Vec<Surface> {
                 ("--keys", false, &["0", U64_MAX]),
                 ("--threads", true, &["0", U64_MAX]),
                 ("--seed", true, &[]),
+                ("--backend", false, &["remote:", "remote:a,,b", "tpu"]),
+                ("--spot-check", false, &["-0.1", "1.5", "inf"]),
+                ("--remote-timeout-ms", true, &["0", "600001"]),
+            ],
+        },
+        Surface {
+            base: &["serve"],
+            flags: &[
+                ("--listen", false, &["127.0.0.1", "localhost:99999"]),
+                ("--backend", false, &["remote:127.0.0.1:1", "quantum"]),
+                ("--metrics", false, &["nowhere"]),
+                ("--max-request-sigs", true, &["0", "4194305"]),
+                ("--max-queue-sigs", true, &["0", "67108865"]),
+                ("--max-queue-mib", true, &["0", "65537"]),
+                ("--max-message-bytes", true, &["0", "16777217"]),
+                ("--batch", true, &["0", "1048577"]),
+                ("--max-delay-ms", true, &["10001"]),
+                ("--workers", true, &["0", "4097"]),
+                ("--stream-in-flight", true, &["0", "4097"]),
+                ("--connection-requests", true, &["0", "65537"]),
+            ],
+        },
+        Surface {
+            base: &[
+                "load",
+                "--target",
+                "127.0.0.1:1",
+                "--rate",
+                "1000",
+                "--duration",
+                "0.1",
+            ],
+            flags: &[
+                ("--rate", false, &["0", "-1", "inf", "1e10"]),
+                ("--duration", false, &["0", "-1", "inf", "86401"]),
+                ("--batch", true, &["0", "1048577"]),
+                ("--connections", true, &["0", "1025"]),
+                ("--bad-fraction", false, &["-0.1", "1.5", "inf"]),
+                ("--timeout-ms", true, &["0", "600001"]),
             ],
         },
         Surface {
@@ -357,6 +396,17 @@ fn every_file_argument_refuses_hostile_files() {
             strings(&["compare", &path, &good_report]),
             strings(&["compare", &good_report, &path]),
             strings(&["gate", "--baseline", &path]),
+            strings(&[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+                &path,
+                "--tls-key",
+                &path,
+                "--client-ca",
+                &path,
+            ]),
         ];
         for args in cases {
             let out = run(&args, REFUSAL_BOUND);

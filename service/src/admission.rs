@@ -14,6 +14,7 @@ pub struct Admission {
     max_bytes: usize,
     signatures: AtomicUsize,
     bytes: AtomicUsize,
+    peak_signatures: AtomicUsize,
 }
 
 /// A place in the queue; freed on drop.
@@ -31,15 +32,16 @@ impl Admission {
             max_bytes,
             signatures: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
+            peak_signatures: AtomicUsize::new(0),
         })
     }
 
     /// A permit for `signatures` signatures in `bytes` bytes, if both fit now.
     pub fn try_admit(self: &Arc<Self>, signatures: usize, bytes: usize) -> Option<Permit> {
-        if !reserve(&self.signatures, signatures, self.max_signatures) {
-            return None;
-        }
-        if !reserve(&self.bytes, bytes, self.max_bytes) {
+        let held = reserve(&self.signatures, signatures, self.max_signatures)?;
+        self.peak_signatures
+            .fetch_max(held + signatures, Ordering::AcqRel);
+        if reserve(&self.bytes, bytes, self.max_bytes).is_none() {
             self.signatures.fetch_sub(signatures, Ordering::AcqRel);
             return None;
         }
@@ -59,17 +61,22 @@ impl Admission {
         self.bytes.load(Ordering::Acquire)
     }
 
+    /// The most signatures ever admitted at once.
+    pub fn peak_signatures(&self) -> usize {
+        self.peak_signatures.load(Ordering::Acquire)
+    }
+
     pub fn max_signatures(&self) -> usize {
         self.max_signatures
     }
 }
 
-/// Adds `n` to `cell` if the sum stays within `max`.
-fn reserve(cell: &AtomicUsize, n: usize, max: usize) -> bool {
+/// Adds `n` to `cell` if the sum stays within `max`; returns what was held before.
+fn reserve(cell: &AtomicUsize, n: usize, max: usize) -> Option<usize> {
     cell.fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
         held.checked_add(n).filter(|&total| total <= max)
     })
-    .is_ok()
+    .ok()
 }
 
 impl Drop for Permit {
@@ -98,6 +105,7 @@ mod tests {
         assert_eq!(a.queued_signatures(), 40, "a refused request holds nothing");
         drop(second);
         assert_eq!((a.queued_signatures(), a.queued_bytes()), (0, 0));
+        assert_eq!(a.peak_signatures(), 100);
     }
 
     #[test]

@@ -180,6 +180,14 @@ impl Collector for LiveState {
             bytes.metric_type(),
         )?;
         bytes.encode(e)?;
+        let peak = ConstGauge::new(self.admission.peak_signatures() as i64);
+        let e = encoder.encode_descriptor(
+            "queue_peak_signatures",
+            "The most signatures admitted at once since the server started",
+            None,
+            peak.metric_type(),
+        )?;
+        peak.encode(e)?;
         let capacity = ConstGauge::new(self.admission.max_signatures() as i64);
         let e = encoder.encode_descriptor(
             "queue_capacity_signatures",

@@ -103,20 +103,23 @@ pub enum ServeError {
         "refusing to listen on {0} without TLS: give --tls-cert, --tls-key and --client-ca, listen on a loopback address, or pass --insecure-listen"
     )]
     PlaintextNotLoopback(SocketAddr),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     ReadPem {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("{0}")]
     Config(String),
-    #[error("TLS setup: {0}")]
-    Tls(tonic::transport::Error),
+    #[error("TLS setup with {files}: {error}")]
+    Tls {
+        files: String,
+        error: tonic::transport::Error,
+    },
     #[error("server: {0}")]
     Transport(tonic::transport::Error),
     #[error("metrics endpoint: {0}")]
@@ -128,11 +131,22 @@ pub struct ServerHandle {
     pub addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
     pub metrics: Arc<Metrics>,
+    admission: Arc<Admission>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServeError>>,
 }
 
 impl ServerHandle {
+    /// Signatures admitted and not yet answered.
+    pub fn queued_signatures(&self) -> usize {
+        self.admission.queued_signatures()
+    }
+
+    /// The most signatures ever admitted at once (never above `max_queue_sigs`).
+    pub fn peak_queued_signatures(&self) -> usize {
+        self.admission.peak_signatures()
+    }
+
     /// Graceful shutdown: stop accepting, answer what was admitted, stop the workers.
     pub async fn shutdown(mut self) -> Result<(), ServeError> {
         if let Some(stop) = self.stop.take() {
@@ -249,7 +263,7 @@ pub async fn start(config: ServeConfig, verifier: Verifier) -> Result<ServerHand
     ));
     let (stopping_tx, stopping) = watch::channel(false);
     let service = Arc::new(VerifyService {
-        admission,
+        admission: Arc::clone(&admission),
         coalescer: Arc::clone(&coalescer),
         metrics: Arc::clone(&metrics),
         limits: WireLimits {
@@ -272,7 +286,17 @@ pub async fn start(config: ServeConfig, verifier: Verifier) -> Result<ServerHand
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)));
     if let Some(tls) = tls {
-        builder = builder.tls_config(tls).map_err(ServeError::Tls)?;
+        builder = builder.tls_config(tls).map_err(|error| {
+            let files = config.tls.as_ref().map_or(String::new(), |f| {
+                format!(
+                    "{}, {} and {}",
+                    f.cert.display(),
+                    f.key.display(),
+                    f.client_ca.display()
+                )
+            });
+            ServeError::Tls { files, error }
+        })?;
     }
     let router = builder.add_service(health).add_service(verify);
 
@@ -314,6 +338,7 @@ pub async fn start(config: ServeConfig, verifier: Verifier) -> Result<ServerHand
         addr,
         metrics_addr,
         metrics,
+        admission,
         stop: Some(stop),
         task,
     })
@@ -363,4 +388,14 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// [`run_until_signal`] on a runtime of its own (for the `iosv` binary).
+pub fn serve_blocking(config: ServeConfig, verifier: Verifier) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("iosv-serve")
+        .build()
+        .map_err(|e| ServeError::Config(format!("starting the runtime: {e}")))?;
+    runtime.block_on(run_until_signal(config, verifier))
 }

@@ -101,8 +101,28 @@ impl VerifyService {
         self.metrics.verdicts(valid, invalid, malformed);
         Ok(verdicts)
     }
+}
 
-    fn record(&self, method: &'static str, started: Instant, result: &Result<impl Sized, Status>) {
+/// Counts a request once: with its outcome when it finishes, or as `cancelled` when its future
+/// is dropped first (the caller cancelled, its deadline passed, the connection closed).
+struct Outcome {
+    metrics: Arc<Metrics>,
+    method: &'static str,
+    started: Instant,
+    done: bool,
+}
+
+impl Outcome {
+    fn new(metrics: &Arc<Metrics>, method: &'static str) -> Self {
+        Self {
+            metrics: Arc::clone(metrics),
+            method,
+            started: Instant::now(),
+            done: false,
+        }
+    }
+
+    fn finish<T>(mut self, result: &Result<T, Status>) {
         let outcome = match result {
             Ok(_) => "ok",
             Err(s) => match s.code() {
@@ -112,8 +132,18 @@ impl VerifyService {
                 _ => "unavailable",
             },
         };
-        self.metrics.request(method, outcome);
-        self.metrics.observe_latency(method, started.elapsed());
+        self.metrics.request(self.method, outcome);
+        self.metrics
+            .observe_latency(self.method, self.started.elapsed());
+        self.done = true;
+    }
+}
+
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        if !self.done {
+            self.metrics.request(self.method, "cancelled");
+        }
     }
 }
 
@@ -125,13 +155,13 @@ impl SignatureVerifier for Arc<VerifyService> {
         &self,
         request: Request<SignatureBatch>,
     ) -> Result<Response<BatchVerdicts>, Status> {
-        let started = Instant::now();
+        let outcome = Outcome::new(&self.metrics, BATCH);
         let deadline = deadline_of(&request);
         let result = match PackedBatch::check(request.into_inner(), self.limits) {
             Ok(batch) => self.verify_packed(batch, deadline).await,
             Err(e) => Err(wire_status(e)),
         };
-        self.record(BATCH, started, &result);
+        outcome.finish(&result);
         result.map(Response::new)
     }
 
@@ -168,7 +198,7 @@ impl SignatureVerifier for Arc<VerifyService> {
                 let service = Arc::clone(&service);
                 let out = out.clone();
                 tokio::spawn(async move {
-                    let started = Instant::now();
+                    let outcome = Outcome::new(&service.metrics, STREAM);
                     let id = item.id;
                     let checked =
                         PackedBatch::check(item.batch.unwrap_or_default(), service.limits)
@@ -180,7 +210,7 @@ impl SignatureVerifier for Arc<VerifyService> {
                         },
                         Err(status) => Err(status),
                     };
-                    service.record(STREAM, started, &result);
+                    outcome.finish(&result);
                     let reply = match result {
                         Ok(verdicts) => StreamVerdicts {
                             id,
@@ -206,12 +236,12 @@ impl SignatureVerifier for Arc<VerifyService> {
         &self,
         request: Request<TransactionBatch>,
     ) -> Result<Response<TransactionVerdicts>, Status> {
-        let started = Instant::now();
+        let outcome = Outcome::new(&self.metrics, TRANSACTIONS);
         let deadline = deadline_of(&request);
         let result = self
             .transactions(request.into_inner().transactions, deadline)
             .await;
-        self.record(TRANSACTIONS, started, &result);
+        outcome.finish(&result);
         result.map(Response::new)
     }
 }

@@ -343,6 +343,20 @@ mod tests {
             }
         }
 
+        /// Arbitrary bytes as a request body: protobuf decoding then the layout check never
+        /// panic, and whatever passes can be read in full.
+        #[test]
+        fn arbitrary_request_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            use prost::Message;
+            if let Ok(batch) = SignatureBatch::decode(&bytes[..])
+                && let Ok(packed) = PackedBatch::check(batch, LIMITS)
+            {
+                for i in 0..packed.len() {
+                    let _ = classify_failure(packed.get(i));
+                }
+            }
+        }
+
         /// Whatever is packed is read back unchanged.
         #[test]
         fn encode_then_check_is_identity(

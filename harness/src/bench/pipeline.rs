@@ -38,6 +38,8 @@ pub struct PipelineRun {
     /// How far the open-loop submitter fell behind its schedule at worst (backpressure).
     pub max_submit_lag_ms: f64,
     pub verify_threads: usize,
+    /// Where the signatures were verified (`cpu`, a GPU adapter, remote endpoints).
+    pub backend: String,
     pub pipeline: PipelineReport,
 }
 
@@ -47,7 +49,9 @@ pub fn run_once(
     inputs_per_tx: usize,
     rate: Option<f64>,
     threads: usize,
+    verifier: Verifier,
 ) -> anyhow::Result<PipelineRun> {
+    let backend = verifier.describe();
     let utxo = Arc::new(UtxoSet::new());
     for (outpoint, output) in &workload.genesis {
         utxo.insert_genesis(*outpoint, *output)
@@ -57,7 +61,7 @@ pub fn run_once(
         verify_workers: threads,
         ..PipelineConfig::default()
     };
-    let (submitter, pipeline) = Pipeline::start(config, utxo, Verifier::new(Backend::Cpu)?);
+    let (submitter, pipeline) = Pipeline::start(config, utxo, verifier);
 
     let outcomes = pipeline.outcomes().clone();
     let drain = thread::spawn(move || {
@@ -113,6 +117,7 @@ pub fn run_once(
         max_ms: report.latency_ms.max,
         max_submit_lag_ms: max_lag.as_secs_f64() * 1000.0,
         verify_threads: threads,
+        backend,
         pipeline: report,
     })
 }
@@ -177,7 +182,13 @@ pub fn run(plan: PipelinePlan, log: impl Fn(String)) -> anyhow::Result<PipelineB
     let threads = thread::available_parallelism().map_or(1, |n| n.get());
     let mut runs = Vec::with_capacity(plan.runs);
     for i in 0..plan.runs {
-        let r = run_once(&workload, 1, plan.rate, threads)?;
+        let r = run_once(
+            &workload,
+            1,
+            plan.rate,
+            threads,
+            Verifier::new(Backend::Cpu)?,
+        )?;
         log(format!(
             "pipeline run {}/{}: {:.0} tx/s committed, p50 {:.1} ms, p99 {:.1} ms",
             i + 1,

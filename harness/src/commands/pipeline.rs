@@ -10,7 +10,8 @@ use super::gen_sigs::parse_key_reuse;
 use crate::bench::pipeline::{PipelineRun, run_once};
 use crate::cli::PipelineArgs;
 
-pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
+/// Exits 1 when a remote endpoint was caught giving a wrong verdict.
+pub fn run(args: &PipelineArgs) -> anyhow::Result<bool> {
     let reuse = parse_key_reuse(&args.keys)?;
     eprintln!(
         "generating {} signed transactions ({} input(s) each)...",
@@ -21,11 +22,47 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
         .threads
         .map(|t| t as usize)
         .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
-    eprintln!("submitting...");
-    let summary = run_once(&workload, args.inputs as usize, args.rate, threads)?;
+    let (verifier, remote) = super::backend::open(&args.backend, &args.remote)?;
+    eprintln!(
+        "submitting (signatures verified by {})...",
+        verifier.describe()
+    );
+    let summary = run_once(
+        &workload,
+        args.inputs as usize,
+        args.rate,
+        threads,
+        verifier,
+    )?;
     print_text(&summary);
-    if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+    if let Some(remote) = remote {
+        let stats = remote.stats();
+        eprintln!(
+            "remote: {} signatures verified remotely, {} locally (fallback), {} spot-checked, {} failed calls ({} shed), {} mismatches{}",
+            stats.remote_signatures,
+            stats.fallback_signatures,
+            stats.spot_checked,
+            stats.failed_calls,
+            stats.shed_calls,
+            stats.mismatches.len(),
+            if stats.untrusted.is_empty() {
+                String::new()
+            } else {
+                format!(", untrusted: {}", stats.untrusted.join(","))
+            }
+        );
+        if !stats.mismatches.is_empty() {
+            print_json_if(args.json, &summary)?;
+            return Ok(false);
+        }
+    }
+    print_json_if(args.json, &summary)?;
+    Ok(true)
+}
+
+fn print_json_if(json: bool, summary: &PipelineRun) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(summary)?);
     }
     Ok(())
 }

@@ -1,0 +1,133 @@
+//! `--backend cpu|gpu|auto|remote:ADDR[,ADDR…]`: where a command verifies its signatures, and the
+//! client options of a remote backend (an `iosv serve` service, with local CPU fallback and
+//! optional spot checks; see `iosv_service::client`).
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use iosv_engine::sig::{Backend, Verifier};
+use iosv_service::{ClientConfig, ClientTls, RemoteVerifier};
+
+/// A parsed `--backend` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackendSpec {
+    Local(Backend),
+    /// Endpoints as given (`host:port`).
+    Remote(Vec<String>),
+}
+
+impl FromStr for BackendSpec {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        if let Some(list) = text.strip_prefix("remote:") {
+            let endpoints: Vec<String> = list.split(',').map(|e| e.trim().to_string()).collect();
+            if endpoints.iter().any(|e| e.is_empty()) || endpoints.len() > 64 {
+                return Err(format!(
+                    "`{text}`: give 1 to 64 comma-separated endpoints, as remote:HOST:PORT[,HOST:PORT…]"
+                ));
+            }
+            return Ok(Self::Remote(endpoints));
+        }
+        match text {
+            "cpu" => Ok(Self::Local(Backend::Cpu)),
+            "gpu" => Ok(Self::Local(Backend::Gpu)),
+            "auto" => Ok(Self::Local(Backend::Auto)),
+            _ => Err(format!(
+                "unknown backend `{text}` (expected cpu, gpu, auto or remote:HOST:PORT[,…])"
+            )),
+        }
+    }
+}
+
+/// A spot-check fraction: finite, within [0, 1].
+fn fraction(text: &str) -> Result<f64, String> {
+    let f: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a fraction"))?;
+    if !(0.0..=1.0).contains(&f) {
+        return Err(format!("{text} is outside 0 to 1"));
+    }
+    Ok(f)
+}
+
+/// Options of a remote backend's client.
+#[derive(Args, Debug, Clone)]
+pub struct RemoteArgs {
+    /// Remote backend: fraction of remote verdicts re-verified on the local CPU (0 to 1); a
+    /// disagreement marks that endpoint untrusted and is reported.
+    #[arg(long, default_value_t = 0.01, value_parser = fraction)]
+    pub spot_check: f64,
+    /// Remote backend: deadline of each remote call in milliseconds; past it the batch goes to
+    /// another endpoint or the local CPU.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub remote_timeout_ms: u64,
+    /// Remote backend over mTLS: the CA the servers' certificates chain to (with --remote-cert
+    /// and --remote-key).
+    #[arg(long, requires_all = ["remote_cert", "remote_key"])]
+    pub remote_ca: Option<PathBuf>,
+    /// Remote backend over mTLS: this client's certificate (PEM).
+    #[arg(long, requires = "remote_ca")]
+    pub remote_cert: Option<PathBuf>,
+    /// Remote backend over mTLS: this client's private key (PEM).
+    #[arg(long, requires = "remote_ca")]
+    pub remote_key: Option<PathBuf>,
+    /// Remote backend over mTLS: the server name to expect in its certificate (default: the
+    /// endpoint's host).
+    #[arg(long)]
+    pub remote_domain: Option<String>,
+}
+
+impl RemoteArgs {
+    pub fn tls(&self) -> Option<ClientTls> {
+        Some(ClientTls {
+            ca: self.remote_ca.clone()?,
+            cert: self.remote_cert.clone()?,
+            key: self.remote_key.clone()?,
+            domain: self.remote_domain.clone(),
+        })
+    }
+}
+
+/// The verifier `spec` names, and the remote client when there is one (for its statistics).
+pub fn open(
+    spec: &BackendSpec,
+    remote: &RemoteArgs,
+) -> anyhow::Result<(Verifier, Option<Arc<RemoteVerifier>>)> {
+    match spec {
+        BackendSpec::Local(backend) => Ok((Verifier::new(*backend)?, None)),
+        BackendSpec::Remote(endpoints) => {
+            let mut config = ClientConfig::new(endpoints.clone());
+            config.spot_check = remote.spot_check;
+            config.timeout = Duration::from_millis(remote.remote_timeout_ms);
+            config.tls = remote.tls();
+            let client = Arc::new(RemoteVerifier::new(config)?);
+            Ok((Arc::clone(&client).into_verifier(), Some(client)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_parse() {
+        assert_eq!(
+            "cpu".parse::<BackendSpec>(),
+            Ok(BackendSpec::Local(Backend::Cpu))
+        );
+        assert_eq!(
+            "remote:127.0.0.1:1,h:2".parse::<BackendSpec>(),
+            Ok(BackendSpec::Remote(vec![
+                "127.0.0.1:1".into(),
+                "h:2".into()
+            ]))
+        );
+        assert!("remote:".parse::<BackendSpec>().is_err());
+        assert!("remote:a,,b".parse::<BackendSpec>().is_err());
+        assert!("tpu".parse::<BackendSpec>().is_err());
+    }
+}

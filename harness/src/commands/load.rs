@@ -1,0 +1,143 @@
+//! `iosv load`: open-loop load against `iosv serve` endpoints (see `iosv_service::load`); prints
+//! achieved against offered rate, shed and failed requests, latency percentiles, and exits 1 if
+//! any verdict differed from the known one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use iosv_service::{ClientTls, LoadConfig, LoadReport};
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// Endpoints, comma-separated (HOST:PORT).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub target: Vec<String>,
+    /// Offered signatures per second (open loop).
+    #[arg(long, value_parser = rate)]
+    pub rate: f64,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10.0, value_parser = seconds)]
+    pub duration: f64,
+    /// Signatures per request.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub batch: u32,
+    /// Connections per endpoint.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub connections: u32,
+    /// Share of generated signatures that must be rejected (half invalid, half malformed).
+    #[arg(long, default_value_t = 0.01, value_parser = bad_fraction)]
+    pub bad_fraction: f64,
+    /// Deadline of each request in milliseconds.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub timeout_ms: u64,
+    /// Seed of the generated signatures.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// mTLS: the CA the servers' certificates chain to (with --cert and --key).
+    #[arg(long, requires_all = ["cert", "key"])]
+    pub ca: Option<PathBuf>,
+    #[arg(long, requires = "ca")]
+    pub cert: Option<PathBuf>,
+    #[arg(long, requires = "ca")]
+    pub key: Option<PathBuf>,
+    /// Server name to expect in the certificate (default: the endpoint's host).
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Print the report as JSON on the last line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn rate(text: &str) -> Result<f64, String> {
+    let r: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of signatures per second"))?;
+    if !(1.0..=1e9).contains(&r) {
+        return Err(format!("{text} signatures per second is outside 1 to 1e9"));
+    }
+    Ok(r)
+}
+
+fn seconds(text: &str) -> Result<f64, String> {
+    let s: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.01..=86_400.0).contains(&s) {
+        return Err(format!("{text} seconds is outside 0.01 to 86400"));
+    }
+    Ok(s)
+}
+
+fn bad_fraction(text: &str) -> Result<f64, String> {
+    let f: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a fraction"))?;
+    if !(0.0..=1.0).contains(&f) {
+        return Err(format!("{text} is outside 0 to 1"));
+    }
+    Ok(f)
+}
+
+pub fn run(args: &LoadArgs) -> anyhow::Result<bool> {
+    if args.rate / f64::from(args.batch) > 1e6 {
+        anyhow::bail!(
+            "{} signatures/s in batches of {} is over a million requests per second: use larger batches",
+            args.rate,
+            args.batch
+        );
+    }
+    let config = LoadConfig {
+        targets: args.target.clone(),
+        tls: args.ca.as_ref().map(|ca| ClientTls {
+            ca: ca.clone(),
+            cert: args.cert.clone().expect("clap: --cert with --ca"),
+            key: args.key.clone().expect("clap: --key with --ca"),
+            domain: args.domain.clone(),
+        }),
+        rate: args.rate,
+        duration: Duration::from_secs_f64(args.duration),
+        batch: args.batch as usize,
+        connections: args.connections as usize,
+        bad_fraction: args.bad_fraction,
+        timeout: Duration::from_millis(args.timeout_ms),
+        seed: args.seed,
+    };
+    eprintln!(
+        "iosv load: {} signatures/s in batches of {} for {} s against {}",
+        args.rate,
+        args.batch,
+        args.duration,
+        args.target.join(",")
+    );
+    let report = iosv_service::load::run(&config)?;
+    print_text(&report);
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(report.wrong_verdicts == 0 && report.requests_ok > 0)
+}
+
+fn print_text(r: &LoadReport) {
+    eprintln!(
+        "offered {:.0} sig/s, achieved {:.0} sig/s ({} signatures with correct verdicts)",
+        r.offered_sigs_per_s, r.achieved_sigs_per_s, r.signatures_ok
+    );
+    eprintln!(
+        "requests: {} sent, {} ok, {} shed ({} signatures), {} failed, {} not sent (generator backlog)",
+        r.requests_sent,
+        r.requests_ok,
+        r.requests_shed,
+        r.signatures_shed,
+        r.requests_failed,
+        r.requests_not_sent
+    );
+    eprintln!(
+        "latency from scheduled send: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+        r.latency_ms_p50, r.latency_ms_p99, r.latency_ms_p999, r.latency_ms_max
+    );
+    eprintln!("wrong verdicts: {}", r.wrong_verdicts);
+    for f in &r.failures {
+        eprintln!("  failure: {f}");
+    }
+}
