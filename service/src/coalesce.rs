@@ -74,6 +74,40 @@ struct Piece {
 pub struct Coalescer {
     submit: Option<Sender<Arc<Request>>>,
     threads: Vec<JoinHandle<()>>,
+    capacity: Arc<Capacity>,
+}
+
+/// The workers' measured rate, all workers together (signatures per second; 0 until the first
+/// batch): a smoothed per-batch rate times the number of workers.
+#[derive(Default)]
+pub struct Capacity {
+    bits: std::sync::atomic::AtomicU64,
+    workers: usize,
+}
+
+impl Capacity {
+    pub fn per_second(&self) -> f64 {
+        f64::from_bits(self.bits.load(Ordering::Relaxed))
+    }
+
+    fn record(&self, signatures: usize, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if signatures == 0 || seconds <= 0.0 {
+            return;
+        }
+        let measured = signatures as f64 / seconds * self.workers as f64;
+        let _ = self
+            .bits
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                let old = f64::from_bits(old);
+                let new = if old == 0.0 {
+                    measured
+                } else {
+                    0.8 * old + 0.2 * measured
+                };
+                Some(new.to_bits())
+            });
+    }
 }
 
 impl Coalescer {
@@ -81,6 +115,10 @@ impl Coalescer {
         let target = config.target.max(1);
         let (submit, requests) = channel::unbounded::<Arc<Request>>();
         let (to_workers, batches) = channel::bounded::<Vec<Piece>>(1);
+        let capacity = Arc::new(Capacity {
+            bits: Default::default(),
+            workers: config.workers.max(1),
+        });
         let mut threads = Vec::with_capacity(config.workers + 1);
         threads.push(
             std::thread::Builder::new()
@@ -92,17 +130,25 @@ impl Coalescer {
             let batches = batches.clone();
             let verifier = verifier.clone();
             let metrics = Arc::clone(&metrics);
+            let capacity = Arc::clone(&capacity);
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("iosv-verify-{n}"))
-                    .spawn(move || worker(batches, verifier, metrics))
+                    .spawn(move || worker(batches, verifier, metrics, capacity))
                     .expect("spawn a verification worker"),
             );
         }
         Self {
             submit: Some(submit),
             threads,
+            capacity,
         }
+    }
+
+    /// How long `queued` signatures take at the measured rate (`None` before the first batch).
+    pub fn expected_wait(&self, queued: usize) -> Option<Duration> {
+        let rate = self.capacity.per_second();
+        (rate > 0.0).then(|| Duration::from_secs_f64(queued as f64 / rate))
     }
 
     /// Queues `batch` (already admitted under `permit`); the receiver gets its verdicts, or is
@@ -209,7 +255,26 @@ fn batcher(
     }
 }
 
-fn worker(batches: Receiver<Vec<Piece>>, verifier: Verifier, metrics: Arc<Metrics>) {
+/// Lowers this thread's scheduling priority (Linux: nice 10 for the thread alone), so that when
+/// the cores are saturated the network threads — reading requests, shedding, writing verdicts —
+/// still run promptly and verification takes what is left.
+fn yield_to_network_threads() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread's own id; failure only leaves the
+    // priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+fn worker(
+    batches: Receiver<Vec<Piece>>,
+    verifier: Verifier,
+    metrics: Arc<Metrics>,
+    capacity: Arc<Capacity>,
+) {
+    yield_to_network_threads();
     for pieces in batches {
         let live: Vec<Piece> = pieces.into_iter().filter(|p| p.request.wanted()).collect();
         if live.is_empty() {
@@ -228,7 +293,9 @@ fn worker(batches: Receiver<Vec<Piece>>, verifier: Verifier, metrics: Arc<Metric
             .flat_map(|p| p.range.clone().map(|i| p.request.batch.get(i)))
             .collect();
         metrics.backend_batch.observe(refs.len() as f64);
+        let started = Instant::now();
         let ok = verifier.verify_batch(&refs);
+        capacity.record(refs.len(), started.elapsed());
         drop(refs);
         let mut offset = 0;
         for p in &live {

@@ -313,6 +313,56 @@ async fn drive(
     }
 }
 
+/// The same signatures through an in-process [`iosv_engine::sig::Verifier`] on `threads`
+/// threads for the configured duration, in the generator's batch size: the rate the service is
+/// measured against. Returns signatures per second and the number of wrong verdicts.
+pub fn in_process(
+    config: &LoadConfig,
+    verifier: &iosv_engine::sig::Verifier,
+    threads: usize,
+) -> (f64, u64) {
+    use crate::wire::{PackedBatch, WireLimits};
+    let pool = prepare(config);
+    let limits = WireLimits {
+        max_signatures: usize::MAX,
+        max_message_len: usize::MAX,
+    };
+    let batches: Vec<(PackedBatch, Vec<bool>)> = pool
+        .iter()
+        .map(|p| {
+            let batch = PackedBatch::check(p.request.clone(), limits).expect("own layout");
+            let valid = p
+                .expected
+                .iter()
+                .map(|&v| v == Verdict::Valid as u8)
+                .collect();
+            (batch, valid)
+        })
+        .collect();
+    let done = AtomicU64::new(0);
+    let wrong = AtomicU64::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads.max(1) {
+            let (batches, done, wrong) = (&batches, &done, &wrong);
+            s.spawn(move || {
+                let mut i = t;
+                while start.elapsed() < config.duration {
+                    let (batch, valid) = &batches[i % batches.len()];
+                    let refs: Vec<_> = (0..batch.len()).map(|k| batch.get(k)).collect();
+                    let got = verifier.verify_batch(&refs);
+                    let bad = got.iter().zip(valid).filter(|(a, b)| a != b).count();
+                    wrong.fetch_add(bad as u64, Ordering::Relaxed);
+                    done.fetch_add(refs.len() as u64, Ordering::Relaxed);
+                    i += threads;
+                }
+            });
+        }
+    });
+    let rate = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    (rate, wrong.load(Ordering::Relaxed))
+}
+
 async fn note(failures: &Mutex<Vec<String>>, message: String) {
     let mut f = failures.lock().await;
     if f.len() < 5 {

@@ -11,11 +11,22 @@ use iosv_service::{ClientTls, LoadConfig, LoadReport};
 #[derive(Args, Debug)]
 pub struct LoadArgs {
     /// Endpoints, comma-separated (HOST:PORT).
-    #[arg(long, value_delimiter = ',', required = true)]
+    #[arg(long, value_delimiter = ',', required_unless_present = "in_process")]
     pub target: Vec<String>,
     /// Offered signatures per second (open loop).
-    #[arg(long, value_parser = rate)]
-    pub rate: f64,
+    #[arg(long, value_parser = rate, required_unless_present = "in_process")]
+    pub rate: Option<f64>,
+    /// Instead of a service, verify the same signatures in this process (the engine's CPU
+    /// verifier on every core, closed loop, batches of --batch) for --duration: the rate a service
+    /// run is compared with.
+    #[arg(long, conflicts_with_all = ["target", "rate"])]
+    pub in_process: bool,
+    /// With --in-process: the verifier's backend (cpu, gpu or auto).
+    #[arg(long, requires = "in_process", default_value = "cpu")]
+    pub backend: super::backend::BackendSpec,
+    /// With --in-process: threads [default: all cores].
+    #[arg(long, requires = "in_process", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
     /// Seconds of load.
     #[arg(long, default_value_t = 10.0, value_parser = seconds)]
     pub duration: f64,
@@ -80,10 +91,10 @@ fn bad_fraction(text: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: &LoadArgs) -> anyhow::Result<bool> {
-    if args.rate / f64::from(args.batch) > 1e6 {
+    let rate = args.rate.unwrap_or(1.0);
+    if rate / f64::from(args.batch) > 1e6 {
         anyhow::bail!(
-            "{} signatures/s in batches of {} is over a million requests per second: use larger batches",
-            args.rate,
+            "{rate} signatures/s in batches of {} is over a million requests per second: use larger batches",
             args.batch
         );
     }
@@ -95,7 +106,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<bool> {
             key: args.key.clone().expect("clap: --key with --ca"),
             domain: args.domain.clone(),
         }),
-        rate: args.rate,
+        rate,
         duration: Duration::from_secs_f64(args.duration),
         batch: args.batch as usize,
         connections: args.connections as usize,
@@ -103,9 +114,37 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<bool> {
         timeout: Duration::from_millis(args.timeout_ms),
         seed: args.seed,
     };
+    if args.in_process {
+        let threads = args
+            .threads
+            .map(|t| t as usize)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let backend = match &args.backend {
+            super::backend::BackendSpec::Local(b) => *b,
+            super::backend::BackendSpec::Remote(_) => {
+                anyhow::bail!("--in-process verifies in this process: --backend is cpu, gpu or auto")
+            }
+        };
+        let verifier = iosv_engine::sig::Verifier::new(backend)?;
+        let (sigs_per_s, wrong) = iosv_service::load::in_process(&config, &verifier, threads);
+        eprintln!(
+            "in process ({}): {sigs_per_s:.0} sig/s on {threads} thread(s), batches of {}, {wrong} wrong verdicts",
+            verifier.describe(),
+            args.batch
+        );
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"in_process_sigs_per_s": sigs_per_s, "threads": threads,
+                    "backend": verifier.describe(),
+                    "batch": args.batch, "duration_s": args.duration, "wrong_verdicts": wrong})
+            );
+        }
+        return Ok(wrong == 0);
+    }
     eprintln!(
         "iosv load: {} signatures/s in batches of {} for {} s against {}",
-        args.rate,
+        rate,
         args.batch,
         args.duration,
         args.target.join(",")

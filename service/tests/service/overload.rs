@@ -70,7 +70,8 @@ async fn deadlines_and_cancellations_free_their_places() {
     c.batch = 64;
     let server = start(c, slow(Duration::from_millis(50))).await;
     let items = signatures(64, 0.0, 5);
-    // Requests with a 30 ms deadline behind a 50 ms batch: each one expires in the queue.
+    // Requests with a 30 ms deadline behind a 50 ms batch: each one expires in the queue, or
+    // (once the server has measured its rate) is refused at once as past its deadline.
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let mut client = client(&server).await;
@@ -121,8 +122,28 @@ async fn deadlines_and_cancellations_free_their_places() {
         batches < 15,
         "cancelled work was skipped ({batches} backend batches)"
     );
-    // And the server still answers.
+    // With the rate measured, a request that cannot make its deadline is refused at once.
     let mut client = client(&server).await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let mut c = client.clone();
+        let req = request(&items);
+        tasks.push(tokio::spawn(async move { c.verify_batch(req).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let mut late = tonic::Request::new(request(&items));
+    late.set_timeout(Duration::from_millis(40));
+    let status = client.verify_batch(late).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("deadline"),
+        "{}",
+        status.message()
+    );
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    // And the server still answers.
     let got = client.verify_batch(request(&items)).await.unwrap();
     assert!(got.get_ref().verdicts.iter().all(|&v| v == 1));
     server.shutdown().await.unwrap();
