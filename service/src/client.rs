@@ -74,8 +74,8 @@ pub enum ClientError {
     NoEndpoints,
     #[error("endpoint `{0}`: {1}")]
     Endpoint(String, String),
-    #[error("cannot read {0}: {1}")]
-    Pem(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Pem(#[from] crate::pem::PemError),
     #[error("spot-check fraction {0} is not within 0 to 1")]
     SpotCheck(f64),
     #[error("starting the client runtime: {0}")]
@@ -143,15 +143,6 @@ pub struct RemoteVerifier {
     mismatches: Mutex<Vec<Mismatch>>,
 }
 
-fn read_pem(path: &PathBuf) -> Result<Vec<u8>, ClientError> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(1 << 20).read_to_end(&mut bytes))
-        .map_err(|e| ClientError::Pem(path.clone(), e))?;
-    Ok(bytes)
-}
-
 /// A channel to `endpoint` (connected lazily: an endpoint down at start is only skipped).
 pub(crate) fn channel(endpoint: &str, tls: Option<&ClientTls>) -> Result<Channel, ClientError> {
     let uri = if endpoint.contains("://") {
@@ -171,10 +162,10 @@ pub(crate) fn channel(endpoint: &str, tls: Option<&ClientTls>) -> Result<Channel
         .keep_alive_timeout(Duration::from_secs(5));
     if let Some(tls) = tls {
         let mut config = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(read_pem(&tls.ca)?))
+            .ca_certificate(Certificate::from_pem(crate::pem::read_pem(&tls.ca)?))
             .identity(Identity::from_pem(
-                read_pem(&tls.cert)?,
-                read_pem(&tls.key)?,
+                crate::pem::read_pem(&tls.cert)?,
+                crate::pem::read_pem(&tls.key)?,
             ));
         if let Some(domain) = &tls.domain {
             config = config.domain_name(domain.clone());

@@ -48,7 +48,8 @@ struct Request {
     deadline: Option<Instant>,
     admitted: Instant,
     started: AtomicBool,
-    _permit: Permit,
+    /// Released just before the answer is sent, so the queue never counts an answered request.
+    permit: Mutex<Option<Permit>>,
 }
 
 impl Request {
@@ -169,7 +170,7 @@ impl Coalescer {
             deadline,
             admitted: Instant::now(),
             started: AtomicBool::new(false),
-            _permit: permit,
+            permit: Mutex::new(Some(permit)),
         });
         if n == 0 {
             finish(&request);
@@ -324,6 +325,7 @@ fn finish(request: &Request) {
     let (verdicts, mut malformed) =
         std::mem::take(&mut *request.verdicts.lock().expect("verdict lock"));
     malformed.sort_unstable_by_key(|m| m.index);
+    drop(request.permit.lock().expect("permit lock").take());
     if let Some(reply) = request.reply.lock().expect("reply lock").take() {
         let _ = reply.send(BatchVerdicts {
             verdicts: Bytes::from(verdicts),

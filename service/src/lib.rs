@@ -20,6 +20,7 @@ pub mod client;
 pub mod coalesce;
 pub mod load;
 pub mod metrics;
+pub mod pem;
 pub mod serve;
 pub mod server;
 pub mod wire;

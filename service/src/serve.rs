@@ -22,6 +22,7 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use crate::admission::Admission;
 use crate::coalesce::{CoalesceConfig, Coalescer};
 use crate::metrics::{Metrics, serve_metrics};
+use crate::pem::{PemError, read_pem};
 use crate::proto::signature_verifier_server::SignatureVerifierServer;
 use crate::server::VerifyService;
 use crate::wire::WireLimits;
@@ -108,11 +109,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot read {path}")]
-    ReadPem {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Pem(#[from] PemError),
     #[error("{0}")]
     Config(String),
     #[error("TLS setup with {files}: {error}")]
@@ -174,30 +172,6 @@ impl ServerHandle {
             let _ = stop.send(());
         }
     }
-}
-
-fn read_pem(path: &PathBuf) -> Result<Vec<u8>, ServeError> {
-    // PEM files are small; a cap keeps a wrong path (a device, a huge file) from costing memory.
-    const MAX_PEM: u64 = 1 << 20;
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|source| ServeError::ReadPem {
-        path: path.clone(),
-        source,
-    })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PEM + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| ServeError::ReadPem {
-            path: path.clone(),
-            source,
-        })?;
-    if bytes.len() as u64 > MAX_PEM {
-        return Err(ServeError::Config(format!(
-            "{} is over 1 MiB: not a PEM file",
-            path.display()
-        )));
-    }
-    Ok(bytes)
 }
 
 /// Binds and starts the server on the current tokio runtime; returns once it accepts

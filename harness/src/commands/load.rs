@@ -122,7 +122,9 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<bool> {
         let backend = match &args.backend {
             super::backend::BackendSpec::Local(b) => *b,
             super::backend::BackendSpec::Remote(_) => {
-                anyhow::bail!("--in-process verifies in this process: --backend is cpu, gpu or auto")
+                anyhow::bail!(
+                    "--in-process verifies in this process: --backend is cpu, gpu or auto"
+                )
             }
         };
         let verifier = iosv_engine::sig::Verifier::new(backend)?;
