@@ -107,9 +107,14 @@ impl VerifyService {
             )));
         };
         let answer = self.coalescer.submit(batch, permit, deadline);
-        let verdicts = answer
-            .await
-            .map_err(|_| Status::unavailable("the service stopped before verifying this batch"))?;
+        let verdicts = answer.await.map_err(|_| {
+            // Dropped unanswered: skipped past its deadline, or the workers stopped.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                Status::deadline_exceeded("the deadline passed while the batch was queued")
+            } else {
+                Status::unavailable("the service stopped before verifying this batch")
+            }
+        })?;
         let (mut valid, mut invalid, mut malformed) = (0, 0, 0);
         for &v in verdicts.verdicts.iter() {
             match Verdict::try_from(i32::from(v)) {
