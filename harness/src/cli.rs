@@ -258,6 +258,12 @@ pub struct DemoArgs {
     /// Print the report as JSON (one object on the last line).
     #[arg(long)]
     pub json: bool,
+    /// Where the shards verify signatures: cpu, gpu, auto, or remote:HOST:PORT[,…] (`iosv
+    /// serve` services, local CPU fallback) [default: each league on the local CPU].
+    #[arg(long)]
+    pub backend: Option<commands::backend::BackendSpec>,
+    #[command(flatten)]
+    pub remote: commands::backend::RemoteArgs,
 }
 
 /// Highest offered rate `pipeline` accepts: far above what any machine commits, low enough that

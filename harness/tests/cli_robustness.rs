@@ -228,6 +228,8 @@ fn surfaces() -> Vec<Surface> {
                 ("--duration", false, &["0", "-1", "inf", "1e-300", "3601"]),
                 ("--seed", true, &[]),
                 ("--sweep", false, &["0", "inf", "1000,-5", "1e-9"]),
+                ("--backend", false, &["remote:", "tpu"]),
+                ("--spot-check", false, &["-0.1", "1.5"]),
             ],
         },
         Surface {

@@ -80,7 +80,39 @@ pub struct RemoteArgs {
     pub remote_domain: Option<String>,
 }
 
+impl Default for RemoteArgs {
+    /// The flags' defaults.
+    fn default() -> Self {
+        Self {
+            spot_check: 0.01,
+            remote_timeout_ms: 2000,
+            remote_ca: None,
+            remote_cert: None,
+            remote_key: None,
+            remote_domain: None,
+        }
+    }
+}
+
 impl RemoteArgs {
+    /// One line of what a remote client did (for a command's report).
+    pub fn describe_stats(stats: &iosv_service::RemoteStats) -> String {
+        format!(
+            "remote: {} signatures verified remotely, {} locally (fallback), {} spot-checked, {} failed calls ({} shed), {} mismatches{}",
+            stats.remote_signatures,
+            stats.fallback_signatures,
+            stats.spot_checked,
+            stats.failed_calls,
+            stats.shed_calls,
+            stats.mismatches.len(),
+            if stats.untrusted.is_empty() {
+                String::new()
+            } else {
+                format!(", untrusted: {}", stats.untrusted.join(","))
+            }
+        )
+    }
+
     pub fn tls(&self) -> Option<ClientTls> {
         Some(ClientTls {
             ca: self.remote_ca.clone()?,

@@ -84,22 +84,39 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     if !args.sweep.is_empty() {
         return sweep(&cfg, args);
     }
-    let report = run_with_bar(&cfg)?;
+    let (verifier, remote) = match &args.backend {
+        Some(spec) => {
+            let (v, remote) = super::backend::open(spec, &args.remote)?;
+            eprintln!("signatures verified by {}", v.describe());
+            (Some(v), remote)
+        }
+        None => (None, None),
+    };
+    let report = run_with_bar(&cfg, verifier)?;
     print!("{}", demo::report::summary(&report));
     write(&report, &args.out)?;
+    let mut honest = true;
+    if let Some(remote) = remote {
+        let stats = remote.stats();
+        eprintln!("{}", super::backend::RemoteArgs::describe_stats(&stats));
+        honest = stats.mismatches.is_empty();
+    }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
-    Ok(report.invariants_ok)
+    Ok(report.invariants_ok && honest)
 }
 
-fn run_with_bar(cfg: &DemoConfig) -> anyhow::Result<DemoReport> {
+fn run_with_bar(
+    cfg: &DemoConfig,
+    verifier: Option<iosv_engine::sig::Verifier>,
+) -> anyhow::Result<DemoReport> {
     let bar = ProgressBar::new(1);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {msg}")
             .expect("a valid template"),
     );
-    let report = demo::run(cfg, &Bar(bar.clone()))?;
+    let report = demo::run::run_with_verifier(cfg, &Bar(bar.clone()), verifier)?;
     bar.finish_and_clear();
     Ok(report)
 }

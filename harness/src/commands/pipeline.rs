@@ -37,20 +37,7 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<bool> {
     print_text(&summary);
     if let Some(remote) = remote {
         let stats = remote.stats();
-        eprintln!(
-            "remote: {} signatures verified remotely, {} locally (fallback), {} spot-checked, {} failed calls ({} shed), {} mismatches{}",
-            stats.remote_signatures,
-            stats.fallback_signatures,
-            stats.spot_checked,
-            stats.failed_calls,
-            stats.shed_calls,
-            stats.mismatches.len(),
-            if stats.untrusted.is_empty() {
-                String::new()
-            } else {
-                format!(", untrusted: {}", stats.untrusted.join(","))
-            }
-        );
+        eprintln!("{}", super::backend::RemoteArgs::describe_stats(&stats));
         if !stats.mismatches.is_empty() {
             print_json_if(args.json, &summary)?;
             return Ok(false);

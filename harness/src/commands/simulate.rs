@@ -109,6 +109,8 @@ fn demo_config(path: &Path, args: &SimulateArgs) -> anyhow::Result<bool> {
         print_config: args.print_config,
         sweep: args.sweep.clone(),
         json: args.json,
+        backend: None,
+        remote: commands::backend::RemoteArgs::default(),
     })
 }
 

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use iosv_engine::sig::Verifier;
 use iosv_engine::tx::{OutPoint, Transaction, TxId, TxOutput};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -88,6 +89,16 @@ struct Flight {
 
 /// Runs `cfg` to the end and returns its report.
 pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoReport> {
+    run_with_verifier(cfg, progress, None)
+}
+
+/// [`run`] with every shard verifying its signatures through `verifier` (a GPU, a remote
+/// service) instead of the local CPU.
+pub fn run_with_verifier(
+    cfg: &DemoConfig,
+    progress: &dyn Progress,
+    verifier: Option<Verifier>,
+) -> anyhow::Result<DemoReport> {
     cfg.validate()?;
     let map = ShardMap::new(cfg.shards);
     let total = ((cfg.duration_s + cfg.warmup_s) * cfg.rate).round() as u64;
@@ -148,7 +159,7 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
     }
     let shards: Vec<DemoShard> = setups
         .into_par_iter()
-        .map(|setup| DemoShard::new(setup, cfg))
+        .map(|setup| DemoShard::new(setup, cfg, verifier.as_ref()))
         .collect::<anyhow::Result<_>>()?;
     let supply_before: u128 = shards.iter().map(DemoShard::value).sum();
     let mut dir = Directory::new();

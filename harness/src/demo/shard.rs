@@ -237,7 +237,17 @@ fn xor_seed(seed: u64, shard: ShardId) -> u64 {
 }
 
 impl DemoShard {
-    pub fn new(setup: ShardSetup, cfg: &DemoConfig) -> anyhow::Result<DemoShard> {
+    /// A shard from its setup; its signatures go to `verifier` (default: the local CPU).
+    pub fn new(
+        setup: ShardSetup,
+        cfg: &DemoConfig,
+        verifier: Option<&Verifier>,
+    ) -> anyhow::Result<DemoShard> {
+        // By default each league has its own CPU verifier (and key cache), as before.
+        let (believable_verifier, normal_verifier) = match verifier {
+            Some(v) => (v.clone(), v.clone()),
+            None => (Verifier::new(Backend::Cpu)?, Verifier::new(Backend::Cpu)?),
+        };
         let utxo = UtxoSet::new();
         for (point, output) in &setup.genesis {
             utxo.insert_genesis(*point, *output)?;
@@ -300,8 +310,8 @@ impl DemoShard {
             prev_hash: [0; 32],
             atomix,
             tree,
-            believable_verifier: Verifier::new(Backend::Cpu)?,
-            normal_verifier: Verifier::new(Backend::Cpu)?,
+            believable_verifier,
+            normal_verifier,
             finality,
             finality_height: 0,
             audited: Vec::new(),
