@@ -191,6 +191,7 @@ fn surfaces() -> Vec<Surface> {
                 ("--max-queue-sigs", true, &["0", "67108865"]),
                 ("--max-queue-mib", true, &["0", "65537"]),
                 ("--max-message-bytes", true, &["0", "16777217"]),
+                ("--max-request-mib", true, &["0", "1025"]),
                 ("--batch", true, &["0", "1048577"]),
                 ("--max-delay-ms", true, &["10001"]),
                 ("--workers", true, &["0", "4097"]),

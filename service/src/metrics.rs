@@ -164,38 +164,33 @@ impl std::fmt::Debug for LiveState {
 
 impl Collector for LiveState {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let queued = ConstGauge::new(self.admission.queued_signatures() as i64);
-        let e = encoder.encode_descriptor(
-            "queue_signatures",
-            "Signatures admitted and not yet answered",
-            None,
-            queued.metric_type(),
-        )?;
-        queued.encode(e)?;
-        let bytes = ConstGauge::new(self.admission.queued_bytes() as i64);
-        let e = encoder.encode_descriptor(
-            "queue_bytes",
-            "Request bytes admitted and not yet answered",
-            None,
-            bytes.metric_type(),
-        )?;
-        bytes.encode(e)?;
-        let peak = ConstGauge::new(self.admission.peak_signatures() as i64);
-        let e = encoder.encode_descriptor(
-            "queue_peak_signatures",
-            "The most signatures admitted at once since the server started",
-            None,
-            peak.metric_type(),
-        )?;
-        peak.encode(e)?;
-        let capacity = ConstGauge::new(self.admission.max_signatures() as i64);
-        let e = encoder.encode_descriptor(
-            "queue_capacity_signatures",
-            "The most signatures the queue admits (--max-queue-sigs)",
-            None,
-            capacity.metric_type(),
-        )?;
-        capacity.encode(e)?;
+        let a = &self.admission;
+        for (name, help, value) in [
+            (
+                "queue_signatures",
+                "Signatures admitted and not yet answered",
+                a.queued_signatures(),
+            ),
+            (
+                "queue_bytes",
+                "Request bytes admitted and not yet answered",
+                a.queued_bytes(),
+            ),
+            (
+                "queue_peak_signatures",
+                "The most signatures admitted at once since the server started",
+                a.peak_signatures(),
+            ),
+            (
+                "queue_capacity_signatures",
+                "The most signatures the queue admits (--max-queue-sigs)",
+                a.max_signatures(),
+            ),
+        ] {
+            let gauge = ConstGauge::new(value as i64);
+            let e = encoder.encode_descriptor(name, help, None, gauge.metric_type())?;
+            gauge.encode(e)?;
+        }
         let split = self.verifier.split();
         let mut e = encoder.encode_descriptor(
             "backend_signatures",

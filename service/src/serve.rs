@@ -64,6 +64,9 @@ pub struct ServeConfig {
     pub stream_in_flight: usize,
     /// Requests one connection may have in progress.
     pub per_connection_requests: usize,
+    /// Most bytes in one request: the decoder refuses a larger one (OUT_OF_RANGE) from its
+    /// length prefix, before buffering it.
+    pub max_request_bytes: usize,
 }
 
 impl ServeConfig {
@@ -84,17 +87,8 @@ impl ServeConfig {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             stream_in_flight: 32,
             per_connection_requests: 256,
+            max_request_bytes: 16 << 20,
         }
-    }
-
-    /// The largest request the decoder accepts: the signature fields at `max_request_sigs`
-    /// plus that many messages at the average length a queue byte budget allows, capped.
-    fn max_message_size(&self) -> usize {
-        let fixed = self.max_request_sigs.saturating_mul(32 + 64 + 8);
-        fixed
-            .saturating_add(self.max_queue_bytes / 4)
-            .min(self.max_queue_bytes)
-            .max(1 << 20)
     }
 }
 
@@ -250,7 +244,7 @@ pub async fn start(config: ServeConfig, verifier: Verifier) -> Result<ServerHand
         stopping,
     });
     let verify = SignatureVerifierServer::new(service)
-        .max_decoding_message_size(config.max_message_size())
+        .max_decoding_message_size(config.max_request_bytes)
         .max_encoding_message_size(usize::MAX);
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter

@@ -64,20 +64,38 @@ pub struct RemoteArgs {
     /// another endpoint or the local CPU.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub remote_timeout_ms: u64,
-    /// Remote backend over mTLS: the CA the servers' certificates chain to (with --remote-cert
-    /// and --remote-key).
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+}
+
+/// A client's mTLS files (remote backend, `iosv load`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ClientTlsArgs {
+    /// mTLS to the service: the CA its certificate chains to (with --remote-cert and
+    /// --remote-key).
     #[arg(long, requires_all = ["remote_cert", "remote_key"])]
     pub remote_ca: Option<PathBuf>,
-    /// Remote backend over mTLS: this client's certificate (PEM).
+    /// mTLS to the service: this client's certificate (PEM).
     #[arg(long, requires = "remote_ca")]
     pub remote_cert: Option<PathBuf>,
-    /// Remote backend over mTLS: this client's private key (PEM).
+    /// mTLS to the service: this client's private key (PEM).
     #[arg(long, requires = "remote_ca")]
     pub remote_key: Option<PathBuf>,
-    /// Remote backend over mTLS: the server name to expect in its certificate (default: the
+    /// mTLS to the service: the server name to expect in its certificate (default: the
     /// endpoint's host).
     #[arg(long)]
     pub remote_domain: Option<String>,
+}
+
+impl ClientTlsArgs {
+    pub fn files(&self) -> Option<ClientTls> {
+        Some(ClientTls {
+            ca: self.remote_ca.clone()?,
+            cert: self.remote_cert.clone()?,
+            key: self.remote_key.clone()?,
+            domain: self.remote_domain.clone(),
+        })
+    }
 }
 
 impl Default for RemoteArgs {
@@ -86,10 +104,7 @@ impl Default for RemoteArgs {
         Self {
             spot_check: 0.01,
             remote_timeout_ms: 2000,
-            remote_ca: None,
-            remote_cert: None,
-            remote_key: None,
-            remote_domain: None,
+            tls: ClientTlsArgs::default(),
         }
     }
 }
@@ -114,12 +129,7 @@ impl RemoteArgs {
     }
 
     pub fn tls(&self) -> Option<ClientTls> {
-        Some(ClientTls {
-            ca: self.remote_ca.clone()?,
-            cert: self.remote_cert.clone()?,
-            key: self.remote_key.clone()?,
-            domain: self.remote_domain.clone(),
-        })
+        self.tls.files()
     }
 }
 

@@ -2,11 +2,10 @@
 //! achieved against offered rate, shed and failed requests, latency percentiles, and exits 1 if
 //! any verdict differed from the known one.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use iosv_service::{ClientTls, LoadConfig, LoadReport};
+use iosv_service::{LoadConfig, LoadReport};
 
 #[derive(Args, Debug)]
 pub struct LoadArgs {
@@ -45,16 +44,8 @@ pub struct LoadArgs {
     /// Seed of the generated signatures.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// mTLS: the CA the servers' certificates chain to (with --cert and --key).
-    #[arg(long, requires_all = ["cert", "key"])]
-    pub ca: Option<PathBuf>,
-    #[arg(long, requires = "ca")]
-    pub cert: Option<PathBuf>,
-    #[arg(long, requires = "ca")]
-    pub key: Option<PathBuf>,
-    /// Server name to expect in the certificate (default: the endpoint's host).
-    #[arg(long)]
-    pub domain: Option<String>,
+    #[command(flatten)]
+    pub tls: super::backend::ClientTlsArgs,
     /// Print the report as JSON on the last line.
     #[arg(long)]
     pub json: bool,
@@ -100,12 +91,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<bool> {
     }
     let config = LoadConfig {
         targets: args.target.clone(),
-        tls: args.ca.as_ref().map(|ca| ClientTls {
-            ca: ca.clone(),
-            cert: args.cert.clone().expect("clap: --cert with --ca"),
-            key: args.key.clone().expect("clap: --key with --ca"),
-            domain: args.domain.clone(),
-        }),
+        tls: args.tls.files(),
         rate,
         duration: Duration::from_secs_f64(args.duration),
         batch: args.batch as usize,

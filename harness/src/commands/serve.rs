@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Most request bytes admitted and not yet answered, in MiB.
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub max_queue_mib: u32,
+    /// Largest request, in MiB (refused from its length prefix, before it is buffered).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_request_mib: u32,
     /// Longest message a signature may be over, in bytes.
     #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..=16_777_216))]
     pub max_message_bytes: u32,
@@ -84,6 +87,7 @@ impl ServeArgs {
         config.max_queue_sigs = self.max_queue_sigs as usize;
         config.max_queue_bytes = (self.max_queue_mib as usize) << 20;
         config.max_message_len = self.max_message_bytes as usize;
+        config.max_request_bytes = (self.max_request_mib as usize) << 20;
         let on_cpu = backend == Backend::Cpu;
         config.batch = self.batch.map_or(
             match backend {

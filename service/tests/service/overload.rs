@@ -148,3 +148,25 @@ async fn deadlines_and_cancellations_free_their_places() {
     assert!(got.get_ref().verdicts.iter().all(|&v| v == 1));
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_the_byte_limit_is_refused_before_it_is_buffered() {
+    let mut c = config();
+    c.max_request_bytes = 64 << 10;
+    let server = start(c, cpu()).await;
+    let mut client = client(&server).await;
+    // ~500 signatures with messages of 0-80 bytes: well over 64 KiB.
+    let status = client
+        .verify_batch(request(&signatures(500, 0.0, 6)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    assert_eq!(server.queued_signatures(), 0);
+    let small = signatures(50, 0.1, 7);
+    let got = client.verify_batch(request(&small)).await.unwrap();
+    assert_eq!(
+        iosv_service::wire::verdicts_as_bools(got.get_ref(), 50).unwrap(),
+        expected(&small)
+    );
+    server.shutdown().await.unwrap();
+}
