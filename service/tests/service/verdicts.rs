@@ -327,3 +327,54 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     out
 }
+
+/// The GPU backend behind the service gives the same verdicts (lavapipe in CI). Without an
+/// adapter: SKIPPED, unless IOSV_REQUIRE_GPU=1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gpu_backend_through_the_service_matches_the_engine() {
+    let gpu = match iosv_engine::sig::Verifier::new(iosv_engine::sig::Backend::Gpu) {
+        Ok(v) => v,
+        Err(e) => {
+            assert!(
+                std::env::var("IOSV_REQUIRE_GPU").as_deref() != Ok("1"),
+                "IOSV_REQUIRE_GPU=1 but no GPU backend: {e}"
+            );
+            eprintln!("SKIPPED the_gpu_backend_through_the_service_matches_the_engine: {e}");
+            return;
+        }
+    };
+    let mut c = config();
+    c.batch = 4096;
+    c.max_delay = std::time::Duration::from_millis(5);
+    let server = start(c, gpu).await;
+    let mut client = client(&server).await;
+    let known = known_answer_items();
+    check_verdicts(
+        &known,
+        &client
+            .verify_batch(request(&known))
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    // Several clients at once: their requests share GPU batches.
+    let mut tasks = Vec::new();
+    for seed in 0..4u64 {
+        let mut c = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let items = signatures(700, 0.2, 300 + seed);
+            let answer = c.verify_batch(request(&items)).await.unwrap().into_inner();
+            (items, answer)
+        }));
+    }
+    for t in tasks {
+        let (items, answer) = t.await.unwrap();
+        check_verdicts(&items, &answer);
+    }
+    let text = server.metrics.render();
+    assert!(
+        !text.contains("iosv_backend_signatures_total{side=\"gpu\"} 0"),
+        "{text}"
+    );
+    server.shutdown().await.unwrap();
+}
