@@ -41,3 +41,36 @@ async fn graceful_shutdown_loses_no_admitted_request() {
     .await;
     assert!(refused.is_err(), "nothing listens after shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_open_streams_after_answering_them() {
+    use iosv_service::proto::StreamBatch;
+    use tokio_stream::StreamExt;
+    let server = start(config(), cpu()).await;
+    let mut client = client(&server).await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<StreamBatch>(4);
+    let mut answers = client
+        .verify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let items = signatures(100, 0.2, 12);
+    tx.send(StreamBatch {
+        id: 1,
+        batch: Some(request(&items)),
+    })
+    .await
+    .unwrap();
+    let first = answers.next().await.unwrap().unwrap();
+    assert_eq!(first.id, 1);
+    // The client keeps its side open; shutdown must still finish, and end the answers.
+    tokio::time::timeout(Duration::from_secs(10), server.shutdown())
+        .await
+        .expect("shutdown does not wait for the client to close its stream")
+        .unwrap();
+    let rest = tokio::time::timeout(Duration::from_secs(5), answers.next())
+        .await
+        .expect("the answer stream ends");
+    assert!(rest.is_none() || rest.unwrap().is_err());
+    drop(tx);
+}
