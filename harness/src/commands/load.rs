@@ -46,6 +46,9 @@ pub struct LoadArgs {
     pub seed: u64,
     #[command(flatten)]
     pub tls: super::backend::ClientTlsArgs,
+    /// Send the batches over one VerifyStream per connection instead of unary VerifyBatch calls.
+    #[arg(long, conflicts_with = "in_process")]
+    pub stream: bool,
     /// Print the report as JSON on the last line.
     #[arg(long)]
     pub json: bool,
@@ -99,6 +102,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<bool> {
         bad_fraction: args.bad_fraction,
         timeout: Duration::from_millis(args.timeout_ms),
         seed: args.seed,
+        stream: args.stream,
     };
     if args.in_process {
         let threads = args

@@ -3,6 +3,7 @@
 
 mod client;
 mod common;
+mod load;
 mod overload;
 mod shutdown;
 mod tls;

@@ -16,7 +16,6 @@ use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
-use tokio::sync::Mutex;
 
 use crate::client::{ClientError, ClientTls, channel};
 use crate::proto::signature_verifier_client::SignatureVerifierClient;
@@ -38,6 +37,8 @@ pub struct LoadConfig {
     /// Deadline of each request.
     pub timeout: Duration,
     pub seed: u64,
+    /// Send batches over one `VerifyStream` per connection instead of unary `VerifyBatch` calls.
+    pub stream: bool,
 }
 
 /// What a run did.
@@ -46,6 +47,8 @@ pub struct LoadReport {
     pub targets: Vec<String>,
     pub batch: usize,
     pub connections: usize,
+    /// Whether batches went over `VerifyStream`.
+    pub stream: bool,
     pub duration_s: f64,
     pub offered_sigs_per_s: f64,
     /// Signatures answered with correct verdicts per second of the run (schedule start to the
@@ -69,10 +72,12 @@ pub struct LoadReport {
     pub failures: Vec<String>,
 }
 
+mod stream;
+
 /// A pre-built request and the verdicts it must get.
-struct Prepared {
-    request: SignatureBatch,
-    expected: Bytes,
+pub(crate) struct Prepared {
+    pub request: SignatureBatch,
+    pub expected: Bytes,
 }
 
 /// Most signatures generated for the pool (requests reuse pool batches in turn).
@@ -143,8 +148,9 @@ fn add_group_order(s: &mut [u8]) {
     }
 }
 
-#[derive(Default)]
-struct Tally {
+/// What the answers said, shared by the tasks of a run.
+pub(crate) struct Recorder {
+    start: Instant,
     ok: AtomicU64,
     shed: AtomicU64,
     shed_sigs: AtomicU64,
@@ -152,6 +158,144 @@ struct Tally {
     wrong: AtomicU64,
     sigs_ok: AtomicU64,
     last_answer_ns: AtomicU64,
+    latencies: std::sync::Mutex<Histogram<u64>>,
+    failures: std::sync::Mutex<Vec<String>>,
+}
+
+impl Recorder {
+    fn new(start: Instant) -> Self {
+        Self {
+            start,
+            ok: AtomicU64::new(0),
+            shed: AtomicU64::new(0),
+            shed_sigs: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            wrong: AtomicU64::new(0),
+            sigs_ok: AtomicU64::new(0),
+            last_answer_ns: AtomicU64::new(0),
+            latencies: std::sync::Mutex::new(
+                Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds"),
+            ),
+            failures: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Verdicts arrived for `p`, scheduled at `scheduled`: compared with the known ones.
+    fn answered(&self, p: &Prepared, got: &[u8], scheduled: Instant) {
+        let done = Instant::now();
+        let n = p.expected.len() as u64;
+        if got == &p.expected[..] {
+            self.ok.fetch_add(1, Ordering::Relaxed);
+            self.sigs_ok.fetch_add(n, Ordering::Relaxed);
+        } else {
+            let wrong = if got.len() == p.expected.len() {
+                got.iter()
+                    .zip(p.expected.iter())
+                    .filter(|(a, b)| a != b)
+                    .count()
+            } else {
+                p.expected.len()
+            };
+            self.wrong.fetch_add(wrong as u64, Ordering::Relaxed);
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            self.note(format!("{wrong} wrong verdicts in one answer"));
+        }
+        let micros = done.duration_since(scheduled).as_micros() as u64;
+        let _ = self
+            .latencies
+            .lock()
+            .expect("latency lock")
+            .record(micros.max(1));
+        self.last_answer_ns.fetch_max(
+            done.duration_since(self.start).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// An error status (RESOURCE_EXHAUSTED counts as shed) for a request of `n` signatures.
+    fn refused(&self, code: tonic::Code, message: &str, n: u64) {
+        if code == tonic::Code::ResourceExhausted {
+            self.shed.fetch_add(1, Ordering::Relaxed);
+            self.shed_sigs.fetch_add(n, Ordering::Relaxed);
+        } else {
+            self.failed(format!("{code}: {message}"));
+        }
+    }
+
+    fn failed(&self, message: String) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.note(message);
+    }
+
+    fn note(&self, message: String) {
+        let mut f = self.failures.lock().expect("failure lock");
+        if f.len() < 5 {
+            f.push(message);
+        }
+    }
+
+    fn report(&self, config: &LoadConfig, total: u64, not_sent: u64) -> LoadReport {
+        let elapsed = Duration::from_nanos(self.last_answer_ns.load(Ordering::Relaxed))
+            .max(config.duration)
+            .as_secs_f64();
+        let h = self.latencies.lock().expect("latency lock");
+        let ms = |q: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                h.value_at_quantile(q) as f64 / 1000.0
+            }
+        };
+        let sigs_ok = self.sigs_ok.load(Ordering::Relaxed);
+        LoadReport {
+            targets: config.targets.clone(),
+            batch: config.batch,
+            connections: config.connections,
+            stream: config.stream,
+            duration_s: config.duration.as_secs_f64(),
+            offered_sigs_per_s: config.rate,
+            achieved_sigs_per_s: sigs_ok as f64 / elapsed,
+            requests_sent: total - not_sent,
+            requests_ok: self.ok.load(Ordering::Relaxed),
+            requests_shed: self.shed.load(Ordering::Relaxed),
+            signatures_shed: self.shed_sigs.load(Ordering::Relaxed),
+            requests_failed: self.failed.load(Ordering::Relaxed),
+            requests_not_sent: not_sent,
+            wrong_verdicts: self.wrong.load(Ordering::Relaxed),
+            signatures_ok: sigs_ok,
+            latency_ms_p50: ms(0.5),
+            latency_ms_p99: ms(0.99),
+            latency_ms_p999: ms(0.999),
+            latency_ms_max: if h.is_empty() {
+                0.0
+            } else {
+                h.max() as f64 / 1000.0
+            },
+            failures: self.failures.lock().expect("failure lock").clone(),
+        }
+    }
+}
+
+/// The schedule of a run: request `i` leaves at `start + i · interval`; at most `max_outstanding`
+/// unanswered (so a stalled server cannot make the generator's memory grow: enough for the whole
+/// timeout at the offered rate, at least 64).
+pub(crate) struct Schedule {
+    pub interval: Duration,
+    pub total: u64,
+    pub max_outstanding: usize,
+}
+
+impl Schedule {
+    fn of(config: &LoadConfig) -> Self {
+        let interval = Duration::from_secs_f64(config.batch as f64 / config.rate);
+        Self {
+            interval,
+            total: (config.duration.as_secs_f64() / interval.as_secs_f64()).floor() as u64,
+            max_outstanding: ((config.timeout.as_secs_f64() / interval.as_secs_f64()).ceil()
+                as usize)
+                .clamp(64, 1 << 16),
+        }
+    }
 }
 
 /// Runs the load; blocks (own runtime).
@@ -178,95 +322,49 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, ClientError> {
         }
         clients
     };
-    Ok(runtime.block_on(drive(config, pool, clients)))
+    Ok(runtime.block_on(async {
+        if config.stream {
+            stream::drive(config, pool, clients).await
+        } else {
+            drive(config, pool, clients).await
+        }
+    }))
 }
 
+/// Unary requests: one task per request.
 async fn drive(
     config: &LoadConfig,
     pool: Arc<Vec<Prepared>>,
     clients: Vec<SignatureVerifierClient<tonic::transport::Channel>>,
 ) -> LoadReport {
-    let interval = Duration::from_secs_f64(config.batch as f64 / config.rate);
-    let total = (config.duration.as_secs_f64() / interval.as_secs_f64()).floor() as u64;
-    // Outstanding requests are bounded so a stalled server cannot make the generator's memory
-    // grow: enough for the whole timeout at the offered rate, at least 64.
-    let max_outstanding = ((config.timeout.as_secs_f64() / interval.as_secs_f64()).ceil() as usize)
-        .clamp(64, 1 << 16);
+    let schedule = Schedule::of(config);
     let outstanding = Arc::new(AtomicUsize::new(0));
-    let tally = Arc::new(Tally::default());
-    let latencies = Arc::new(Mutex::new(
-        Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds"),
-    ));
-    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let start = Instant::now();
+    let recorder = Arc::new(Recorder::new(start));
     let mut not_sent = 0u64;
     let mut tasks = tokio::task::JoinSet::new();
-    let start = Instant::now();
-    for i in 0..total {
-        let scheduled = start + interval.mul_f64(i as f64);
+    for i in 0..schedule.total {
+        let scheduled = start + schedule.interval.mul_f64(i as f64);
         tokio::time::sleep_until(scheduled.into()).await;
-        if outstanding.load(Ordering::Acquire) >= max_outstanding {
+        if outstanding.load(Ordering::Acquire) >= schedule.max_outstanding {
             not_sent += 1;
             continue;
         }
         outstanding.fetch_add(1, Ordering::AcqRel);
-        let prepared = Arc::clone(&pool);
+        let pool = Arc::clone(&pool);
         let mut client = clients[i as usize % clients.len()].clone();
-        let (tally, latencies, failures, outstanding) = (
-            Arc::clone(&tally),
-            Arc::clone(&latencies),
-            Arc::clone(&failures),
-            Arc::clone(&outstanding),
-        );
+        let (recorder, outstanding) = (Arc::clone(&recorder), Arc::clone(&outstanding));
         let timeout = config.timeout;
         tasks.spawn(async move {
-            let p = &prepared[i as usize % prepared.len()];
+            let p = &pool[i as usize % pool.len()];
             let mut request = tonic::Request::new(p.request.clone());
             request.set_timeout(timeout);
-            let answer = tokio::time::timeout(timeout, client.verify_batch(request)).await;
-            let done = Instant::now();
-            let n = p.expected.len() as u64;
-            match answer {
-                Ok(Ok(response)) => {
-                    let got = &response.get_ref().verdicts;
-                    if got[..] == p.expected[..] {
-                        tally.ok.fetch_add(1, Ordering::Relaxed);
-                        tally.sigs_ok.fetch_add(n, Ordering::Relaxed);
-                    } else {
-                        let wrong = if got.len() == p.expected.len() {
-                            got.iter()
-                                .zip(p.expected.iter())
-                                .filter(|(a, b)| a != b)
-                                .count()
-                        } else {
-                            p.expected.len()
-                        };
-                        tally.wrong.fetch_add(wrong as u64, Ordering::Relaxed);
-                        tally.failed.fetch_add(1, Ordering::Relaxed);
-                        note(&failures, format!("{wrong} wrong verdicts in one answer")).await;
-                    }
-                    let micros = done.duration_since(scheduled).as_micros() as u64;
-                    let _ = latencies.lock().await.record(micros.max(1));
-                    tally.last_answer_ns.fetch_max(
-                        done.duration_since(start).as_nanos() as u64,
-                        Ordering::Relaxed,
-                    );
-                }
-                Ok(Err(status)) if status.code() == tonic::Code::ResourceExhausted => {
-                    tally.shed.fetch_add(1, Ordering::Relaxed);
-                    tally.shed_sigs.fetch_add(n, Ordering::Relaxed);
-                }
+            match tokio::time::timeout(timeout, client.verify_batch(request)).await {
+                Ok(Ok(response)) => recorder.answered(p, &response.get_ref().verdicts, scheduled),
                 Ok(Err(status)) => {
-                    tally.failed.fetch_add(1, Ordering::Relaxed);
-                    note(
-                        &failures,
-                        format!("{}: {}", status.code(), status.message()),
-                    )
-                    .await;
+                    recorder.refused(status.code(), status.message(), p.expected.len() as u64)
                 }
-                Err(_) => {
-                    tally.failed.fetch_add(1, Ordering::Relaxed);
-                    note(&failures, format!("no answer within {timeout:?}")).await;
-                }
+                Err(_) => recorder.failed(format!("no answer within {timeout:?}")),
             }
             outstanding.fetch_sub(1, Ordering::AcqRel);
         });
@@ -274,43 +372,7 @@ async fn drive(
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
-    let elapsed = Duration::from_nanos(tally.last_answer_ns.load(Ordering::Relaxed))
-        .max(config.duration)
-        .as_secs_f64();
-    let h = latencies.lock().await;
-    let ms = |q: f64| {
-        if h.is_empty() {
-            0.0
-        } else {
-            h.value_at_quantile(q) as f64 / 1000.0
-        }
-    };
-    let sigs_ok = tally.sigs_ok.load(Ordering::Relaxed);
-    LoadReport {
-        targets: config.targets.clone(),
-        batch: config.batch,
-        connections: config.connections,
-        duration_s: config.duration.as_secs_f64(),
-        offered_sigs_per_s: config.rate,
-        achieved_sigs_per_s: sigs_ok as f64 / elapsed,
-        requests_sent: total - not_sent,
-        requests_ok: tally.ok.load(Ordering::Relaxed),
-        requests_shed: tally.shed.load(Ordering::Relaxed),
-        signatures_shed: tally.shed_sigs.load(Ordering::Relaxed),
-        requests_failed: tally.failed.load(Ordering::Relaxed),
-        requests_not_sent: not_sent,
-        wrong_verdicts: tally.wrong.load(Ordering::Relaxed),
-        signatures_ok: sigs_ok,
-        latency_ms_p50: ms(0.5),
-        latency_ms_p99: ms(0.99),
-        latency_ms_p999: ms(0.999),
-        latency_ms_max: if h.is_empty() {
-            0.0
-        } else {
-            h.max() as f64 / 1000.0
-        },
-        failures: failures.lock().await.clone(),
-    }
+    recorder.report(config, schedule.total, not_sent)
 }
 
 /// The same signatures through an in-process [`iosv_engine::sig::Verifier`] on `threads`
@@ -363,13 +425,6 @@ pub fn in_process(
     (rate, wrong.load(Ordering::Relaxed))
 }
 
-async fn note(failures: &Mutex<Vec<String>>, message: String) {
-    let mut f = failures.lock().await;
-    if f.len() < 5 {
-        f.push(message);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +450,7 @@ mod tests {
             bad_fraction: 0.3,
             timeout: Duration::from_secs(1),
             seed: 7,
+            stream: false,
         };
         let pool = prepare(&config);
         let verifier = iosv_engine::sig::Verifier::new(iosv_engine::sig::Backend::Cpu).unwrap();
