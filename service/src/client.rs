@@ -12,7 +12,7 @@
 //!   verified locally instead. A remote verdict that disagrees with a spot check is never used.
 //!
 //! The calls block: the client runs its own small tokio runtime, so it is called from ordinary
-//! threads (the pipeline's workers), never from inside an async task.
+//! threads (the pipeline's workers), never from inside an async task; dropping it is safe anywhere.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -130,7 +130,9 @@ impl Remote {
 
 /// The client. Implements [`ExternalVerifier`]; wrap it with [`RemoteVerifier::into_verifier`].
 pub struct RemoteVerifier {
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until drop, which shuts it down without blocking (so the client may be
+    /// dropped anywhere, async tasks included).
+    runtime: Option<tokio::runtime::Runtime>,
     remotes: Vec<Remote>,
     next: AtomicUsize,
     local: Verifier,
@@ -206,7 +208,7 @@ impl RemoteVerifier {
                 .collect::<Result<Vec<_>, ClientError>>()?
         };
         Ok(Self {
-            runtime,
+            runtime: Some(runtime),
             remotes,
             next: AtomicUsize::new(0),
             local: Verifier::new(Backend::Cpu).expect("the CPU backend always opens"),
@@ -262,7 +264,8 @@ impl RemoteVerifier {
             let mut call = tonic::Request::new(request.clone());
             call.set_timeout(self.config.timeout);
             let mut client = remote.client.clone();
-            let answer = self.runtime.block_on(async {
+            let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
+            let answer = runtime.block_on(async {
                 tokio::time::timeout(self.config.timeout, client.verify_batch(call)).await
             });
             let failure = match answer {
@@ -335,6 +338,14 @@ impl RemoteVerifier {
             remote.untrusted.store(true, Ordering::Release);
         }
         honest
+    }
+}
+
+impl Drop for RemoteVerifier {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
