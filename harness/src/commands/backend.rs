@@ -42,8 +42,8 @@ impl FromStr for BackendSpec {
     }
 }
 
-/// A spot-check fraction: finite, within [0, 1].
-fn fraction(text: &str) -> Result<f64, String> {
+/// A fraction flag (spot checks, bad signatures): finite, within [0, 1].
+pub(crate) fn fraction(text: &str) -> Result<f64, String> {
     let f: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a fraction"))?;

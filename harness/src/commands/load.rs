@@ -36,7 +36,7 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub connections: u32,
     /// Share of generated signatures that must be rejected (half invalid, half malformed).
-    #[arg(long, default_value_t = 0.01, value_parser = bad_fraction)]
+    #[arg(long, default_value_t = 0.01, value_parser = super::backend::fraction)]
     pub bad_fraction: f64,
     /// Deadline of each request in milliseconds.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
@@ -72,16 +72,6 @@ fn seconds(text: &str) -> Result<f64, String> {
         return Err(format!("{text} seconds is outside 0.01 to 86400"));
     }
     Ok(s)
-}
-
-fn bad_fraction(text: &str) -> Result<f64, String> {
-    let f: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a fraction"))?;
-    if !(0.0..=1.0).contains(&f) {
-        return Err(format!("{text} is outside 0 to 1"));
-    }
-    Ok(f)
 }
 
 pub fn run(args: &LoadArgs) -> anyhow::Result<bool> {
