@@ -1,7 +1,9 @@
 //! The pipeline against a sequential reference validator: for random transaction streams (valid
 //! spends, chained spends, double spends, unknown outpoints, wrong owners, overspends, bad
 //! signatures, resubmissions, undecodable bytes), the pipeline commits exactly the transactions
-//! the reference commits, and ends in the same UTXO state.
+//! the reference commits, and ends in the same UTXO state — whatever the number of threads of each
+//! parallel stage (decoders, verifiers, the UTXO set's lookup and apply threads) and the number of
+//! UTXO shards, so conflicting spends land in different shards and on different threads.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -239,22 +241,44 @@ fn reference(
     (committed, utxo)
 }
 
+/// Threads and shards of one pipeline run.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    sig_batch: usize,
+    decoders: usize,
+    verifiers: usize,
+    utxo_threads: usize,
+    utxo_shards: usize,
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    (1usize..9, 1usize..4, 1usize..4, 1usize..5, 0u32..7).prop_map(
+        |(sig_batch, decoders, verifiers, utxo_threads, shard_bits)| Shape {
+            sig_batch,
+            decoders,
+            verifiers,
+            utxo_threads,
+            utxo_shards: 1 << shard_bits,
+        },
+    )
+}
+
 fn run_pipeline(
     genesis: &[(OutPoint, TxOutput)],
     stream: &[Vec<u8>],
-    sig_batch: usize,
-    workers: usize,
+    shape: Shape,
 ) -> (Judged, UtxoSet) {
-    let utxo = Arc::new(UtxoSet::new());
+    let utxo = Arc::new(UtxoSet::with_shards(shape.utxo_shards).with_threads(shape.utxo_threads));
     for (o, out) in genesis {
         utxo.insert_genesis(*o, *out).unwrap();
     }
     let config = PipelineConfig {
-        sig_batch,
+        sig_batch: shape.sig_batch,
         batch_deadline: Duration::from_millis(1),
         submit_queue: 8,
         batch_queue: 2,
-        verify_workers: workers,
+        decode_workers: shape.decoders,
+        verify_workers: shape.verifiers,
         dedup_window: 1 << 16,
     };
     let (submitter, pipeline) =
@@ -301,8 +325,7 @@ proptest! {
     #[test]
     fn pipeline_judges_every_submission_as_the_sequential_reference_does(
         steps in prop::collection::vec(step(), 1..120),
-        sig_batch in 1usize..9,
-        workers in 1usize..4,
+        shape in shape(),
     ) {
         let keys: Vec<SigningKey> = (0..ACCOUNTS as u64).map(|i| signing_key(99, i)).collect();
         let genesis: Vec<(OutPoint, TxOutput)> = (0..12u8)
@@ -312,7 +335,7 @@ proptest! {
         let (expected, expected_utxo) = reference(&genesis, &stream);
         let mut expected = expected;
         expected.sort();
-        let (committed, utxo) = run_pipeline(&genesis, &stream, sig_batch, workers);
+        let (committed, utxo) = run_pipeline(&genesis, &stream, shape);
         prop_assert_eq!(&committed, &expected);
         let actual: BTreeMap<OutPoint, TxOutput> = utxo.entries().into_iter().map(|(o, e)| (o, e.output)).collect();
         prop_assert_eq!(actual, expected_utxo);

@@ -712,3 +712,31 @@ proptest! {
         prop_assert_eq!(set.lock_count(), 0);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Batches large enough for the set to look their outpoints up on several threads (over a
+    /// thousand lookups each), with locked outputs among them: verdicts, undo records and roots
+    /// are still exactly the one-at-a-time reference model's.
+    #[test]
+    fn large_batches_on_many_threads_match_the_reference_model(
+        genesis in genesis(),
+        shards in shards(),
+        threads in 2usize..5,
+        locked in vec(pick(), 0..4),
+        batches in vec(
+            (vec(tx_spec(), 450..600), prop_oneof![Just(Mode::Validate), Just(Mode::ApplyValid)]),
+            1..3,
+        ),
+    ) {
+        let mut world = World::new(&genesis, shards);
+        world.set = std::mem::take(&mut world.set).with_threads(threads);
+        prop_assert_eq!(world.set.threads(), threads);
+        world.step(&Step::Lock(1, locked))?;
+        for (specs, mode) in batches {
+            world.step(&Step::Batch(specs, mode))?;
+        }
+        prop_assert_eq!(world.set.recompute_root(), world.set.root());
+    }
+}

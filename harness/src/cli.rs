@@ -325,9 +325,19 @@ pub struct PipelineArgs {
     /// Signing keys: `distinct` or a number of accounts, Zipf-weighted.
     #[arg(long, default_value = "10000")]
     pub keys: String,
-    /// Signature verification threads (default: all cores).
+    /// Cores to size the stages for (default: all): N signature verifiers, N/4 (rounded up)
+    /// decoders, N UTXO threads (at most 16).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
+    /// Decoding threads, overriding the number `--threads` gives.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub decode_threads: Option<u32>,
+    /// UTXO lookup and apply threads, overriding the number `--threads` gives.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub utxo_threads: Option<u32>,
+    /// Hold the run to `--threads` cores (Linux), so the figure is what that many cores give.
+    #[arg(long, requires = "threads")]
+    pub pin: bool,
     /// Where signatures are verified: cpu, gpu, auto, or remote:HOST:PORT[,HOST:PORT…] (an
     /// `iosv serve` service, local CPU fallback).
     #[arg(long, default_value = "cpu")]
@@ -447,6 +457,10 @@ pub struct BenchArgs {
     /// single suite then writes its report under `--out`, default `perf-reports`).
     #[arg(long)]
     pub flamegraph: bool,
+    /// `pipeline` only: a scaling sweep over these core counts (comma-separated, e.g. 1,2,4,8,16),
+    /// the process held to each in turn; the report gains the curve and the serial-stage bound.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Vec<u32>,
 }
 
 pub fn init_tracing() {

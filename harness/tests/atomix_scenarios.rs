@@ -543,7 +543,9 @@ fn certificates_round_trip_through_json() {
 fn batched_lock_requests_decide_exactly_as_single_ones() {
     // Two worlds with the same shards and funds: one decides request by request (single
     // signature checks), the other in one call (one batch verification); the decisions, forged
-    // signature and conflicting spend included, are the same.
+    // signature and conflicting spend included, are the same. A forged copy of a transaction
+    // followed by the honest one (same txid, other signatures) in one call is judged by its own
+    // signatures, as one at a time would judge it.
     let verifier = Verifier::new(Backend::Cpu).unwrap();
     let (mut single, _) = world(21);
     let (mut batched, _) = world(21);
@@ -552,13 +554,19 @@ fn batched_lock_requests_decide_exactly_as_single_ones() {
         let a = fund(w, 0, 1, 1, 100);
         let b = fund(w, 0, 2, 2, 100);
         let c = fund(w, 0, 3, 3, 100);
+        let d = fund(w, 0, 4, 4, 100);
         let mut forged = spend(&[(b, 2)], &[(100, 4)]);
         forged.inputs[0].signature[5] ^= 1;
+        let honest_d = spend(&[(d, 4)], &[(100, 8)]);
+        let mut forged_copy_d = honest_d.clone();
+        forged_copy_d.inputs[0].signature[7] ^= 1;
         txs = vec![
             spend(&[(a, 1)], &[(100, 5)]),
             forged,
             spend(&[(a, 1)], &[(90, 6)]),
             spend(&[(c, 3)], &[(100, 7)]),
+            forged_copy_d,
+            honest_d,
         ];
     }
     let one: Vec<Decision> = txs
@@ -586,4 +594,13 @@ fn batched_lock_requests_decide_exactly_as_single_ones() {
             reason: RejectReason::Locked
         }
     );
+    // The forged copy came first: it is refused, and the decision recorded for the txid stands.
+    for decision in &one[4..] {
+        assert_eq!(
+            *decision,
+            Decision::Reject {
+                reason: RejectReason::BadSignature
+            }
+        );
+    }
 }

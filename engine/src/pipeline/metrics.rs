@@ -29,12 +29,13 @@ impl StageCounters {
         self.max_queue.fetch_max(depth, Ordering::Relaxed);
     }
 
-    fn report(&self, name: &'static str, unit: &'static str) -> StageReport {
+    fn report(&self, name: &'static str, unit: &'static str, serial: bool) -> StageReport {
         let items = self.items.load(Ordering::Relaxed);
         let busy_s = self.busy_ns.load(Ordering::Relaxed) as f64 / 1e9;
         StageReport {
             stage: name,
             unit,
+            serial,
             items,
             batches: self.batches.load(Ordering::Relaxed),
             busy_s,
@@ -49,7 +50,9 @@ impl StageCounters {
 }
 
 pub struct PipelineMetrics {
-    pub ingest: StageCounters,
+    pub admit: StageCounters,
+    pub decode: StageCounters,
+    pub batch: StageCounters,
     pub verify: StageCounters,
     pub commit: StageCounters,
     latency_us: Mutex<Histogram<u64>>,
@@ -60,7 +63,9 @@ pub struct PipelineMetrics {
 impl PipelineMetrics {
     pub fn new() -> Self {
         Self {
-            ingest: StageCounters::default(),
+            admit: StageCounters::default(),
+            decode: StageCounters::default(),
+            batch: StageCounters::default(),
             verify: StageCounters::default(),
             commit: StageCounters::default(),
             // 1 µs to 1 hour, 3 significant digits.
@@ -95,9 +100,15 @@ impl PipelineMetrics {
                 max: h.max() as f64 / 1000.0,
             },
             stages: vec![
-                self.ingest.report("decode+dedup+hash", "transactions"),
-                self.verify.report("signature verification", "signatures"),
-                self.commit.report("utxo validation+commit", "transactions"),
+                self.admit
+                    .report("admission (chunks)", "transactions", true),
+                self.decode.report("decode+txid", "transactions", false),
+                self.batch
+                    .report("order+dedup+batching", "transactions", true),
+                self.verify
+                    .report("signature verification", "signatures", false),
+                self.commit
+                    .report("utxo validation+commit", "transactions", true),
             ],
         }
     }
@@ -113,6 +124,10 @@ impl Default for PipelineMetrics {
 pub struct StageReport {
     pub stage: &'static str,
     pub unit: &'static str,
+    /// One thread, in admission order: its busy time per transaction bounds the pipeline's rate
+    /// whatever the core count. (The commit stage counts as serial although the UTXO set spreads
+    /// its lookups and writes over threads: its busy time is the wall time of the whole step.)
+    pub serial: bool,
     pub items: u64,
     pub batches: u64,
     /// Seconds the stage's threads spent working (not waiting), summed over its threads.

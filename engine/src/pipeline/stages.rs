@@ -7,18 +7,31 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
 
-use super::dedup::Dedup;
+use super::dedup::{Dedup, DedupKey, DedupKeyer};
 use super::ledger::Ledger;
 use super::metrics::PipelineMetrics;
 use super::{Outcome, PipelineConfig, RejectReason, Submission};
-use crate::sig::{SigRef, Verifier};
-use crate::tx::{Transaction, TxId};
+use crate::sig::Verifier;
+use crate::tx::{Transaction, TxDecodeError, TxId, verify_tx_signatures};
 
-/// A decoded, deduplicated transaction with its identifier (= its signing hash).
+/// Submissions in admission order, numbered so that the stages after the parallel decoders can
+/// restore that order.
+pub(crate) struct Chunk {
+    seq: u64,
+    items: Vec<Submission>,
+}
+
+/// A decoded transaction with its identifier (= its signing hash).
 pub(crate) struct Decoded {
     tx: Transaction,
     txid: TxId,
     admitted: Instant,
+}
+
+/// A chunk after decoding: each submission decoded with its dedup key, or why it did not decode.
+pub(crate) struct DecodedChunk {
+    seq: u64,
+    items: Vec<Result<(Decoded, DedupKey), TxDecodeError>>,
 }
 
 /// Transactions in admission order, numbered so the commit stage can restore that order.
@@ -36,15 +49,87 @@ pub(crate) struct VerifiedBatch {
     rejected: Vec<(TxId, RejectReason)>,
 }
 
-/// Decode, identify and deduplicate; cut signature batches by size and deadline.
-pub(crate) fn ingest(
+/// Most submissions in one chunk. The admission thread never waits to fill a chunk (it takes what
+/// is queued), so at low load chunks are small and add no latency; at high load 256 spreads the
+/// per-chunk channel and allocation costs thin while keeping every decoder busy.
+const CHUNK: usize = 256;
+
+/// Cut the submission queue into numbered chunks of what is waiting: the one serial step before
+/// decoding, a move per submission.
+pub(crate) fn admit(input: Receiver<Submission>, output: Sender<Chunk>, metrics: &PipelineMetrics) {
+    let mut seq = 0u64;
+    while let Ok(first) = input.recv() {
+        metrics.admit.queue_depth(input.len());
+        let start = Instant::now();
+        let mut items = Vec::with_capacity(input.len().clamp(1, CHUNK));
+        items.push(first);
+        while items.len() < CHUNK {
+            match input.try_recv() {
+                Ok(s) => items.push(s),
+                Err(_) => break,
+            }
+        }
+        metrics.admit.record(items.len(), start.elapsed());
+        if output.send(Chunk { seq, items }).is_err() {
+            return;
+        }
+        seq += 1;
+    }
+}
+
+/// Decode, identify (the signing hash) and key each submission for deduplication; several of
+/// these run at once, each on whole chunks.
+pub(crate) fn decode(
+    input: Receiver<Chunk>,
+    output: Sender<DecodedChunk>,
+    keyer: &DedupKeyer,
+    metrics: &PipelineMetrics,
+) {
+    for chunk in input.iter() {
+        metrics.decode.queue_depth(input.len());
+        let start = Instant::now();
+        let count = chunk.items.len();
+        let items = chunk
+            .items
+            .into_iter()
+            .map(|submission| {
+                let tx = Transaction::decode(&submission.bytes)?;
+                let txid = tx.txid();
+                let key = keyer.key(&tx, txid);
+                Ok((
+                    Decoded {
+                        tx,
+                        txid,
+                        admitted: submission.admitted,
+                    },
+                    key,
+                ))
+            })
+            .collect();
+        metrics.decode.record(count, start.elapsed());
+        if output
+            .send(DecodedChunk {
+                seq: chunk.seq,
+                items,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Restore admission order, deduplicate, and cut signature batches by size and deadline.
+pub(crate) fn batch(
     config: PipelineConfig,
-    input: Receiver<Submission>,
+    mut dedup: Dedup,
+    input: Receiver<DecodedChunk>,
     output: Sender<Batch>,
     outcomes: Sender<Outcome>,
     metrics: &PipelineMetrics,
 ) {
-    let mut dedup = Dedup::new(config.dedup_window);
+    let mut next = 0u64;
+    let mut waiting: BTreeMap<u64, DecodedChunk> = BTreeMap::new();
     let mut seq = 0u64;
     let mut batch: Vec<Decoded> = Vec::new();
     let mut signatures = 0usize;
@@ -64,13 +149,13 @@ pub(crate) fn ingest(
         };
 
     loop {
-        metrics.ingest.queue_depth(input.len());
+        metrics.batch.queue_depth(input.len());
         let received = match deadline {
             None => input.recv().map_err(|_| RecvTimeoutError::Disconnected),
             Some(d) => input.recv_deadline(d),
         };
-        let submission = match received {
-            Ok(s) => s,
+        let chunk = match received {
+            Ok(chunk) => chunk,
             Err(RecvTimeoutError::Timeout) => {
                 if !flush(&mut batch, &mut signatures, &mut deadline) {
                     return;
@@ -82,29 +167,38 @@ pub(crate) fn ingest(
                 return;
             }
         };
-        let start = Instant::now();
-        match Transaction::decode(&submission.bytes) {
-            Err(e) => reject(&outcomes, metrics, None, RejectReason::Decode(e)),
-            Ok(tx) => {
-                let txid = tx.txid();
-                if dedup.admit(&tx, txid) {
-                    signatures += tx.inputs.len();
-                    if deadline.is_none() {
-                        deadline = Some(start + config.batch_deadline);
+        waiting.insert(chunk.seq, chunk);
+        while let Some(ready) = waiting.remove(&next) {
+            next += 1;
+            let start = Instant::now();
+            let count = ready.items.len();
+            for item in ready.items {
+                match item {
+                    Err(e) => reject(&outcomes, metrics, None, RejectReason::Decode(e)),
+                    Ok((decoded, key)) => {
+                        if !dedup.admit_key(key) {
+                            reject(
+                                &outcomes,
+                                metrics,
+                                Some(decoded.txid),
+                                RejectReason::Duplicate,
+                            );
+                            continue;
+                        }
+                        signatures += decoded.tx.inputs.len();
+                        if deadline.is_none() {
+                            deadline = Some(Instant::now() + config.batch_deadline);
+                        }
+                        batch.push(decoded);
+                        if signatures >= config.sig_batch
+                            && !flush(&mut batch, &mut signatures, &mut deadline)
+                        {
+                            return;
+                        }
                     }
-                    batch.push(Decoded {
-                        tx,
-                        txid,
-                        admitted: submission.admitted,
-                    });
-                } else {
-                    reject(&outcomes, metrics, Some(txid), RejectReason::Duplicate);
                 }
             }
-        }
-        metrics.ingest.record(1, start.elapsed());
-        if signatures >= config.sig_batch && !flush(&mut batch, &mut signatures, &mut deadline) {
-            return;
+            metrics.batch.record(count, start.elapsed());
         }
     }
 }
@@ -119,31 +213,14 @@ pub(crate) fn verify(
     for batch in input.iter() {
         metrics.verify.queue_depth(input.len());
         let start = Instant::now();
-        let refs: Vec<SigRef<'_>> = batch
-            .txs
-            .iter()
-            .flat_map(|d| {
-                d.tx.inputs.iter().map(move |i| SigRef {
-                    pk: &i.owner,
-                    msg: &d.txid.0,
-                    sig: &i.signature,
-                })
-            })
-            .collect();
-        let signatures = refs.len();
-        let verdicts = verifier.verify_batch(&refs);
-        drop(refs);
-        let mut verdicts = verdicts.into_iter();
+        let verdicts = verify_tx_signatures(batch.txs.iter().map(|d| (&d.tx, &d.txid)), |refs| {
+            verifier.verify_batch(refs)
+        });
+        let signatures = verdicts.checked();
         let mut kept = Vec::with_capacity(batch.txs.len());
         let mut rejected = Vec::new();
-        for d in batch.txs {
-            // Consume every verdict of this transaction, keeping the first failing input.
-            let first_bad = verdicts
-                .by_ref()
-                .take(d.tx.inputs.len())
-                .enumerate()
-                .fold(None, |bad, (input, ok)| bad.or((!ok).then_some(input)));
-            match first_bad {
+        for (i, d) in batch.txs.into_iter().enumerate() {
+            match verdicts.first_bad_input(i) {
                 None => kept.push(d),
                 Some(input) => rejected.push((d.txid, RejectReason::BadSignature { input })),
             }

@@ -19,8 +19,8 @@
 
 use std::fmt;
 
-use crate::sig::{SigRef, Verifier};
-use crate::tx::{Transaction, TxId};
+use crate::sig::Verifier;
+use crate::tx::{Transaction, TxId, verify_tx_signatures};
 use crate::utxo::{UtxoError, UtxoSet};
 
 /// Why a sampled transaction is invalid.
@@ -88,25 +88,14 @@ pub fn revalidate(
 
     // One signature batch for all inputs of the sampled transactions.
     let txids: Vec<TxId> = indices.iter().map(|&i| block_txs[i].txid()).collect();
-    let items: Vec<SigRef<'_>> = indices
-        .iter()
-        .zip(&txids)
-        .flat_map(|(&i, txid)| {
-            block_txs[i].inputs.iter().map(move |input| SigRef {
-                pk: &input.owner,
-                msg: txid.as_bytes(),
-                sig: &input.signature,
-            })
-        })
-        .collect();
-    let sig_ok = verifier.verify_batch(&items);
+    let signatures =
+        verify_tx_signatures(indices.iter().map(|&i| &block_txs[i]).zip(&txids), |refs| {
+            verifier.verify_batch(refs)
+        });
 
     let mut findings = Vec::new();
-    let mut offset = 0;
-    for (&i, &txid) in indices.iter().zip(&txids) {
-        let n = block_txs[i].inputs.len();
-        let bad_input = sig_ok[offset..offset + n].iter().position(|ok| !ok);
-        offset += n;
+    for (k, (&i, &txid)) in indices.iter().zip(&txids).enumerate() {
+        let bad_input = signatures.first_bad_input(k);
         let reason = match (bad_input, &verdicts[i]) {
             (Some(input), _) => FindingReason::BadSignature { input },
             (None, Err(err)) => FindingReason::Utxo(err.clone()),

@@ -16,12 +16,13 @@
 //!   against the UTXO set, elsewhere.
 //!
 //! Files: `types` (values and structural rules), `encoding` (wire format), `id` (txid, signing),
-//! `block` (headers), `tx_tree` (the Merkle tree over a block's transactions), `error`.
+//! `signatures` (verifying many transactions' signatures as one batch), `block` (headers), `tx_tree` (the Merkle tree over a block's transactions), `error`.
 
 mod block;
 mod encoding;
 mod error;
 mod id;
+mod signatures;
 mod tx_tree;
 mod types;
 
@@ -32,6 +33,7 @@ pub use encoding::{
 };
 pub use error::{HeaderDecodeError, SignError, TxDecodeError, TxStructureError};
 pub use id::TXID_DOMAIN;
+pub use signatures::{TxSignatureVerdicts, verify_tx_signatures, verify_tx_signatures_where};
 pub use tx_tree::{
     TxLeaf, WTXID_DOMAIN, tx_inclusion_proof, tx_leaves, tx_root, tx_root_of_leaves,
     tx_root_with_txids, wtxid,

@@ -4,8 +4,11 @@
 //! earlier valid transactions of the batch, outputs they created) on top of the set. That pass is
 //! what makes the verdicts deterministic and gives the winner rule for conflicting spends: the
 //! earliest transaction in batch order that is otherwise valid wins, and every later spender gets
-//! [`UtxoError::DoubleSpend`] naming it. The costly part, the txids, is computed in parallel with
-//! rayon before the gate is taken; the pass itself is lookups and is cheap.
+//! [`UtxoError::DoubleSpend`] naming it. The costly parts run before the pass, in parallel: the
+//! txids (rayon, before the gate is taken) and every lookup in the set (`UtxoSet::lookup_many`,
+//! sharded by outpoint, on scoped threads for a large batch). The pass only reads those lookups
+//! and the overlay, so its verdicts are exactly those of looking each outpoint up in turn: the set
+//! does not change while the gate is held, whichever thread read it.
 
 use std::collections::HashMap;
 
@@ -98,6 +101,40 @@ fn check_shape(tx: &Transaction) -> Result<(), UtxoError> {
     Ok(())
 }
 
+/// What the set held before the batch at every outpoint the batch names, read in one pass: per
+/// transaction, its inputs' entries followed by the entries at the outpoints its outputs would
+/// take. A transaction failing the shape rules names nothing (the pass rejects it first).
+struct Prefetched {
+    entries: Vec<Option<Entry>>,
+    /// Transaction `i`'s entries are `entries[starts[i]..starts[i + 1]]`.
+    starts: Vec<usize>,
+}
+
+impl Prefetched {
+    fn gather(set: &UtxoSet, txs: &[Transaction], txids: &[TxId]) -> Prefetched {
+        let mut outpoints = Vec::new();
+        let mut starts = Vec::with_capacity(txs.len() + 1);
+        for (tx, &txid) in txs.iter().zip(txids) {
+            starts.push(outpoints.len());
+            if check_shape(tx).is_ok() {
+                outpoints.extend(tx.inputs.iter().map(|input| input.prev));
+                outpoints.extend((0..tx.outputs.len()).map(|k| created_outpoint(txid, k)));
+            }
+        }
+        starts.push(outpoints.len());
+        Prefetched {
+            entries: set.lookup_many(&outpoints),
+            starts,
+        }
+    }
+
+    /// Transaction `index`'s input entries and output-outpoint entries; it has `inputs` inputs
+    /// and passed the shape rules.
+    fn of(&self, index: usize, inputs: usize) -> (&[Option<Entry>], &[Option<Entry>]) {
+        self.entries[self.starts[index]..self.starts[index + 1]].split_at(inputs)
+    }
+}
+
 /// The batch overlay on top of the set.
 #[derive(Default)]
 struct Overlay {
@@ -108,18 +145,19 @@ struct Overlay {
 }
 
 impl UtxoSet {
-    /// Judges transaction `index` against the set and the overlay. On success, the outputs it
-    /// spends are left in `resolved`, in input order.
+    /// Judges transaction `index` against the set (as `before` read it) and the overlay. On
+    /// success, the outputs it spends are left in `resolved`, in input order.
     fn check_tx(
-        &self,
         index: usize,
         tx: &Transaction,
         txid: TxId,
+        before: &Prefetched,
         overlay: &Overlay,
         resolved: &mut Vec<TxOutput>,
     ) -> Result<(), UtxoError> {
         resolved.clear();
         check_shape(tx)?;
+        let (input_entries, output_entries) = before.of(index, tx.inputs.len());
         let mut inputs_total: Option<u64> = Some(0);
         for (j, input) in tx.inputs.iter().enumerate() {
             let outpoint = input.prev;
@@ -138,7 +176,7 @@ impl UtxoSet {
                     first_tx_index: index,
                 });
             }
-            let output = match self.lookup(&outpoint) {
+            let output = match input_entries[j] {
                 Some(Entry {
                     locked_by: Some(lock_id),
                     ..
@@ -169,10 +207,9 @@ impl UtxoSet {
             .ok_or(UtxoError::AmountOverflow {
                 side: AmountSide::Outputs,
             })?;
-        for index in 0..tx.outputs.len() {
+        for (index, entry_before) in output_entries.iter().enumerate() {
             let outpoint = created_outpoint(txid, index);
-            let in_set =
-                !overlay.spent_by.contains_key(&outpoint) && self.lookup(&outpoint).is_some();
+            let in_set = !overlay.spent_by.contains_key(&outpoint) && entry_before.is_some();
             if in_set || overlay.created.contains_key(&outpoint) {
                 return Err(UtxoError::OutputExists { outpoint });
             }
@@ -185,13 +222,14 @@ impl UtxoSet {
 
     /// Judges the whole batch (see the module documentation). The caller holds the gate.
     fn plan(&self, txs: &[Transaction], txids: &[TxId]) -> Plan {
+        let before = Prefetched::gather(self, txs, txids);
         let mut overlay = Overlay::default();
         let mut verdicts = Vec::with_capacity(txs.len());
         let mut spent = Vec::new();
         let mut created_order = Vec::new();
         let mut resolved = Vec::new();
         for (index, (tx, &txid)) in txs.iter().zip(txids).enumerate() {
-            let verdict = self.check_tx(index, tx, txid, &overlay, &mut resolved);
+            let verdict = Self::check_tx(index, tx, txid, &before, &overlay, &mut resolved);
             if verdict.is_ok() {
                 for (input, output) in tx.inputs.iter().zip(&resolved) {
                     overlay.spent_by.insert(input.prev, index);

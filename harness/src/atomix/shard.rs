@@ -34,7 +34,7 @@ use iosv_engine::cosi::schnorr::{MemberKey, Registration, Roster, Topology, run_
 use iosv_engine::cosi::{Mask, Policy};
 use iosv_engine::merkle;
 use iosv_engine::sig::{SigRef, Verifier, verify_single};
-use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput};
+use iosv_engine::tx::{OutPoint, Transaction, TxId, verify_tx_signatures_where};
 use iosv_engine::utxo::{LockId, UtxoError, UtxoSet};
 use rand::CryptoRng;
 
@@ -159,7 +159,9 @@ impl AtomixShard {
     /// Phase 1: decides on `tx` (or re-certifies the recorded decision) and queues the statement
     /// for the next batch. Refuses a transaction with no input here.
     pub fn request_lock(&mut self, tx: &Transaction) -> Result<Decision, AtomixError> {
-        self.decide(tx, &|input: &TxInput, txid: &TxId| {
+        let txid = tx.txid();
+        self.decide(tx, &|i: usize| {
+            let input = &tx.inputs[i];
             verify_single(SigRef {
                 pk: &input.owner,
                 msg: txid.as_bytes(),
@@ -176,27 +178,32 @@ impl AtomixShard {
         verifier: &Verifier,
     ) -> Vec<Result<Decision, AtomixError>> {
         let txids: Vec<TxId> = txs.iter().map(Transaction::txid).collect();
-        let mut refs = Vec::new();
-        let mut index: HashMap<(TxId, OutPoint), usize> = HashMap::new();
-        for (tx, txid) in txs.iter().zip(&txids) {
-            for input in &tx.inputs {
-                if self.map.shard_of(&input.prev) == self.id && !self.decisions.contains_key(txid) {
-                    index.insert((*txid, input.prev), refs.len());
-                    refs.push(SigRef {
-                        pk: &input.owner,
-                        msg: txid.as_bytes(),
-                        sig: &input.signature,
-                    });
-                }
-            }
-        }
-        let verdicts = verifier.verify_batch(&refs);
+        // Only transactions not decided yet are checked, and of those only this shard's inputs.
+        // Each copy of a transaction gets its own verdicts: a copy with forged signatures is
+        // judged by them even when an honest copy with the same txid is in the same call.
+        let pending: Vec<usize> = (0..txs.len())
+            .filter(|&k| !self.decisions.contains_key(&txids[k]))
+            .collect();
+        let (map, id) = (&self.map, self.id);
+        let verdicts = verify_tx_signatures_where(
+            pending.iter().map(|&k| (&txs[k], &txids[k])),
+            |input| map.shard_of(&input.prev) == id,
+            |refs| verifier.verify_batch(refs),
+        );
+        let mut pending = pending.into_iter().enumerate().peekable();
         txs.iter()
-            .map(|tx| {
-                self.decide(tx, &|input: &TxInput, txid: &TxId| {
-                    index
-                        .get(&(*txid, input.prev))
-                        .is_some_and(|&i| verdicts[i])
+            .enumerate()
+            .map(|(k, tx)| {
+                let checked = match pending.peek() {
+                    Some(&(at, index)) if index == k => {
+                        pending.next();
+                        Some(at)
+                    }
+                    _ => None,
+                };
+                // A transaction decided before this call returns its decision without asking.
+                self.decide(tx, &|input: usize| {
+                    checked.is_some_and(|at| verdicts.inputs(at)[input])
                 })
             })
             .collect()
@@ -205,7 +212,7 @@ impl AtomixShard {
     fn decide(
         &mut self,
         tx: &Transaction,
-        signed: &dyn Fn(&TxInput, &TxId) -> bool,
+        signed: &dyn Fn(usize) -> bool,
     ) -> Result<Decision, AtomixError> {
         let txid = tx.txid();
         if let Some(record) = self.decisions.get(&txid) {
@@ -222,7 +229,7 @@ impl AtomixShard {
                 txid,
             });
         }
-        let decision = match self.judge(tx, &txid, &own, signed) {
+        let decision = match self.judge(tx, &own, signed) {
             Ok(value) => {
                 let outpoints: Vec<OutPoint> = own.iter().map(|&i| tx.inputs[i].prev).collect();
                 match self.utxo.lock(LockId::from(txid), &outpoints) {
@@ -250,9 +257,8 @@ impl AtomixShard {
     fn judge(
         &self,
         tx: &Transaction,
-        txid: &TxId,
         own: &[usize],
-        signed: &dyn Fn(&TxInput, &TxId) -> bool,
+        signed: &dyn Fn(usize) -> bool,
     ) -> Result<u64, RejectReason> {
         if tx.validate_structure().is_err() {
             return Err(RejectReason::Malformed);
@@ -260,7 +266,7 @@ impl AtomixShard {
         let mut value = 0u64;
         for &i in own {
             let input = &tx.inputs[i];
-            if !signed(input, txid) {
+            if !signed(i) {
                 return Err(RejectReason::BadSignature);
             }
             let entry = self

@@ -4,7 +4,8 @@
 //! [`run_once`] is one run (`iosv pipeline` prints it); [`run`] repeats it on the same
 //! transactions, each time on a fresh UTXO set, and reports the median and spread of the committed
 //! rate, the latency percentiles and each stage's busy time — the stage breakdown that says which
-//! stage bounds the rate.
+//! stage bounds the rate. [`sweep`] repeats it with the process held to 1, 2, … cores
+//! ([`pin_to_cores`]) and reads the scaling limits off the stage breakdown ([`Scaling`]).
 
 use std::sync::Arc;
 use std::thread;
@@ -37,10 +38,104 @@ pub struct PipelineRun {
     pub max_ms: f64,
     /// How far the open-loop submitter fell behind its schedule at worst (backpressure).
     pub max_submit_lag_ms: f64,
-    pub verify_threads: usize,
+    /// Threads of each parallel stage.
+    pub threads: StageThreads,
+    /// Cores the run was held to (`None`: not pinned).
+    pub pinned_cores: Option<usize>,
     /// Where the signatures were verified (`cpu`, a GPU adapter, remote endpoints).
     pub backend: String,
     pub pipeline: PipelineReport,
+}
+
+/// Threads of the pipeline's parallel stages (the ordered stages are one thread each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StageThreads {
+    /// Decoding and signing hash.
+    pub decode: usize,
+    /// Signature verification.
+    pub verify: usize,
+    /// The UTXO set's lookups and writes.
+    pub utxo: usize,
+}
+
+impl StageThreads {
+    /// What a machine with `cores` cores gets by default: a verifier per core, a decoder per four
+    /// (decoding costs a fraction of verifying), UTXO threads per core up to the set's limit.
+    pub fn for_cores(cores: usize) -> StageThreads {
+        let cores = cores.max(1);
+        StageThreads {
+            decode: cores.div_ceil(4),
+            verify: cores,
+            utxo: cores.min(16),
+        }
+    }
+
+    /// [`StageThreads::for_cores`] of this machine.
+    pub fn machine() -> StageThreads {
+        StageThreads::for_cores(thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+}
+
+/// Holds the calling thread, and every thread it spawns afterwards, to the first `cores` CPUs it
+/// may run on (Linux `sched_setaffinity`); returns how many it got. Elsewhere: an error.
+pub fn pin_to_cores(cores: usize) -> anyhow::Result<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: cpu_set_t is plain data; the libc calls get a valid pointer and its size.
+        unsafe {
+            let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut allowed) != 0
+            {
+                anyhow::bail!("sched_getaffinity: {}", std::io::Error::last_os_error());
+            }
+            let mut wanted: libc::cpu_set_t = std::mem::zeroed();
+            let mut got = 0;
+            for cpu in 0..libc::CPU_SETSIZE as usize {
+                if got == cores {
+                    break;
+                }
+                if libc::CPU_ISSET(cpu, &allowed) {
+                    libc::CPU_SET(cpu, &mut wanted);
+                    got += 1;
+                }
+            }
+            if got == 0 {
+                anyhow::bail!("no CPU to run on");
+            }
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &wanted) != 0 {
+                anyhow::bail!("sched_setaffinity: {}", std::io::Error::last_os_error());
+            }
+            Ok(got)
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cores;
+        anyhow::bail!("holding a run to some cores is implemented on Linux only")
+    }
+}
+
+/// [`run_once`] with the run's threads held to `cores` CPUs (a thread of its own is pinned, and
+/// the pipeline's threads inherit it), so a 1-core run really has one core.
+pub fn run_pinned(
+    workload: &TxWorkload,
+    inputs_per_tx: usize,
+    rate: Option<f64>,
+    cores: usize,
+    threads: StageThreads,
+    verifier: Verifier,
+) -> anyhow::Result<PipelineRun> {
+    thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let got = pin_to_cores(cores)?;
+                let mut run = run_once(workload, inputs_per_tx, rate, threads, verifier)?;
+                run.pinned_cores = Some(got);
+                Ok(run)
+            })
+            .join()
+            .map_err(|_| anyhow::anyhow!("the pinned pipeline run panicked"))?
+    })
 }
 
 /// Runs `workload` through a fresh pipeline on a fresh UTXO set holding its genesis outputs.
@@ -48,17 +143,18 @@ pub fn run_once(
     workload: &TxWorkload,
     inputs_per_tx: usize,
     rate: Option<f64>,
-    threads: usize,
+    threads: StageThreads,
     verifier: Verifier,
 ) -> anyhow::Result<PipelineRun> {
     let backend = verifier.describe();
-    let utxo = Arc::new(UtxoSet::new());
+    let utxo = Arc::new(UtxoSet::new().with_threads(threads.utxo));
     for (outpoint, output) in &workload.genesis {
         utxo.insert_genesis(*outpoint, *output)
             .context("genesis output")?;
     }
     let config = PipelineConfig {
-        verify_workers: threads,
+        decode_workers: threads.decode,
+        verify_workers: threads.verify,
         ..PipelineConfig::default()
     };
     let (submitter, pipeline) = Pipeline::start(config, utxo, verifier);
@@ -116,7 +212,8 @@ pub fn run_once(
         p99_ms: report.latency_ms.p99,
         max_ms: report.latency_ms.max,
         max_submit_lag_ms: max_lag.as_secs_f64() * 1000.0,
-        verify_threads: threads,
+        threads,
+        pinned_cores: None,
         backend,
         pipeline: report,
     })
@@ -150,6 +247,8 @@ impl PipelinePlan {
 pub struct StageSpread {
     pub stage: String,
     pub unit: String,
+    /// One thread in admission order (see `iosv_engine::pipeline::StageReport::serial`).
+    pub serial: bool,
     /// Busy seconds of the stage's threads (summed over threads).
     pub busy_s: Spread,
     /// Busy time per committed transaction, microseconds.
@@ -161,7 +260,7 @@ pub struct PipelineBenchReport {
     pub plan: PipelinePlan,
     pub inputs_per_tx: usize,
     pub key_reuse: String,
-    pub verify_threads: usize,
+    pub threads: StageThreads,
     /// Seconds spent generating and signing the transactions (not timed in the runs).
     pub setup_seconds: f64,
     pub committed_tps: Spread,
@@ -170,6 +269,9 @@ pub struct PipelineBenchReport {
     pub p99_ms: Spread,
     pub stages: Vec<StageSpread>,
     pub runs: Vec<PipelineRun>,
+    /// Filled by `iosv bench pipeline --threads`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<Scaling>,
 }
 
 /// Generates the plan's transactions once — one input each, keys drawn Zipf-weighted from 10,000
@@ -179,7 +281,7 @@ pub fn run(plan: PipelinePlan, log: impl Fn(String)) -> anyhow::Result<PipelineB
     let setup = Instant::now();
     let workload = TxWorkload::generate(plan.transactions, 1, KeyReuse::SKEWED_10K, 1);
     let setup_seconds = setup.elapsed().as_secs_f64();
-    let threads = thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = StageThreads::machine();
     let mut runs = Vec::with_capacity(plan.runs);
     for i in 0..plan.runs {
         let r = run_once(
@@ -199,8 +301,36 @@ pub fn run(plan: PipelinePlan, log: impl Fn(String)) -> anyhow::Result<PipelineB
         ));
         runs.push(r);
     }
+    Ok(summarize(plan, setup_seconds, runs))
+}
+
+/// The report of `runs` (all of one configuration, at least one).
+fn summarize(
+    plan: PipelinePlan,
+    setup_seconds: f64,
+    runs: Vec<PipelineRun>,
+) -> PipelineBenchReport {
     let spread = |f: &dyn Fn(&PipelineRun) -> f64| Spread::of(runs.iter().map(f).collect());
-    let stages = runs[0]
+    PipelineBenchReport {
+        plan,
+        inputs_per_tx: 1,
+        key_reuse: "zipf-10000".to_string(),
+        threads: runs[0].threads,
+        setup_seconds,
+        committed_tps: spread(&|r| r.committed_tps),
+        p50_ms: spread(&|r| r.p50_ms),
+        p95_ms: spread(&|r| r.p95_ms),
+        p99_ms: spread(&|r| r.p99_ms),
+        stages: stage_spreads(&runs),
+        runs,
+        scaling: None,
+    }
+}
+
+/// Each stage over `runs` (all of one configuration).
+fn stage_spreads(runs: &[PipelineRun]) -> Vec<StageSpread> {
+    let spread = |f: &dyn Fn(&PipelineRun) -> f64| Spread::of(runs.iter().map(f).collect());
+    runs[0]
         .pipeline
         .stages
         .iter()
@@ -208,23 +338,139 @@ pub fn run(plan: PipelinePlan, log: impl Fn(String)) -> anyhow::Result<PipelineB
         .map(|(k, st)| StageSpread {
             stage: st.stage.to_string(),
             unit: st.unit.to_string(),
+            serial: st.serial,
             busy_s: spread(&|r| r.pipeline.stages[k].busy_s),
             busy_us_per_tx: spread(&|r| {
                 r.pipeline.stages[k].busy_s * 1e6 / (r.committed.max(1) as f64)
             }),
         })
+        .collect()
+}
+
+/// One core count of a sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScalingPoint {
+    /// Cores the runs were held to.
+    pub cores: usize,
+    pub threads: StageThreads,
+    pub committed_tps: Spread,
+    /// Process CPU time per committed transaction, µs (every thread: stages, submitter, drain).
+    pub cpu_us_per_tx: Spread,
+    pub stages: Vec<StageSpread>,
+}
+
+/// The scaling curve, and what its largest point says of larger machines.
+#[derive(Clone, Debug, Serialize)]
+pub struct Scaling {
+    pub points: Vec<ScalingPoint>,
+    /// The busiest one-thread stage at the largest core count measured: the pipeline cannot commit
+    /// more than one transaction per its busy time, whatever the cores.
+    pub serial_stage: String,
+    pub serial_us_per_tx: f64,
+    /// Committed tx/s a machine of 16 and 64 such cores could reach at most by this stage
+    /// breakdown: the lower of the serial stage's ceiling and cores / CPU time per transaction.
+    pub bound_16_cores: f64,
+    pub bound_64_cores: f64,
+    /// The speed-up of the largest core count over the smallest (medians).
+    pub speedup: f64,
+}
+
+impl Scaling {
+    /// Reads the limits off `points` (sorted by cores, at least one).
+    pub fn of(points: Vec<ScalingPoint>) -> Scaling {
+        let (first, last) = (&points[0], &points[points.len() - 1]);
+        let (serial_stage, serial_us_per_tx) = last
+            .stages
+            .iter()
+            .filter(|st| st.serial)
+            .map(|st| (st.stage.clone(), st.busy_us_per_tx.median))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or_default();
+        let cpu = last.cpu_us_per_tx.median;
+        let bound = |cores: f64| {
+            let serial = if serial_us_per_tx > 0.0 {
+                1e6 / serial_us_per_tx
+            } else {
+                f64::INFINITY
+            };
+            serial.min(cores * 1e6 / cpu)
+        };
+        Scaling {
+            serial_stage,
+            serial_us_per_tx,
+            bound_16_cores: bound(16.0),
+            bound_64_cores: bound(64.0),
+            speedup: last.committed_tps.median / first.committed_tps.median,
+            points,
+        }
+    }
+}
+
+/// The pipeline at each core count of `cores` (the process held to that many, every stage sized for
+/// it), `plan.runs` runs each, the counts interleaved run by run so drift on a shared machine hits
+/// them alike. The report's main figures are those of the largest count.
+pub fn sweep(
+    plan: PipelinePlan,
+    cores: &[usize],
+    log: impl Fn(String),
+) -> anyhow::Result<PipelineBenchReport> {
+    anyhow::ensure!(!cores.is_empty(), "no core count to sweep");
+    let mut cores = cores.to_vec();
+    cores.sort_unstable();
+    cores.dedup();
+    let setup = Instant::now();
+    let workload = TxWorkload::generate(plan.transactions, 1, KeyReuse::SKEWED_10K, 1);
+    let setup_seconds = setup.elapsed().as_secs_f64();
+    let mut by_count: Vec<Vec<(PipelineRun, f64)>> = vec![Vec::new(); cores.len()];
+    for i in 0..plan.runs {
+        for (k, &n) in cores.iter().enumerate() {
+            let cpu_before = crate::demo::stats::process_cpu();
+            let r = run_pinned(
+                &workload,
+                1,
+                plan.rate,
+                n,
+                StageThreads::for_cores(n),
+                Verifier::new(Backend::Cpu)?,
+            )?;
+            let cpu_s = match (cpu_before, crate::demo::stats::process_cpu()) {
+                (Some(a), Some(b)) => (b - a).as_secs_f64(),
+                _ => f64::NAN,
+            };
+            log(format!(
+                "pipeline on {n} core(s), run {}/{}: {:.0} tx/s committed, {:.2} CPU µs/tx",
+                i + 1,
+                plan.runs,
+                r.committed_tps,
+                cpu_s * 1e6 / r.committed.max(1) as f64
+            ));
+            by_count[k].push((r, cpu_s));
+        }
+    }
+    let largest: Vec<PipelineRun> = by_count
+        .last()
+        .map(|runs| runs.iter().map(|(r, _)| r.clone()).collect())
+        .unwrap_or_default();
+    let points = cores
+        .iter()
+        .zip(by_count)
+        .map(|(&n, runs)| {
+            let cpu_us_per_tx = Spread::of(
+                runs.iter()
+                    .map(|(r, cpu)| cpu * 1e6 / r.committed.max(1) as f64)
+                    .collect(),
+            );
+            let runs: Vec<PipelineRun> = runs.into_iter().map(|(r, _)| r).collect();
+            ScalingPoint {
+                cores: runs[0].pinned_cores.unwrap_or(n),
+                threads: runs[0].threads,
+                committed_tps: Spread::of(runs.iter().map(|r| r.committed_tps).collect()),
+                cpu_us_per_tx,
+                stages: stage_spreads(&runs),
+            }
+        })
         .collect();
-    Ok(PipelineBenchReport {
-        plan,
-        inputs_per_tx: 1,
-        key_reuse: "zipf-10000".to_string(),
-        verify_threads: threads,
-        setup_seconds,
-        committed_tps: spread(&|r| r.committed_tps),
-        p50_ms: spread(&|r| r.p50_ms),
-        p95_ms: spread(&|r| r.p95_ms),
-        p99_ms: spread(&|r| r.p99_ms),
-        stages,
-        runs,
-    })
+    let mut report = summarize(plan, setup_seconds, largest);
+    report.scaling = Some(Scaling::of(points));
+    Ok(report)
 }

@@ -24,6 +24,10 @@ use crate::report::{self, BenchReport};
 pub const DEFAULT_OUT: &str = "perf-reports";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.threads.is_empty() || args.suite == BenchSuite::Pipeline,
+        "--threads (a core-count sweep) applies to the pipeline suite only"
+    );
     match args.suite {
         BenchSuite::All => all_cmd(args),
         suite => single_cmd(args, suite),
@@ -56,6 +60,7 @@ fn suite_name(suite: BenchSuite) -> &'static str {
 fn measure_suite(
     suite: BenchSuite,
     quick: bool,
+    sweep: &[usize],
     profile: bool,
     report: &mut BenchReport,
     log: &dyn Fn(String),
@@ -87,7 +92,11 @@ fn measure_suite(
             } else {
                 PipelinePlan::FULL
             };
-            report.pipeline = Some(pipeline::run(plan, log)?);
+            report.pipeline = Some(if sweep.is_empty() {
+                pipeline::run(plan, log)?
+            } else {
+                pipeline::sweep(plan, sweep, log)?
+            });
         }
         BenchSuite::Gpu => {
             let plan = if quick { GpuPlan::QUICK } else { GpuPlan::FULL };
@@ -148,7 +157,9 @@ fn all_cmd(args: &BenchArgs) -> anyhow::Result<()> {
         bar.set_message(suite_name(suite));
         bar.tick();
         let log = |line: String| bar.println(line);
-        if let Some(svg) = measure_suite(suite, args.quick, args.flamegraph, &mut report, &log)? {
+        if let Some(svg) =
+            measure_suite(suite, args.quick, &[], args.flamegraph, &mut report, &log)?
+        {
             flamegraphs.push((suite, svg));
         }
         bar.inc(1);
@@ -169,7 +180,15 @@ fn all_cmd(args: &BenchArgs) -> anyhow::Result<()> {
 fn single_cmd(args: &BenchArgs, suite: BenchSuite) -> anyhow::Result<()> {
     let mut report = BenchReport::empty(report::date::today_utc());
     let log = |line: String| eprintln!("{line}");
-    let flamegraph = measure_suite(suite, args.quick, args.flamegraph, &mut report, &log)?;
+    let sweep: Vec<usize> = args.threads.iter().map(|&n| n as usize).collect();
+    let flamegraph = measure_suite(
+        suite,
+        args.quick,
+        &sweep,
+        args.flamegraph,
+        &mut report,
+        &log,
+    )?;
     print_ratios(&report);
     if args.json {
         let suite_report = match suite {

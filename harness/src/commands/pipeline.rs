@@ -2,12 +2,10 @@
 //! rate (or as fast as admitted); reports committed tx/s, admission → commit latency and the time
 //! spent in each stage.
 
-use std::thread;
-
 use iosv_engine::workload::TxWorkload;
 
 use super::gen_sigs::parse_key_reuse;
-use crate::bench::pipeline::{PipelineRun, run_once};
+use crate::bench::pipeline::{PipelineRun, StageThreads, run_once, run_pinned};
 use crate::cli::PipelineArgs;
 
 /// Exits 1 when a remote endpoint was caught giving a wrong verdict.
@@ -18,22 +16,35 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<bool> {
         args.tx, args.inputs
     );
     let workload = TxWorkload::generate(args.tx as usize, args.inputs as usize, reuse, args.seed);
-    let threads = args
-        .threads
-        .map(|t| t as usize)
-        .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut threads = match args.threads {
+        Some(n) => StageThreads::for_cores(n as usize),
+        None => StageThreads::machine(),
+    };
+    if let Some(n) = args.decode_threads {
+        threads.decode = n as usize;
+    }
+    if let Some(n) = args.utxo_threads {
+        threads.utxo = n as usize;
+    }
     let (verifier, remote) = super::backend::open(&args.backend, &args.remote)?;
     eprintln!(
-        "submitting (signatures verified by {})...",
-        verifier.describe()
+        "submitting (signatures verified by {}; threads: {} decode, {} verify, {} UTXO{})...",
+        verifier.describe(),
+        threads.decode,
+        threads.verify,
+        threads.utxo,
+        match (args.pin, args.threads) {
+            (true, Some(n)) => format!("; held to {n} core(s)"),
+            _ => String::new(),
+        }
     );
-    let summary = run_once(
-        &workload,
-        args.inputs as usize,
-        args.rate,
-        threads,
-        verifier,
-    )?;
+    let (inputs, rate) = (args.inputs as usize, args.rate);
+    let summary = match (args.pin, args.threads) {
+        (true, Some(cores)) => {
+            run_pinned(&workload, inputs, rate, cores as usize, threads, verifier)?
+        }
+        _ => run_once(&workload, inputs, rate, threads, verifier)?,
+    };
     print_text(&summary);
     if let Some(remote) = remote {
         let stats = remote.stats();

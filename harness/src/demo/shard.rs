@@ -18,9 +18,10 @@ use ed25519_dalek::SigningKey;
 use iosv_engine::cosi::schnorr::MemberKey;
 use iosv_engine::fraud::{self, FraudProof, SignedHeader};
 use iosv_engine::sampling::{SamplingSeed, select};
-use iosv_engine::sig::{Backend, SigRef, Verifier};
+use iosv_engine::sig::{Backend, Verifier};
 use iosv_engine::tx::{
     BlockHeader, HEADER_VERSION, OutPoint, Transaction, TxId, TxOutput, tx_root_with_txids,
+    verify_tx_signatures,
 };
 use iosv_engine::utxo::{BlockUndo, Entry, LockId, StateTree, UtxoSet};
 use iosv_engine::vrf;
@@ -524,32 +525,12 @@ impl DemoShard {
 
     /// Verifies every signature of `txs` with `verifier`; per transaction, whether all verified.
     fn verify_txs(verifier: &Verifier, txs: &[&Transaction], txids: &[TxId]) -> (Vec<bool>, u64) {
-        let refs: Vec<SigRef<'_>> = txs
-            .iter()
-            .zip(txids)
-            .flat_map(|(tx, txid)| {
-                tx.inputs.iter().map(move |i| SigRef {
-                    pk: &i.owner,
-                    msg: txid.as_bytes(),
-                    sig: &i.signature,
-                })
-            })
-            .collect();
-        let verdicts: Vec<bool> = refs
-            .chunks(VERIFY_CHUNK)
-            .flat_map(|c| verifier.verify_batch(c))
-            .collect();
-        let mut at = 0;
-        let per_tx = txs
-            .iter()
-            .map(|tx| {
-                let n = tx.inputs.len();
-                let ok = verdicts[at..at + n].iter().all(|&v| v);
-                at += n;
-                ok
-            })
-            .collect();
-        (per_tx, refs.len() as u64)
+        let verdicts = verify_tx_signatures(txs.iter().copied().zip(txids), |refs| {
+            refs.chunks(VERIFY_CHUNK)
+                .flat_map(|c| verifier.verify_batch(c))
+                .collect()
+        });
+        (verdicts.per_tx(), verdicts.checked() as u64)
     }
 
     /// Undoes the newest block in the set and in the tree.

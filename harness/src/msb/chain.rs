@@ -13,16 +13,14 @@
 use std::collections::BTreeMap;
 
 use iosv_engine::merkle::Hash;
-use iosv_engine::sig::{KeyCache, SigRef, verify_batch};
+use iosv_engine::sig::{KeyCache, verify_batch};
 use iosv_engine::tx::{
-    Block, BlockHeader, HEADER_VERSION, OutPoint, Transaction, TxOutput, tx_root,
+    Block, BlockHeader, HEADER_VERSION, OutPoint, Transaction, TxId, TxOutput, tx_root,
+    verify_tx_signatures,
 };
 use iosv_engine::utxo::{Entry, LockId, StateTree, UtxoError, UtxoSet};
 
 use crate::drp::encoding::Tagged;
-
-/// One input's signature check: transaction index, public key, message, signature.
-type SigCheck = (usize, [u8; 32], [u8; 32], [u8; 64]);
 
 /// The chain tip: the last applied block's height and header hash (height 0: genesis).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,18 +260,12 @@ impl ShardState {
     }
 
     fn check_signatures(&self, txs: &[Transaction]) -> Result<(), BlockError> {
-        let checks: Vec<SigCheck> = txs
-            .iter()
-            .enumerate()
-            .flat_map(|(i, tx)| tx.signature_checks().map(move |(pk, m, s)| (i, pk, m, s)))
-            .collect();
-        let items: Vec<SigRef<'_>> = checks
-            .iter()
-            .map(|(_, pk, msg, sig)| SigRef { pk, msg, sig })
-            .collect();
-        let verdicts = verify_batch(&items, &self.keys);
-        match checks.iter().zip(verdicts).find(|(_, ok)| !ok) {
-            Some(((tx, ..), _)) => Err(BlockError::Signature { tx: *tx }),
+        let txids: Vec<TxId> = txs.iter().map(Transaction::txid).collect();
+        let verdicts = verify_tx_signatures(txs.iter().zip(&txids), |refs| {
+            verify_batch(refs, &self.keys)
+        });
+        match (0..txs.len()).find(|&tx| !verdicts.all_valid(tx)) {
+            Some(tx) => Err(BlockError::Signature { tx }),
             None => Ok(()),
         }
     }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::bench::cosi::CosiReport;
 use crate::bench::gpu::GpuReport;
 use crate::bench::harness::HarnessReport;
-use crate::bench::pipeline::PipelineBenchReport;
+use crate::bench::pipeline::{PipelineBenchReport, Scaling};
 use crate::bench::sigverify::SigverifyReport;
 use crate::bench::utxo::UtxoReport;
 
@@ -164,8 +164,8 @@ fn pipeline_table(s: &mut String, p: &PipelineBenchReport) {
     let _ = writeln!(
         s,
         "\n## Pipeline\n\n{} transactions per run (one signature each, all verified), {} runs, \
-         {} verify threads; median (min – max).\n",
-        p.plan.transactions, p.plan.runs, p.verify_threads
+         {} decode / {} verify / {} UTXO threads; median (min – max).\n",
+        p.plan.transactions, p.plan.runs, p.threads.decode, p.threads.verify, p.threads.utxo
     );
     let _ = writeln!(s, "| figure | median | min – max |\n|---|---:|---:|");
     for (name, v) in [
@@ -187,10 +187,51 @@ fn pipeline_table(s: &mut String, p: &PipelineBenchReport) {
     for st in &p.stages {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.3} | {:.2} |",
-            st.stage, st.unit, st.busy_s.median, st.busy_us_per_tx.median
+            "| {}{} | {} | {:.3} | {:.2} |",
+            st.stage,
+            if st.serial { " (one thread)" } else { "" },
+            st.unit,
+            st.busy_s.median,
+            st.busy_us_per_tx.median
         );
     }
+    if let Some(scaling) = &p.scaling {
+        scaling_table(s, scaling);
+    }
+}
+
+fn scaling_table(s: &mut String, scaling: &Scaling) {
+    let _ = writeln!(
+        s,
+        "\n### Scaling (the process held to each core count)\n\n\
+         | cores | threads decode/verify/UTXO | committed tx/s, median (min – max) | CPU µs per tx |\n\
+         |---:|---|---:|---:|"
+    );
+    for pt in &scaling.points {
+        let _ = writeln!(
+            s,
+            "| {} | {}/{}/{} | {:.0} ({:.0} – {:.0}) | {:.2} |",
+            pt.cores,
+            pt.threads.decode,
+            pt.threads.verify,
+            pt.threads.utxo,
+            pt.committed_tps.median,
+            pt.committed_tps.min,
+            pt.committed_tps.max,
+            pt.cpu_us_per_tx.median
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nSpeed-up, largest over smallest core count: {:.2}x. Busiest one-thread stage: {} at \
+         {:.2} µs per committed transaction. Upper bound from this breakdown (the lower of that \
+         stage's ceiling and cores / CPU time per transaction): {:.0} tx/s on 16 cores, {:.0} on 64.",
+        scaling.speedup,
+        scaling.serial_stage,
+        scaling.serial_us_per_tx,
+        scaling.bound_16_cores,
+        scaling.bound_64_cores
+    );
 }
 
 fn sigverify(s: &mut String, report: &SigverifyReport) {

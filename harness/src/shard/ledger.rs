@@ -5,16 +5,13 @@
 //! applied; a block commits the valid transactions of the next slice of the stream. The stream is
 //! generated up front from the shard's seed (engine workload), so its content is reproducible.
 
-use iosv_engine::sig::{Backend, SigRef, Verifier};
-use iosv_engine::tx::Transaction;
+use iosv_engine::sig::{Backend, Verifier};
+use iosv_engine::tx::{Transaction, TxId, verify_tx_signatures};
 use iosv_engine::utxo::UtxoSet;
 use iosv_engine::workload::{KeyReuse, TxWorkload};
 
 /// Accounts signing a shard's synthetic transactions (Zipf-weighted, exponent 1).
 const ACCOUNTS: usize = 32;
-
-/// One input's (public key, message, signature).
-type SigCheck = ([u8; 32], [u8; 32], [u8; 64]);
 
 /// What one block did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,24 +83,16 @@ impl ShardLedger {
         let end = (self.next + max).min(self.txs.len());
         let block = &self.txs[self.next..end];
         self.next = end;
-        let checks: Vec<Vec<SigCheck>> = block
+        let txids: Vec<TxId> = block.iter().map(Transaction::txid).collect();
+        let verdicts = verify_tx_signatures(block.iter().zip(&txids), |refs| {
+            self.verifier.verify_batch(refs)
+        });
+        let signed: Vec<Transaction> = block
             .iter()
-            .map(|tx| tx.signature_checks().collect())
+            .enumerate()
+            .filter(|&(i, _)| verdicts.all_valid(i))
+            .map(|(_, tx)| tx.clone())
             .collect();
-        let refs: Vec<SigRef<'_>> = checks
-            .iter()
-            .flatten()
-            .map(|(pk, msg, sig)| SigRef { pk, msg, sig })
-            .collect();
-        let verdicts = self.verifier.verify_batch(&refs);
-        let mut at = 0;
-        let mut signed = Vec::with_capacity(block.len());
-        for (tx, c) in block.iter().zip(&checks) {
-            if verdicts[at..at + c.len()].iter().all(|&ok| ok) {
-                signed.push(tx.clone());
-            }
-            at += c.len();
-        }
         let (results, _) = self.utxo.apply_valid(&signed);
         let committed = results.iter().filter(|r| r.is_ok()).count() as u32;
         BlockResult {
