@@ -11,11 +11,15 @@
 //!   snapshots.
 //! - [`sampling`]: the normal league's sampling re-validation (VRF seed, selection, re-check).
 //! - [`fraud`]: signed optimistic headers and fraud proofs anyone can check without the chain.
+//! - [`hex_serde`]: serde `with` modules for hex fields (the one implementation).
+//! - [`domain`]: every domain-separation tag of the engine, and the check that none can collide.
 //! - [`merkle`]: RFC 6962-shaped Merkle trees with inclusion proofs (block transaction roots).
 //! - [`jsonl`]: the JSON-lines signature format read by `iosv verify`.
 
 pub mod cosi;
+pub mod domain;
 pub mod fraud;
+pub mod hex_serde;
 pub mod jsonl;
 pub mod merkle;
 pub mod pipeline;

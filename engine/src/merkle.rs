@@ -136,30 +136,7 @@ impl InclusionProof {
     }
 }
 
-/// Serde for `Vec<[u8; 32]>` as a list of hex strings.
-pub(crate) mod hex_hashes {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error, ser::SerializeSeq};
-
-    pub fn serialize<S: Serializer>(hashes: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(hashes.len()))?;
-        for h in hashes {
-            seq.serialize_element(&hex::encode(h))?;
-        }
-        seq.end()
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
-        let strings = Vec::<String>::deserialize(d)?;
-        strings
-            .iter()
-            .map(|s| {
-                let mut out = [0u8; 32];
-                hex::decode_to_slice(s, &mut out).map_err(D::Error::custom)?;
-                Ok(out)
-            })
-            .collect()
-    }
-}
+pub(crate) use crate::hex_serde::bytes32_list as hex_hashes;
 
 #[cfg(test)]
 mod tests {

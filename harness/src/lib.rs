@@ -15,12 +15,14 @@
 //! - [`pob`]: Proof-of-Believability (policy file, score, Servi, slashing, league draw).
 //! - [`demo`]: believable-first processing end to end (`iosv demo`).
 //! - [`input`]: reading untrusted files with a size cap.
+//! - [`domain`]: every domain-separation tag of the protocols, checked against collisions.
 
 pub mod atomix;
 pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod domain;
 pub mod drp;
 pub mod epoch;
 pub mod finality;

@@ -34,9 +34,9 @@ use super::PvssError;
 use super::point::{Point, scalar_from_bytes, scalar_hex};
 
 /// Domain tag of the Fiat–Shamir challenge.
-pub const CHALLENGE_DOMAIN: &[u8] = b"iosv/pvss/v1/dleq/challenge";
+pub const CHALLENGE_DOMAIN: &[u8] = crate::domain::PVSS_DLEQ_CHALLENGE;
 /// Domain tag of the hedged nonce.
-pub const NONCE_DOMAIN: &[u8] = b"iosv/pvss/v1/dleq/nonce";
+pub const NONCE_DOMAIN: &[u8] = crate::domain::PVSS_DLEQ_NONCE;
 /// Length of an encoded proof: `a1 ‖ a2 ‖ r`.
 pub const PROOF_LEN: usize = 96;
 

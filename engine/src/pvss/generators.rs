@@ -19,7 +19,7 @@ use sha2::{Digest, Sha512};
 use super::point::Point;
 
 /// Domain tag of the derivation of `H`; changing it changes every transcript.
-pub const H_DOMAIN: &[u8] = b"iosv/pvss/v1/generator-H";
+pub const H_DOMAIN: &[u8] = crate::domain::PVSS_GENERATOR_H;
 
 /// `G`, the Ed25519 basepoint: public keys are `x·G` and recovered secrets `s·G`.
 pub fn g() -> Point {

@@ -7,7 +7,7 @@ use crate::vrf::{self, PROOF_LEN, PublicKey, SecretKey, VrfError};
 /// Domain tag of the VRF input (`alpha`): `alpha = SEED_DOMAIN ‖ header_hash` (32 bytes).
 /// Not a prefix of any other iosv tag, so a sampling VRF proof cannot be replayed as another
 /// protocol's VRF proof over the same key.
-pub const SEED_DOMAIN: &[u8] = b"iosv/sampling-seed/v1";
+pub const SEED_DOMAIN: &[u8] = crate::domain::SAMPLING_SEED;
 
 /// Length of a sampling seed: the VRF output `beta`.
 pub const SEED_LEN: usize = vrf::OUTPUT_LEN;

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::SamplingSeed;
 
 /// Domain tag of the per-index selection hash.
-pub const SELECT_DOMAIN: &[u8] = b"iosv/sampling-select/v1";
+pub const SELECT_DOMAIN: &[u8] = crate::domain::SAMPLING_SELECT;
 
 /// `floor(p · 2^64)` as a `u128` (so that `p = 1` gives exactly `2^64`).
 ///

@@ -30,7 +30,7 @@ pub const HEADER_VERSION: u8 = 1;
 pub const HEADER_ENCODED_LEN: usize = 1 + 4 + 8 + 32 + 32 + 4 + 32 + 32 + 8 + 32;
 
 /// Domain tag prefixed to the header hash preimage (not a prefix of any other iosv tag).
-pub const HEADER_DOMAIN: &[u8] = b"iosv/header/v1";
+pub const HEADER_DOMAIN: &[u8] = crate::domain::HEADER;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BlockHeader {

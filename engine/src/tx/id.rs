@@ -18,7 +18,7 @@ use super::types::{Transaction, TxId};
 
 /// Domain tag prefixed to the txid preimage. No other iosv hash domain tag is a prefix of it (or
 /// vice versa), so a txid preimage can never be read as another object's preimage.
-pub const TXID_DOMAIN: &[u8] = b"iosv/txid/v1";
+pub const TXID_DOMAIN: &[u8] = crate::domain::TXID;
 
 /// The first 32 bytes of a finished SHA-512.
 pub(crate) fn truncated_512(hasher: Sha512) -> [u8; 32] {

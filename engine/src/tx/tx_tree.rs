@@ -13,7 +13,7 @@ use super::types::{Transaction, TxId};
 use crate::merkle::{self, Hash};
 
 /// Domain tag of the hash over a transaction's full encoding (signatures included).
-pub const WTXID_DOMAIN: &[u8] = b"iosv/wtxid/v1";
+pub const WTXID_DOMAIN: &[u8] = crate::domain::WTXID;
 
 /// The hash of a transaction's full encoding, signatures included.
 pub fn wtxid(encoding: &[u8]) -> Hash {

@@ -35,10 +35,10 @@ use super::set::Entry;
 use crate::tx::OutPoint;
 
 /// Domain tag of a leaf preimage (no other iosv tag is a prefix of it, or it of them).
-pub const LEAF_DOMAIN: &[u8] = b"iosv/utxo/leaf/v1";
+pub const LEAF_DOMAIN: &[u8] = crate::domain::UTXO_LEAF;
 
 /// Domain tag of the root preimage.
-pub const ROOT_DOMAIN: &[u8] = b"iosv/utxo/root/v1";
+pub const ROOT_DOMAIN: &[u8] = crate::domain::UTXO_ROOT;
 
 /// A leaf as four little-endian 64-bit limbs of a 256-bit integer.
 pub(crate) type Leaf = [u64; 4];

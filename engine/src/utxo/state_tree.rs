@@ -47,7 +47,7 @@ pub const BUCKET_BITS: u32 = 16;
 pub const BUCKETS: usize = 1 << BUCKET_BITS;
 
 /// Domain tag of a bucket's leaf.
-pub const BUCKET_LEAF_DOMAIN: &[u8] = b"iosv/state/bucket/v1";
+pub const BUCKET_LEAF_DOMAIN: &[u8] = crate::domain::STATE_BUCKET;
 
 /// The bucket that holds `outpoint`: the first two bytes of its txid, plus its output index times
 /// an odd constant near 2^16/φ (so a transaction's outputs land in different buckets), mod 2^16.
@@ -64,7 +64,7 @@ pub fn bucket_of(outpoint: &OutPoint) -> usize {
 const _: () = assert!(BUCKET_BITS <= 16, "bucket_of draws on 16 bits of the txid");
 
 /// Domain string whose SHA-256 is the inner nodes' initial state.
-pub const NODE_IV_DOMAIN: &[u8] = b"iosv/utxo/state-tree/node/v1";
+pub const NODE_IV_DOMAIN: &[u8] = crate::domain::STATE_NODE_IV;
 
 /// The initial SHA-256 state of inner-node hashing: SHA-256([`NODE_IV_DOMAIN`]) as eight
 /// big-endian words.

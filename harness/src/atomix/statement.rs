@@ -28,13 +28,13 @@ use sha2::{Digest, Sha256};
 pub type ShardId = u32;
 
 /// Domain tag of a statement's bytes.
-pub const STATEMENT_DOMAIN: &[u8] = b"iosv/atomix/statement/v1";
+pub const STATEMENT_DOMAIN: &[u8] = crate::domain::ATOMIX_STATEMENT;
 /// Domain tag of a batch header's bytes (what the roster co-signs).
-pub const BATCH_DOMAIN: &[u8] = b"iosv/atomix/batch/v1";
+pub const BATCH_DOMAIN: &[u8] = crate::domain::ATOMIX_BATCH;
 /// Domain tag of a roster's hash.
-pub const ROSTER_DOMAIN: &[u8] = b"iosv/atomix/roster/v1";
+pub const ROSTER_DOMAIN: &[u8] = crate::domain::ATOMIX_ROSTER;
 /// Domain tag of the outpoint-to-shard map.
-pub const SHARD_OF_DOMAIN: &[u8] = b"iosv/atomix/shard-of/v1";
+pub const SHARD_OF_DOMAIN: &[u8] = crate::domain::ATOMIX_SHARD_OF;
 
 /// Why an input shard refused to lock a transaction's inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

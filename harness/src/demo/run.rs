@@ -56,7 +56,7 @@ impl Progress for Quiet {
 
 fn member_seed(seed: u64, shard: ShardId, i: usize) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"iosv/demo/validator/v1");
+    h.update(crate::domain::DEMO_VALIDATOR);
     h.update(seed.to_le_bytes());
     h.update(shard.to_le_bytes());
     h.update((i as u64).to_le_bytes());
@@ -64,14 +64,14 @@ fn member_seed(seed: u64, shard: ShardId, i: usize) -> [u8; 32] {
 }
 
 fn stake_point(map: &ShardMap, member: &Member, shard: ShardId) -> OutPoint {
-    workload::outpoint_in(map, shard, &[b"iosv/demo/stake/v1", &member.id])
+    workload::outpoint_in(map, shard, &[crate::domain::DEMO_STAKE, &member.id])
 }
 
 /// The epoch's randomness. The harness's DRP (`iosv drp`) produces it in the protocol; the demo
 /// runs one epoch and derives it from the seed so that runs repeat.
 pub fn epoch_randomness(seed: u64) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"iosv/demo/epoch-randomness/v1");
+    h.update(crate::domain::DEMO_EPOCH_RANDOMNESS);
     h.update(seed.to_le_bytes());
     h.finalize().into()
 }

@@ -40,7 +40,7 @@ use crate::finality::{self, FinalityNet, Proposal};
 use crate::pob::{Contribution, LeagueMode, Reputation, ShardingPolicy, ValidatorId};
 
 /// Domain of the outpoints of compensation outputs.
-pub const COMPENSATION_DOMAIN: &[u8] = b"iosv/demo/compensation/v1";
+pub const COMPENSATION_DOMAIN: &[u8] = crate::domain::DEMO_COMPENSATION;
 
 /// Signatures per batch verification. A batch holding an invalid signature is bisected, which
 /// costs about three times the batch; smaller batches bound what each forged signature costs an
@@ -62,7 +62,7 @@ impl Member {
     pub fn new(seed: [u8; 32]) -> Member {
         let key = SigningKey::from_bytes(&seed);
         let mut vrf_seed = Sha256::new();
-        vrf_seed.update(b"iosv/demo/vrf-key/v1");
+        vrf_seed.update(crate::domain::DEMO_VRF_KEY);
         vrf_seed.update(seed);
         Member {
             seed,
@@ -733,7 +733,7 @@ impl DemoShard {
     ) {
         let header_hash = signed.header.hash();
         let mut h = Sha256::new();
-        h.update(b"iosv/demo/finalized-block/v1");
+        h.update(crate::domain::DEMO_FINALIZED_BLOCK);
         h.update(header_hash);
         for i in &excluded {
             h.update((*i as u64).to_le_bytes());

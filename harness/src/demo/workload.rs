@@ -91,7 +91,7 @@ fn genesis_point(map: &ShardMap, seed: u64, t: u64, slot: u8, shard: ShardId) ->
         map,
         shard,
         &[
-            b"iosv/demo/genesis/v1",
+            crate::domain::DEMO_GENESIS,
             &seed.to_le_bytes(),
             &t.to_le_bytes(),
             &[slot],

@@ -28,7 +28,7 @@ pub struct SignedDealing {
 impl SignedDealing {
     /// `H(session ‖ dealer ‖ dealing)`: what the dealer signs and the choice lists.
     pub fn hash(session: &Hash32, dealer: u32, deal: &DealTranscript) -> Hash32 {
-        Tagged::new("iosv/drp/v1/dealing")
+        Tagged::new(crate::domain::DRP_DEALING)
             .bytes(session)
             .u32(dealer)
             .bytes(&deal_bytes(deal))
@@ -144,7 +144,7 @@ pub enum ChoiceFault {
 impl Choice {
     /// `H(session ‖ for each group: its chosen (dealer, dealing hash) pairs)`.
     pub fn hash(&self) -> Hash32 {
-        let mut h = Tagged::new("iosv/drp/v1/choice")
+        let mut h = Tagged::new(crate::domain::DRP_CHOICE)
             .bytes(&self.session)
             .u64(self.groups.len() as u64);
         for g in &self.groups {

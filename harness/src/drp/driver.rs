@@ -45,7 +45,7 @@ pub enum SetupError {
 
 /// The keys of server `i` of a deterministic test roster.
 pub fn server_keys(seed: u64, i: u32) -> ServerKeys {
-    let derived = Tagged::new("iosv/drp/v1/test-server-seed")
+    let derived = Tagged::new(crate::domain::DRP_TEST_SERVER_SEED)
         .u64(seed)
         .u32(i)
         .finish();

@@ -1,11 +1,12 @@
-//! Hashing with domain tags, canonical byte encodings, and hex serde helpers for the DRP.
+//! Hashing with domain tags, canonical byte encodings, and the hex serde helpers the DRP uses
+//! (re-exported from `iosv_engine::hex_serde`).
 //!
 //! Every hash the protocol signs or compares starts with its own domain tag (`iosv/drp/v1/…`), so a
 //! value hashed for one purpose can never be replayed as another; variable-length fields are
 //! preceded by their length, so two different field lists never hash alike.
 
 use iosv_engine::pvss::DealTranscript;
-use serde::{Deserialize, Deserializer, Serializer};
+
 use sha2::{Digest, Sha256};
 
 /// A 32-byte digest (SHA-256).
@@ -62,73 +63,10 @@ pub(crate) fn deal_bytes(deal: &DealTranscript) -> Vec<u8> {
     out
 }
 
-fn decode_array<const N: usize, E: serde::de::Error>(s: &str) -> Result<[u8; N], E> {
-    let mut out = [0u8; N];
-    hex::decode_to_slice(s, &mut out)
-        .map_err(|_| E::custom(format!("expected {} hex characters", 2 * N)))?;
-    Ok(out)
-}
-
-/// serde `with` module: `[u8; 32]` as 64 hex characters.
-pub mod hex32 {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        decode_array(&String::deserialize(d)?)
-    }
-}
-
-/// serde `with` module: `[u8; 64]` as 128 hex characters.
-pub mod hex64 {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
-        decode_array(&String::deserialize(d)?)
-    }
-}
-
-/// serde `with` module: `Vec<u8>` as hex.
-pub mod hex_vec {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        hex::decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
-
-/// serde `with` module: `Vec<[u8; 32]>` as a list of hex strings.
-pub mod hex32_list {
-    use serde::ser::SerializeSeq;
-
-    use super::*;
-
-    pub fn serialize<S: Serializer>(v: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(v.len()))?;
-        for item in v {
-            seq.serialize_element(&hex::encode(item))?;
-        }
-        seq.end()
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
-        Vec::<String>::deserialize(d)?
-            .iter()
-            .map(|s| decode_array(s))
-            .collect()
-    }
-}
+/// The hex serde modules of the DRP's messages, under their DRP names.
+pub use iosv_engine::hex_serde::{
+    bytes as hex_vec, bytes32 as hex32, bytes32_list as hex32_list, bytes64 as hex64,
+};
 
 #[cfg(test)]
 mod tests {

@@ -102,7 +102,7 @@ impl RandomnessProtocol for DrpRandomness {
             fx.rejects.push("drp_no_leader_lottery".into());
             return;
         };
-        let previous = Tagged::new("iosv/drp/v1/round")
+        let previous = Tagged::new(crate::domain::DRP_ROUND)
             .u64(round.epoch)
             .u32(round.view)
             .u32(u32::from(round.rank))
@@ -121,7 +121,7 @@ impl RandomnessProtocol for DrpRandomness {
                 return;
             }
         };
-        let rng_seed = Tagged::new("iosv/drp/v1/peer-rng")
+        let rng_seed = Tagged::new(crate::domain::DRP_PEER_RNG)
             .bytes(&self.seed)
             .u64(round.epoch)
             .u32(round.view)

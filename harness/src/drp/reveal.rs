@@ -104,7 +104,7 @@ pub fn verify_revealed(
 
 /// The epoch's random output over the recovered secrets, in choice order.
 pub fn output_hash(session: &Hash32, recovered: &[Point]) -> Hash32 {
-    let mut h = Tagged::new("iosv/drp/v1/output")
+    let mut h = Tagged::new(crate::domain::DRP_OUTPUT)
         .bytes(session)
         .u64(recovered.len() as u64);
     for p in recovered {

@@ -19,9 +19,9 @@ use sha2::{Digest, Sha512};
 use super::encoding::{Hash32, Tagged, hex32, hex64};
 
 /// Domain prefix of the message a server signs to bind its PVSS key.
-pub const PVSS_BINDING_DOMAIN: &[u8] = b"iosv/drp/v1/pvss-key";
+pub const PVSS_BINDING_DOMAIN: &[u8] = crate::domain::DRP_PVSS_KEY;
 /// Domain of the PVSS secret derived from a server's seed.
-const PVSS_SEED_DOMAIN: &[u8] = b"iosv/drp/v1/pvss-secret";
+const PVSS_SEED_DOMAIN: &[u8] = crate::domain::DRP_PVSS_SECRET;
 /// The largest roster: CoSi masks and PVSS indices are `u32`, and a DRP round with more servers
 /// than this is far beyond what one leader can drive.
 pub const MAX_SERVERS: usize = 1 << 16;
@@ -151,7 +151,7 @@ impl DrpRoster {
             .collect();
         let cosi = Roster::from_registrations(&registrations)?;
         let mut pvss_keys: Vec<Point> = Vec::with_capacity(members.len());
-        let mut digest = Tagged::new("iosv/drp/v1/roster").u64(members.len() as u64);
+        let mut digest = Tagged::new(crate::domain::DRP_ROSTER).u64(members.len() as u64);
         for (index, m) in members.iter().enumerate() {
             let msg = binding_message(&m.pvss_key);
             let binding = SigRef {

@@ -23,7 +23,7 @@ use super::roster::DrpRoster;
 pub const CHOICE_POLICY: Policy = Policy::ByzCoin;
 
 /// Domain prefix of the message the roster co-signs: the prefix, then the choice hash.
-pub const CHOICE_COSI_DOMAIN: &[u8] = b"iosv/drp/v1/choice-cosi";
+pub const CHOICE_COSI_DOMAIN: &[u8] = crate::domain::DRP_CHOICE_COSI;
 
 /// What fixes a session besides the roster.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +78,7 @@ impl Session {
                 placement[m as usize] = (g as u32, pos as u32);
             }
         }
-        let digest = Tagged::new("iosv/drp/v1/session")
+        let digest = Tagged::new(crate::domain::DRP_SESSION)
             .u64(params.epoch)
             .bytes(&params.previous)
             .u32(params.group_size)
@@ -146,7 +146,7 @@ pub fn threshold(group_len: usize) -> u32 {
 
 /// The grouping seed: `H(epoch ‖ previous ‖ roster digest)`.
 pub fn grouping_seed(params: &SessionParams, roster_digest: &Hash32) -> Hash32 {
-    Tagged::new("iosv/drp/v1/grouping-seed")
+    Tagged::new(crate::domain::DRP_GROUPING_SEED)
         .u64(params.epoch)
         .bytes(&params.previous)
         .bytes(roster_digest)
@@ -157,7 +157,7 @@ pub fn grouping_seed(params: &SessionParams, roster_digest: &Hash32) -> Hash32 {
 pub fn grouping(seed: &Hash32, n: usize, group_size: usize) -> Vec<Group> {
     let mut ranked: Vec<(Hash32, u32)> = (0..n as u32)
         .map(|i| {
-            let rank = Tagged::new("iosv/drp/v1/grouping-rank")
+            let rank = Tagged::new(crate::domain::DRP_GROUPING_RANK)
                 .bytes(seed)
                 .u32(i)
                 .finish();

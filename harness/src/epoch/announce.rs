@@ -43,11 +43,11 @@ use super::roster::Roster;
 use crate::node::{Dest, NodeId, Traceable};
 
 /// Domain of the announced value.
-const VALUE_DOMAIN: &[u8] = b"iosv/epoch/placeholder-randomness/v1";
+const VALUE_DOMAIN: &[u8] = crate::domain::EPOCH_PLACEHOLDER_RANDOMNESS;
 /// Domain of the announcement's signed message.
-const ANNOUNCE_DOMAIN: &[u8] = b"iosv/epoch/placeholder-announcement/v1";
+const ANNOUNCE_DOMAIN: &[u8] = crate::domain::EPOCH_PLACEHOLDER_ANNOUNCEMENT;
 /// Domain of an acknowledgement's signed message.
-const ACK_DOMAIN: &[u8] = b"iosv/epoch/placeholder-ack/v1";
+const ACK_DOMAIN: &[u8] = crate::domain::EPOCH_PLACEHOLDER_ACK;
 
 /// A message of the placeholder protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use super::roster::Roster;
 use crate::node::NodeId;
 
 /// Domain of a lottery's VRF input.
-const LOTTERY_DOMAIN: &[u8] = b"iosv/epoch/lottery/v1";
+const LOTTERY_DOMAIN: &[u8] = crate::domain::EPOCH_LOTTERY;
 
 /// How many candidates a view ranks: the leader and two backups.
 pub const CANDIDATES: usize = 3;

@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use crate::node::NodeId;
 
 /// Domain of the derivation of a validator's VRF seed.
-const VRF_KEY_DOMAIN: &[u8] = b"iosv/sim/vrf-key/v1";
+const VRF_KEY_DOMAIN: &[u8] = crate::domain::SIM_VRF_KEY;
 /// Domain of the derivation of a validator's Ed25519 signing key.
-const SIG_KEY_DOMAIN: &[u8] = b"iosv/sim/sig-key/v1";
+const SIG_KEY_DOMAIN: &[u8] = crate::domain::SIM_SIG_KEY;
 
 /// One validator's public keys.
 #[derive(Clone, Debug)]

@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 /// A node's index in the normal league's roster.
 pub type NodeId = usize;
 
-pub const PROPOSAL_DOMAIN: &[u8] = b"iosv/finality/proposal/v1";
-pub const COSI_DOMAIN: &[u8] = b"iosv/finality/cosi/v1";
-pub const PBFT_DOMAIN: &[u8] = b"iosv/finality/pbft/v1";
+pub const PROPOSAL_DOMAIN: &[u8] = crate::domain::FINALITY_PROPOSAL;
+pub const COSI_DOMAIN: &[u8] = crate::domain::FINALITY_COSI;
+pub const PBFT_DOMAIN: &[u8] = crate::domain::FINALITY_PBFT;
 
 /// What is finalized at a height: the header hashes of the merged optimistic blocks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -33,26 +33,4 @@ pub use messages::{
 };
 pub use node::{Certificate, Config, Finality, Input, Node, Output, Timer};
 
-/// Serde for a list of 32-byte hashes as hex strings.
-pub(crate) mod hex_list {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error, ser::SerializeSeq};
-
-    pub fn serialize<S: Serializer>(items: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(items.len()))?;
-        for item in items {
-            seq.serialize_element(&hex::encode(item))?;
-        }
-        seq.end()
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
-        Vec::<String>::deserialize(d)?
-            .iter()
-            .map(|s| {
-                let mut out = [0u8; 32];
-                hex::decode_to_slice(s, &mut out).map_err(D::Error::custom)?;
-                Ok(out)
-            })
-            .collect()
-    }
-}
+pub(crate) use iosv_engine::hex_serde::bytes32_list as hex_list;

@@ -22,7 +22,7 @@ use crate::drp::encoding::{Tagged, hex_vec, hex32};
 /// Format version of [`MicroStateBlock`].
 pub const MSB_VERSION: u8 = 1;
 /// Domain prefix of the message the roster co-signs.
-pub const MSB_COSI_DOMAIN: &[u8] = b"iosv/msb/v1/cosi";
+pub const MSB_COSI_DOMAIN: &[u8] = crate::domain::MSB_COSI;
 /// The co-signing policy: ByzCoin's `2f + 1` of the shard roster.
 pub const MSB_POLICY: Policy = Policy::ByzCoin;
 
@@ -52,7 +52,7 @@ pub struct MicroStateBlock {
 
 impl MicroStateBlock {
     pub fn hash(&self) -> Hash {
-        Tagged::new("iosv/msb/v1/block")
+        Tagged::new(crate::domain::MSB_BLOCK)
             .u32(u32::from(self.version))
             .u32(self.shard)
             .u64(self.epoch)

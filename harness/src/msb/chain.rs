@@ -273,7 +273,7 @@ impl ShardState {
 
 /// The tip hash of a shard's genesis.
 pub fn genesis_hash(shard: u32, state_root: &Hash) -> Hash {
-    Tagged::new("iosv/msb/v1/genesis")
+    Tagged::new(crate::domain::MSB_GENESIS)
         .u32(shard)
         .bytes(state_root)
         .finish()

@@ -60,7 +60,7 @@ pub enum ScenarioError {
 pub fn roster_keys(seed: u64, epoch: u64, size: usize) -> Vec<MemberKey> {
     (0..size as u32)
         .map(|i| {
-            let seed = Tagged::new("iosv/msb/v1/test-roster")
+            let seed = Tagged::new(crate::domain::MSB_TEST_ROSTER)
                 .u64(seed)
                 .u64(epoch)
                 .u32(i)

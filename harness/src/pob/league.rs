@@ -32,7 +32,7 @@ use super::policy::ShardingPolicy;
 use super::reputation::ValidatorId;
 
 /// Domain tag of the league lottery's VRF input.
-pub const LEAGUE_DOMAIN: &[u8] = b"iosv/pob/league/v1";
+pub const LEAGUE_DOMAIN: &[u8] = crate::domain::POB_LEAGUE;
 
 /// The VRF input for `(epoch, shard, randomness)`.
 pub fn league_alpha(epoch: u64, shard: u32, randomness: &[u8; 32]) -> Vec<u8> {
@@ -245,29 +245,7 @@ pub fn verify_assignment(
     }
 }
 
-/// Serde for a list of 32-byte ids as hex strings.
-mod hex_ids {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error, ser::SerializeSeq};
-
-    pub fn serialize<S: Serializer>(ids: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(ids.len()))?;
-        for id in ids {
-            seq.serialize_element(&hex::encode(id))?;
-        }
-        seq.end()
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
-        Vec::<String>::deserialize(d)?
-            .iter()
-            .map(|s| {
-                let mut id = [0u8; 32];
-                hex::decode_to_slice(s, &mut id).map_err(D::Error::custom)?;
-                Ok(id)
-            })
-            .collect()
-    }
-}
+use iosv_engine::hex_serde::bytes32_list as hex_ids;
 
 #[cfg(test)]
 mod tests {

@@ -36,9 +36,9 @@ use super::score::{ScoreInputs, score};
 pub type ValidatorId = [u8; 32];
 
 /// Domain tag of the lock id under which a slashed validator's tokens are seized.
-pub const SEIZE_DOMAIN: &[u8] = b"iosv/pob/seize/v1";
+pub const SEIZE_DOMAIN: &[u8] = crate::domain::POB_SEIZE;
 /// Domain tag of the identifier of an equivocation (a pair of headers).
-pub const EQUIVOCATION_DOMAIN: &[u8] = b"iosv/pob/equivocation/v1";
+pub const EQUIVOCATION_DOMAIN: &[u8] = crate::domain::POB_EQUIVOCATION;
 
 /// A validator's reputation state (tokens are read from the UTXO set, not kept here).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::node::NodeId;
 
 /// Domain of the permutation's seed.
-const PERMUTATION_DOMAIN: &[u8] = b"iosv/shard/permutation/v1";
+const PERMUTATION_DOMAIN: &[u8] = crate::domain::SHARD_PERMUTATION;
 
 /// Who is in which shard in one epoch.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::assign::Assignment;
 
 /// Domain of the randomness of a measured sample.
-const SAMPLE_DOMAIN: &[u8] = b"iosv/shard-safety/sample/v1";
+const SAMPLE_DOMAIN: &[u8] = crate::domain::SHARD_SAFETY_SAMPLE;
 
 /// `ln k!` for `k` in `0..=n`, as running sums of `ln i` with Neumaier compensation (so the
 /// rounding error stays near one ulp of the sum instead of growing with `n`).

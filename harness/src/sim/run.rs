@@ -25,7 +25,7 @@ use crate::node::{MICROS_PER_MS, NodeId, Time};
 use crate::shard::{AssignError, Assignment, LedgerError, ShardLedger, transepoch};
 
 /// Domain of the genesis assignment's randomness.
-const GENESIS_DOMAIN: &[u8] = b"iosv/sim/genesis-randomness/v1";
+const GENESIS_DOMAIN: &[u8] = crate::domain::SIM_GENESIS_RANDOMNESS;
 
 /// Why a simulation could not run.
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha512};
 use crate::sig::zip215;
 
 /// Domain prefix of the message a proof of possession signs.
-pub const POP_DOMAIN: &[u8] = b"iosv/cosi/pop/v1";
+pub const POP_DOMAIN: &[u8] = crate::domain::COSI_POP;
 
 /// The message a member's proof of possession signs: [`POP_DOMAIN`] ‖ its public key.
 pub fn pop_message(public_key: &[u8; 32]) -> Vec<u8> {

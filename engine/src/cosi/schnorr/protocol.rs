@@ -34,7 +34,7 @@ use crate::cosi::Mask;
 use crate::sig::zip215;
 
 /// Domain prefix of nonce derivation.
-const NONCE_DOMAIN: &[u8] = b"iosv/cosi/nonce/v1";
+const NONCE_DOMAIN: &[u8] = crate::domain::COSI_NONCE;
 
 /// A participant's secret for one round. Not `Clone`: [`respond`] consumes it.
 pub struct Nonce {
