@@ -175,6 +175,8 @@ fn surfaces() -> Vec<Surface> {
                 ("--inputs", true, &["0", "3", U64_MAX]),
                 ("--keys", false, &["0", U64_MAX]),
                 ("--threads", true, &["0", U64_MAX]),
+                ("--decode-threads", true, &["0", U64_MAX, "4097"]),
+                ("--utxo-threads", true, &["0", U64_MAX, "4097"]),
                 ("--seed", true, &[]),
                 ("--backend", false, &["remote:", "remote:a,,b", "tpu"]),
                 ("--spot-check", false, &["-0.1", "1.5", "inf"]),

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use iosv_engine::platform;
 use serde_json::json;
@@ -17,8 +18,52 @@ use crate::bench::harness::{self, HarnessPlan};
 use crate::bench::pipeline::{self, PipelinePlan};
 use crate::bench::sigverify::{self, SigverifyPlan, SigverifyReport};
 use crate::bench::utxo::{self, UtxoPlan};
-use crate::cli::{BenchArgs, BenchSuite};
 use crate::report::{self, BenchReport};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchSuite {
+    Sigverify,
+    /// Collective signatures (Schnorr CoSi, BLS with blst as peer), VRF and DLEQ proofs.
+    Cosi,
+    /// UTXO validation, apply and undo, the Merkle state commitment and fraud proofs.
+    Utxo,
+    /// The validation pipeline end to end, several runs: committed tx/s, latency, stage breakdown.
+    Pipeline,
+    /// Every suite in turn (sigverify, cosi, utxo, pipeline, harness), written as a dated report
+    /// under `--out`.
+    All,
+    /// GPU kernels against the CPU backend: rate by batch size, crossover, adapter, time split.
+    Gpu,
+    /// The protocol demonstration (`iosv demo`) at several offered rates: finalized throughput
+    /// against latency, and over time.
+    Harness,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Which benchmark.
+    #[arg(value_enum, default_value_t = BenchSuite::Sigverify)]
+    pub suite: BenchSuite,
+    /// Fewer sizes and repetitions.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print the result as JSON (one object on the last line).
+    #[arg(long)]
+    pub json: bool,
+    /// Folder for dated reports (`<out>/<YYYY-MM-DD>-<machine>[-<suite>]/`: report.json,
+    /// summary.md, SVG plots). `all` always writes one (default `perf-reports`); a single suite
+    /// writes one only when `--out` (or `--flamegraph`) is given.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Profile each suite with pprof and write `flamegraph-<suite>.svg` beside the report (a
+    /// single suite then writes its report under `--out`, default `perf-reports`).
+    #[arg(long)]
+    pub flamegraph: bool,
+    /// `pipeline` only: a scaling sweep over these core counts (comma-separated, e.g. 1,2,4,8,16),
+    /// the process held to each in turn; the report gains the curve and the serial-stage bound.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Vec<u32>,
+}
 
 /// Where `iosv bench all` writes when no `--out` is given.
 pub const DEFAULT_OUT: &str = "perf-reports";

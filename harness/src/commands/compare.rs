@@ -1,11 +1,24 @@
 //! `iosv compare BASE NEW`: two benchmark reports side by side (see [`crate::report::compare`]).
 
+use std::path::PathBuf;
+
 use anyhow::Context;
+use clap::Args;
 use serde_json::{Value, json};
 
-use crate::cli::CompareArgs;
 use crate::input;
 use crate::report::compare::compare;
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The reference report.json (e.g. a committed one under perf-reports/).
+    pub base: PathBuf,
+    /// The report.json to compare with it.
+    pub new: PathBuf,
+    /// Print the comparison as JSON (one object on the last line).
+    #[arg(long)]
+    pub json: bool,
+}
 
 fn read(path: &std::path::Path) -> anyhow::Result<Value> {
     let text = input::read_text(path, input::MAX_REPORT_BYTES, "report")?;

@@ -3,16 +3,52 @@
 //! when one failed, 2 on errors.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::bench::harness::{self, HarnessPlan};
-use crate::cli::DemoArgs;
+use crate::commands;
 use crate::demo::{self, DemoConfig, DemoReport, Progress};
 use crate::input;
 use crate::report::{plots, svg};
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// A demo configuration (JSON; `--print-config` shows the default one).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Offered rate, tx/s, 1 to 10^7 (overrides the configuration).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Measured seconds, 0.1 to 3,600 (overrides the configuration).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Seed (overrides the configuration).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where the report (demo-report.json, demo-summary.md) is written.
+    #[arg(long, default_value = "target/iosv-demo")]
+    pub out: PathBuf,
+    /// Print the configuration that would run, and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Run once per offered rate (comma-separated tx/s, each 1 to 10^7, at most 32 rates) and
+    /// plot latency against finalized throughput (demo-sweep.svg, demo-sweep.json under --out).
+    #[arg(long, value_delimiter = ',')]
+    pub sweep: Vec<f64>,
+    /// Print the report as JSON (one object on the last line).
+    #[arg(long)]
+    pub json: bool,
+    /// Where the shards verify signatures: cpu, gpu, auto, or remote:HOST:PORT[,…] (`iosv
+    /// serve` services, local CPU fallback) [default: each league on the local CPU].
+    #[arg(long)]
+    pub backend: Option<commands::backend::BackendSpec>,
+    #[command(flatten)]
+    pub remote: commands::backend::RemoteArgs,
+}
 
 struct Bar(ProgressBar);
 

@@ -4,15 +4,32 @@
 //! class, 1 when not, measuring nothing.
 
 use std::fs;
+use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::Args;
 use iosv_engine::platform;
 use iosv_engine::sig::decompress::Decompressor;
 use serde_json::json;
 
 use crate::bench::gate::{self, GateBaseline, GatePlan, MachineBaseline};
-use crate::cli::GateArgs;
 use crate::input;
+
+#[derive(Args, Debug)]
+pub struct GateArgs {
+    /// Baseline file.
+    #[arg(long, default_value = "perf-reports/gate-baseline.json")]
+    pub baseline: PathBuf,
+    /// Measure and write this machine class's baseline instead of judging (other classes kept).
+    #[arg(long, conflicts_with = "has_baseline")]
+    pub update: bool,
+    /// Only say whether the baseline file has this machine class (exit 0) or not (exit 1).
+    #[arg(long)]
+    pub has_baseline: bool,
+    /// Print the verdicts as JSON (last line).
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Default threshold for a new baseline; see the module doc of `bench::gate` for its reasoning.
 const DEFAULT_THRESHOLD: f64 = 0.06;

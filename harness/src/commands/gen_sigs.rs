@@ -2,12 +2,34 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use clap::Args;
 use iosv_engine::jsonl::format_line;
 use iosv_engine::workload::{KeyReuse, SigWorkload};
 
-use crate::cli::GenSigsArgs;
+use super::parse::message_length;
+
+#[derive(Args, Debug)]
+pub struct GenSigsArgs {
+    /// Number of signatures.
+    #[arg(long, default_value_t = 100_000)]
+    pub count: usize,
+    /// Signing keys: `distinct` (one per signature) or a number of accounts, Zipf-weighted.
+    #[arg(long, default_value = "10000")]
+    pub keys: String,
+    /// Message length in bytes, at most 1 MiB (each message is held in memory while its
+    /// signature is made and written).
+    #[arg(long, default_value_t = 32, value_parser = message_length)]
+    pub msg_len: usize,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
 /// Signatures generated per step, so memory stays bounded for any count...
 const STEP: usize = 65_536;

@@ -1,10 +1,20 @@
 //! `iosv info`: the CPU's features and the arithmetic backend each verifier runs on.
 
+use clap::Args;
 use iosv_engine::platform::{self, CpuFeatures};
 use iosv_engine::sig::decompress::Decompressor;
 use serde::Serialize;
 
-use crate::cli::InfoArgs;
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also open the GPU adapter and print its features, the limits that shape the kernels and
+    /// the kernel variant it gets (exits 2 without an adapter).
+    #[arg(long)]
+    pub gpu: bool,
+}
 
 #[derive(Serialize)]
 struct Info {

@@ -10,6 +10,7 @@ pub mod gen_sigs;
 pub mod info;
 pub mod load;
 pub mod msb_bootstrap;
+pub mod parse;
 pub mod pipeline;
 pub mod serve;
 pub mod simulate;

@@ -3,9 +3,37 @@
 //! state root.
 
 use anyhow::bail;
+use clap::Args;
 
-use crate::cli::MsbBootstrapArgs;
 use crate::msb::scenario::{ScenarioConfig, build, measure};
+
+#[derive(Args, Debug)]
+pub struct MsbBootstrapArgs {
+    /// Epochs, each closed by an MSB.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub epochs: u64,
+    /// Blocks per epoch.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub blocks_per_epoch: u32,
+    /// Blocks after the last MSB.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub tail_blocks: u32,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub txs_per_block: u32,
+    /// Members of the shard roster that co-signs each MSB.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub roster_size: u32,
+    /// Seed of the workload and the rosters.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Timed repetitions (best is reported), 1 to 100.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
+    /// Print only the JSON report.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Every transaction is generated and signed in memory up front: keep runs within a few GiB.
 const MAX_TRANSACTIONS: usize = 2_000_000;

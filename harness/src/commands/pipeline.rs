@@ -2,11 +2,56 @@
 //! rate (or as fast as admitted); reports committed tx/s, admission → commit latency and the time
 //! spent in each stage.
 
+use clap::Args;
 use iosv_engine::workload::TxWorkload;
 
 use super::gen_sigs::parse_key_reuse;
+use super::parse::offered_rate;
 use crate::bench::pipeline::{PipelineRun, StageThreads, run_once, run_pinned};
-use crate::cli::PipelineArgs;
+use crate::commands;
+
+#[derive(Args, Debug)]
+pub struct PipelineArgs {
+    /// Number of transactions, 1 to 2,000,000: they are generated and signed in memory before
+    /// the run (measured: about 2.1–2.7 KB each, so up to ~5.5 GB).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
+    pub tx: u64,
+    /// Offered rate in transactions per second (open loop), 1 to 100,000,000; default: as fast
+    /// as admitted.
+    #[arg(long, value_parser = offered_rate)]
+    pub rate: Option<f64>,
+    /// Inputs (signatures) per transaction.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub inputs: u8,
+    /// Signing keys: `distinct` or a number of accounts, Zipf-weighted.
+    #[arg(long, default_value = "10000")]
+    pub keys: String,
+    /// Cores to size the stages for (default: all): N signature verifiers, N/4 (rounded up)
+    /// decoders, N UTXO threads (at most 16).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+    /// Decoding threads, overriding the number `--threads` gives.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub decode_threads: Option<u32>,
+    /// UTXO lookup and apply threads, overriding the number `--threads` gives.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub utxo_threads: Option<u32>,
+    /// Hold the run to `--threads` cores (Linux), so the figure is what that many cores give.
+    #[arg(long, requires = "threads")]
+    pub pin: bool,
+    /// Where signatures are verified: cpu, gpu, auto, or remote:HOST:PORT[,HOST:PORT…] (an
+    /// `iosv serve` service, local CPU fallback).
+    #[arg(long, default_value = "cpu")]
+    pub backend: commands::backend::BackendSpec,
+    #[command(flatten)]
+    pub remote: commands::backend::RemoteArgs,
+    /// Seed of the workload.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print a JSON summary as the last line.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Exits 1 when a remote endpoint was caught giving a wrong verdict.
 pub fn run(args: &PipelineArgs) -> anyhow::Result<bool> {

@@ -4,11 +4,13 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use clap::{Args, Subcommand};
 
-use crate::cli::{DemoArgs, ShardSafetyArgs, SimulateArgs, SimulateReport};
+use super::demo::DemoArgs;
+use super::parse::faulty_fraction;
 use crate::commands;
 use crate::demo::DemoConfig;
 use crate::input;
@@ -16,6 +18,84 @@ use crate::runtime;
 use crate::shard::safety::{self, SafetyReport};
 use crate::sim::config::ConfigError;
 use crate::sim::{self, Checks, Record, SimConfig, SimReport};
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SimulateArgs {
+    #[command(subcommand)]
+    pub report: Option<SimulateReport>,
+    /// Seed of the run: keys, network draws, genesis assignment and workload derive from it
+    /// [default: 1; with a demo configuration, the configuration's seed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Epochs to simulate [default: 3]; at most what the configuration fits in a 512 MiB memory
+    /// budget (the error names the limit).
+    #[arg(long)]
+    pub epochs: Option<u64>,
+    /// Configuration (JSON; see `sim::config`; `"randomness": "drp"` or `"placeholder"`, the
+    /// default in a file); without it: 16 validators, 2 shards, the DRP, Δ = 400 ms. A demo
+    /// configuration (`iosv demo --print-config`) runs the believable-first demonstration.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// With a demo configuration: one run per offered rate (comma-separated tx/s), latency
+    /// against finalized throughput plotted (demo-sweep.svg under --out).
+    #[arg(long, value_delimiter = ',')]
+    pub sweep: Vec<f64>,
+    /// With a demo configuration: where its report is written.
+    #[arg(long, default_value = "target/iosv-demo")]
+    pub out: PathBuf,
+    /// Write the event trace (JSON lines) here.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Print the full report as JSON (last line).
+    #[arg(long)]
+    pub json: bool,
+    /// Print the configuration that would run (defaults filled in) as JSON, and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Run the same validators in real time instead (one thread per node, channels for the
+    /// network; the network model, crashes, partitions and shards are not applied, and there is
+    /// no trace): prints the epochs' outcome and the same checks.
+    #[arg(long, conflicts_with = "trace")]
+    pub realtime: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimulateReport {
+    /// Probability that a shard has a third or more faulty members: exact hypergeometric beside
+    /// the rate measured over simulated epoch assignments.
+    ShardSafety(ShardSafetyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShardSafetyArgs {
+    /// Total validators, 1 to 1,000,000.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub validators: u32,
+    /// Shard sizes, each 1 to the number of validators (at most 64 sizes).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "16,32,64,100,150,200,300,400,600"
+    )]
+    pub sizes: Vec<u32>,
+    /// Faulty fractions of all validators, each in [0, 1) (at most 64).
+    #[arg(long, value_delimiter = ',', default_value = "0.25,0.33", value_parser = faulty_fraction)]
+    pub fractions: Vec<f64>,
+    /// Simulated epoch assignments per (size, fraction), 1 to 10,000,000 (see
+    /// `commands::simulate::MAX_SAFETY_WORK` for the bound on the whole run).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub samples: u64,
+    /// Seed of the sampled assignments.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Folder to write shard-safety.json and shard-safety.md into.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the report as JSON (last line).
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Seed when `--seed` is not given.
 const DEFAULT_SEED: u64 = 1;

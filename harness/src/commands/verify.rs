@@ -2,15 +2,51 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter};
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use anyhow::Context;
+use clap::{Args, ValueEnum};
 use iosv_engine::jsonl::stream::{StreamOptions, verify_stream};
 use iosv_engine::sig::{Backend, BackendError, SigRef, Verifier};
 
 use crate::bench::peers;
-use crate::cli::{BackendArg, PeerArg, VerifyArgs};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Input file, or `-` (the default) for standard input.
+    pub input: Option<PathBuf>,
+    /// Verification backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    pub backend: BackendArg,
+    /// Signatures per verification batch (and lines per chunk of work); default 1,024 on the CPU,
+    /// 16,384 with `gpu`, 8,192 with `auto`.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub batch: Option<u32>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+    /// Verify with a peer library instead of the engine, through the same reading, parsing and
+    /// writing: for whole-process comparisons only (peers do not follow ZIP-215 rules).
+    #[arg(long, value_enum, conflicts_with = "backend")]
+    pub peer: Option<PeerArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PeerArg {
+    /// ed25519-dalek 3 `verify_batch` (one verify per signature if a batch fails).
+    Ed25519DalekBatch,
+    /// ed25519-consensus's batch verifier.
+    Ed25519ConsensusBatch,
+}
 
 /// Default batch size on the CPU: measured on the development machine, batches of 1,024 reach
 /// 94–98% of the throughput of batches of 4,096 (perf-reports/sigverify.md), and bigger chunks

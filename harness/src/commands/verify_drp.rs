@@ -7,9 +7,21 @@
 //! well-formed transcript (bad JSON, unknown or missing fields at any level, a hex string of the
 //! wrong length), with the JSON path of the fault.
 
-use crate::cli::VerifyDrpArgs;
+use std::path::PathBuf;
+
+use clap::Args;
+
 use crate::drp::{CheckFailure, Transcript, TranscriptDamage};
 use crate::input;
+
+#[derive(Args, Debug)]
+pub struct VerifyDrpArgs {
+    /// Transcript file (JSON, as `iosv drp --out` writes it).
+    pub file: PathBuf,
+    /// Print the verdict as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// `Ok(true)` for a valid transcript, `Ok(false)` for one that fails a check.
 pub fn run(args: &VerifyDrpArgs) -> anyhow::Result<bool> {
