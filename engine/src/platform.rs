@@ -84,3 +84,64 @@ fn cpuinfo_field(field: &str) -> String {
         })
         .unwrap_or_else(|| "unknown".to_string())
 }
+
+/// Measures the CPU time the calling thread spends (`CLOCK_THREAD_CPUTIME_ID`), not wall time: on a
+/// machine running more threads than cores, a thread waiting for a core or blocked on a queue is
+/// not working. Work handed to other threads is counted on those threads. Falls back to wall time
+/// where the clock is unavailable.
+pub struct CpuStopwatch {
+    cpu: Option<std::time::Duration>,
+    wall: std::time::Instant,
+}
+
+impl CpuStopwatch {
+    pub fn start() -> CpuStopwatch {
+        CpuStopwatch {
+            cpu: thread_cpu_time(),
+            wall: std::time::Instant::now(),
+        }
+    }
+
+    pub fn elapsed(&self) -> std::time::Duration {
+        match (self.cpu, thread_cpu_time()) {
+            (Some(start), Some(now)) => now.saturating_sub(start),
+            _ => self.wall.elapsed(),
+        }
+    }
+}
+
+/// The time of clock `id` (a `clock_gettime` clock).
+#[cfg(unix)]
+fn clock(id: libc::clockid_t) -> Option<std::time::Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
+    (rc == 0).then(|| std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// CPU time the calling thread has used, where the platform says.
+pub fn thread_cpu_time() -> Option<std::time::Duration> {
+    #[cfg(unix)]
+    {
+        clock(libc::CLOCK_THREAD_CPUTIME_ID)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// CPU time the whole process has used (user + system), where the platform says.
+pub fn process_cpu_time() -> Option<std::time::Duration> {
+    #[cfg(unix)]
+    {
+        clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}

@@ -1,7 +1,7 @@
 //! Per-stage metrics: items, busy time, largest queue depth seen; and the admission → commit
 //! latency histogram.
 //!
-//! Busy time is the stage threads' own CPU time ([`BusyTimer`]), not wall time: it leaves out
+//! Busy time is the stage threads' own CPU time ([`crate::platform::CpuStopwatch`]), not wall time: it leaves out
 //! blocking on a full queue and the time the OS gave the core to another thread, so on a machine
 //! with fewer cores than threads it still says how much work each stage does per item. The UTXO
 //! set's helper threads (parallel lookups and writes) are not counted in any stage: the commit
@@ -9,50 +9,10 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
-
-/// Measures the calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`); wall time where that clock
-/// is missing.
-pub struct BusyTimer {
-    cpu: Option<Duration>,
-    wall: Instant,
-}
-
-impl BusyTimer {
-    pub fn start() -> BusyTimer {
-        BusyTimer {
-            cpu: thread_cpu(),
-            wall: Instant::now(),
-        }
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        match (self.cpu, thread_cpu()) {
-            (Some(start), Some(now)) => now.saturating_sub(start),
-            _ => self.wall.elapsed(),
-        }
-    }
-}
-
-fn thread_cpu() -> Option<Duration> {
-    #[cfg(unix)]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes one timespec through a valid pointer.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
 
 #[derive(Default)]
 pub struct StageCounters {

@@ -9,8 +9,9 @@ use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::dedup::{Dedup, DedupKey, DedupKeyer};
 use super::ledger::Ledger;
-use super::metrics::{BusyTimer, PipelineMetrics};
+use super::metrics::PipelineMetrics;
 use super::{Outcome, PipelineConfig, RejectReason, Submission};
+use crate::platform::CpuStopwatch;
 use crate::sig::Verifier;
 use crate::tx::{Transaction, TxDecodeError, TxId, verify_tx_signatures};
 
@@ -60,7 +61,7 @@ pub(crate) fn admit(input: Receiver<Submission>, output: Sender<Chunk>, metrics:
     let mut seq = 0u64;
     while let Ok(first) = input.recv() {
         metrics.admit.queue_depth(input.len());
-        let start = BusyTimer::start();
+        let start = CpuStopwatch::start();
         let mut items = Vec::with_capacity(input.len().clamp(1, CHUNK));
         items.push(first);
         while items.len() < CHUNK {
@@ -87,7 +88,7 @@ pub(crate) fn decode(
 ) {
     for chunk in input.iter() {
         metrics.decode.queue_depth(input.len());
-        let start = BusyTimer::start();
+        let start = CpuStopwatch::start();
         let count = chunk.items.len();
         let items = chunk
             .items
@@ -170,7 +171,7 @@ pub(crate) fn batch(
         waiting.insert(chunk.seq, chunk);
         while let Some(ready) = waiting.remove(&next) {
             next += 1;
-            let start = BusyTimer::start();
+            let start = CpuStopwatch::start();
             let count = ready.items.len();
             for item in ready.items {
                 match item {
@@ -212,7 +213,7 @@ pub(crate) fn verify(
 ) {
     for batch in input.iter() {
         metrics.verify.queue_depth(input.len());
-        let start = BusyTimer::start();
+        let start = CpuStopwatch::start();
         let verdicts = verify_tx_signatures(batch.txs.iter().map(|d| (&d.tx, &d.txid)), |refs| {
             verifier.verify_batch(refs)
         });
@@ -254,7 +255,7 @@ pub(crate) fn commit(
             for (txid, reason) in ready.rejected {
                 reject(&outcomes, metrics, Some(txid), reason);
             }
-            let start = BusyTimer::start();
+            let start = CpuStopwatch::start();
             let (txs, meta): (Vec<Transaction>, Vec<(TxId, Instant)>) = ready
                 .txs
                 .into_iter()

@@ -1,67 +1,12 @@
 //! What each shard counts and times during a demo run.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Measures the CPU time the current thread spends (`CLOCK_THREAD_CPUTIME_ID`), not wall time:
-/// the demo runs more threads than cores, and a thread waiting for a core is not working.
-/// (Work a part hands to other threads through rayon is counted on those threads.) Falls back to
-/// wall time where the clock is unavailable.
-pub struct Stopwatch {
-    cpu: Option<Duration>,
-    wall: Instant,
-}
-
-/// The time of clock `id` (a `clock_gettime` clock), where the platform has it.
-#[cfg(unix)]
-fn clock(id: libc::clockid_t) -> Option<Duration> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
-    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
-    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
-}
-
-/// CPU time the current thread has used.
-fn thread_cpu() -> Option<Duration> {
-    #[cfg(unix)]
-    {
-        clock(libc::CLOCK_THREAD_CPUTIME_ID)
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
-
-/// CPU time the whole process has used (user + system), where the platform says.
-pub fn process_cpu() -> Option<Duration> {
-    #[cfg(unix)]
-    {
-        clock(libc::CLOCK_PROCESS_CPUTIME_ID)
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
-
-impl Stopwatch {
-    pub fn start() -> Stopwatch {
-        Stopwatch {
-            cpu: thread_cpu(),
-            wall: Instant::now(),
-        }
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        match (self.cpu, thread_cpu()) {
-            (Some(a), Some(b)) => b.saturating_sub(a),
-            _ => self.wall.elapsed(),
-        }
-    }
-}
+/// Thread CPU time (not wall time) of each part of a shard's work: the demo runs more threads than
+/// cores, and a thread waiting for a core is not working.
+pub use iosv_engine::platform::CpuStopwatch as Stopwatch;
+/// CPU time of the whole process.
+pub use iosv_engine::platform::process_cpu_time as process_cpu;
 
 /// CPU time spent per part of the work (thread CPU time, summed over the shards).
 #[derive(Clone, Copy, Debug, Default)]
