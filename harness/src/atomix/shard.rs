@@ -190,17 +190,14 @@ impl AtomixShard {
             |input| map.shard_of(&input.prev) == id,
             |refs| verifier.verify_batch(refs),
         );
-        let mut pending = pending.into_iter().enumerate().peekable();
+        // Transaction k's place among the checked ones, if it was checked.
+        let mut checked_at: Vec<Option<usize>> = vec![None; txs.len()];
+        for (at, &k) in pending.iter().enumerate() {
+            checked_at[k] = Some(at);
+        }
         txs.iter()
-            .enumerate()
-            .map(|(k, tx)| {
-                let checked = match pending.peek() {
-                    Some(&(at, index)) if index == k => {
-                        pending.next();
-                        Some(at)
-                    }
-                    _ => None,
-                };
+            .zip(checked_at)
+            .map(|(tx, checked)| {
                 // A transaction decided before this call returns its decision without asking.
                 self.decide(tx, &|input: usize| {
                     checked.is_some_and(|at| verdicts.inputs(at)[input])
