@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use iosv_engine::sampling::{
-    Finding, FindingReason, SamplingSeed, is_selected, revalidate, select,
+    Finding, FindingReason, SamplingSeed, is_selected, revalidate, revalidate_signatures, select,
 };
 use iosv_engine::sig::{Backend, Verifier};
 use iosv_engine::tx::{BlockHeader, OutPoint, Transaction, TxInput, TxOutput};
@@ -158,6 +158,29 @@ fn double_spend_is_found() {
         revalidate(&set, &txs, &[at, at, 10_000], &verifier()),
         findings
     );
+}
+
+/// The signature half alone: it finds exactly revalidate's bad-signature findings (and not the
+/// UTXO ones, which a replica that applied the block judged already), on any sample.
+#[test]
+fn signature_revalidation_matches_the_full_one_on_signatures() {
+    let (set, mut txs) = honest_block();
+    txs[137].inputs[1].signature[40] ^= 0x01;
+    txs[12].inputs[0].signature[3] ^= 0x80;
+    let prev = txs[50].inputs[0].prev;
+    txs.insert(200, spend(prev, (50 * INPUTS) as u64, 1_000));
+    let txids: Vec<_> = txs.iter().map(Transaction::txid).collect();
+    let v = verifier();
+    for sample in [all(&txs), vec![137, 200, 137, 99_999], vec![0, 1, 2], vec![]] {
+        let full: Vec<Finding> = revalidate(&set, &txs, &sample, &v)
+            .into_iter()
+            .filter(|f| matches!(f.reason, FindingReason::BadSignature { .. }))
+            .collect();
+        assert_eq!(revalidate_signatures(&txs, &txids, &sample, &v), full);
+    }
+    let found = revalidate_signatures(&txs, &txids, &all(&txs), &v);
+    let indices: Vec<usize> = found.iter().map(|f| f.index).collect();
+    assert_eq!(indices, vec![12, 137]);
 }
 
 #[test]

@@ -477,7 +477,7 @@ impl World {
         let entries: Vec<(OutPoint, Entry)> =
             self.model.map.iter().map(|(o, e)| (*o, *e)).collect();
         prop_assert_eq!(self.set.entries(), entries);
-        prop_assert_eq!(self.set.root(), self.model.root());
+        prop_assert_eq!(self.set.consistency_digest(), self.model.root());
         for id in 0..3 {
             prop_assert_eq!(
                 self.set.locked_by(lock_id(id)),
@@ -586,10 +586,10 @@ proptest! {
         reversed.reverse();
         let r2 = second.lock(lock_id(1), &reversed);
         prop_assert_eq!(r1.is_ok(), r2.is_ok());
-        prop_assert_eq!(first.root(), second.root());
-        prop_assert_eq!(first.root(), first.recompute_root());
+        prop_assert_eq!(first.consistency_digest(), second.consistency_digest());
+        prop_assert_eq!(first.consistency_digest(), first.recompute_consistency_digest());
         let model: BTreeMap<OutPoint, Entry> = first.entries().into_iter().collect();
-        prop_assert_eq!(first.root(), state_root_of(model.iter()));
+        prop_assert_eq!(first.consistency_digest(), state_root_of(model.iter()));
     }
 
     #[test]
@@ -602,7 +602,7 @@ proptest! {
         for step in &steps {
             world.step(step)?;
         }
-        prop_assert_eq!(world.set.recompute_root(), world.set.root());
+        prop_assert_eq!(world.set.recompute_consistency_digest(), world.set.consistency_digest());
     }
 
     #[test]
@@ -610,12 +610,12 @@ proptest! {
         mut world in populated_world(),
         specs in vec(tx_spec(), 0..8),
     ) {
-        let before = (world.set.root(), world.set.entries());
+        let before = (world.set.consistency_digest(), world.set.entries());
         let txs = world.build_batch(&specs);
         let (_, undo) = world.set.apply_valid(&txs);
-        prop_assert_eq!(undo.root_after(), world.set.root());
+        prop_assert_eq!(undo.digest_after(), world.set.consistency_digest());
         world.set.undo_block(&undo).unwrap();
-        prop_assert_eq!((world.set.root(), world.set.entries()), before);
+        prop_assert_eq!((world.set.consistency_digest(), world.set.entries()), before);
     }
 
     #[test]
@@ -625,8 +625,8 @@ proptest! {
         let restored = UtxoSet::restore_from_with_shards(&path, shards);
         fs::remove_file(&path).unwrap();
         let restored = restored.unwrap();
-        prop_assert_eq!(root, world.set.root());
-        prop_assert_eq!(restored.root(), root);
+        prop_assert_eq!(root, world.set.consistency_digest());
+        prop_assert_eq!(restored.consistency_digest(), root);
         prop_assert_eq!(restored.entries(), world.set.entries());
         prop_assert_eq!(restored.locked_by(lock_id(1)), world.set.locked_by(lock_id(1)));
     }
@@ -666,10 +666,10 @@ proptest! {
         a.sort();
         a.dedup();
         let b: Vec<OutPoint> = second.iter().map(|i| *i.get(&all)).collect();
-        let initial = (set.root(), set.entries());
+        let initial = (set.consistency_digest(), set.entries());
 
         set.lock(lock_id(1), &a).unwrap();
-        let locked = (set.root(), set.entries());
+        let locked = (set.consistency_digest(), set.entries());
         prop_assert_ne!(locked.0, initial.0);
         // A second lock succeeds only if disjoint and duplicate-free; otherwise nothing changes.
         let overlaps = b.iter().any(|o| a.contains(o));
@@ -679,7 +679,7 @@ proptest! {
         if second_lock.is_ok() {
             set.unlock(lock_id(2)).unwrap();
         }
-        prop_assert_eq!((set.root(), set.entries()), locked.clone());
+        prop_assert_eq!((set.consistency_digest(), set.entries()), locked.clone());
         // Locked outputs cannot be spent by an ordinary transaction.
         for outpoint in &a {
             let entry = set.get(outpoint).unwrap();
@@ -703,11 +703,11 @@ proptest! {
             for o in &a {
                 model.map.remove(o);
             }
-            prop_assert_eq!(set.root(), model.root());
+            prop_assert_eq!(set.consistency_digest(), model.root());
             prop_assert!(a.iter().all(|o| !set.contains(o)));
         } else {
             set.unlock(lock_id(1)).unwrap();
-            prop_assert_eq!((set.root(), set.entries()), initial);
+            prop_assert_eq!((set.consistency_digest(), set.entries()), initial);
         }
         prop_assert_eq!(set.lock_count(), 0);
     }
@@ -737,6 +737,6 @@ proptest! {
         for (specs, mode) in batches {
             world.step(&Step::Batch(specs, mode))?;
         }
-        prop_assert_eq!(world.set.recompute_root(), world.set.root());
+        prop_assert_eq!(world.set.recompute_consistency_digest(), world.set.consistency_digest());
     }
 }

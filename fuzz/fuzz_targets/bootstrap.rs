@@ -8,7 +8,7 @@
 //! - bit 1: epoch headers re-linked (prev_hash, height, shard), the MSB's state root (and the last
 //!   header's) set to the snapshot's;
 //! - bit 2: header count, headers root and tip of the MSB set from the headers;
-//! - bit 3: the blocks after the MSB re-proposed on the snapshot's state (`ShardState::propose`,
+//! - bit 3: the blocks after the MSB re-proposed on the snapshot's state (`ChainState::propose`,
 //!   the producer's path): refused transactions are dropped, as a producer would;
 //! - bit 4: the MSB re-signed by its epoch's roster (fixture keys).
 //!
@@ -23,7 +23,7 @@ use iosv_engine::tx::Block;
 use iosv_fuzz::container::decode_package;
 use iosv_fuzz::fixtures;
 use iosv_harness::msb::block::{MSB_VERSION, headers_root};
-use iosv_harness::msb::{BootstrapPackage, ShardState, SignedMsb, Tip, bootstrap};
+use iosv_harness::msb::{BootstrapPackage, ChainState, SignedMsb, Tip, bootstrap};
 use libfuzzer_sys::fuzz_target;
 
 const ALL_REPAIRS: u8 = 0b1_1111;
@@ -52,7 +52,7 @@ fn repair(package: &mut BootstrapPackage, mode: u8) -> Option<[u8; 32]> {
             height: 0,
             hash: [0; 32],
         };
-        let root = ShardState::from_entries(msb.shard, &package.snapshot, tip)
+        let root = ChainState::from_entries(msb.shard, &package.snapshot, tip)
             .ok()?
             .root();
         if let Some(last) = headers.last_mut() {
@@ -75,7 +75,7 @@ fn repair(package: &mut BootstrapPackage, mode: u8) -> Option<[u8; 32]> {
             height: msb.height,
             hash: msb.tip_hash,
         };
-        let mut state = ShardState::from_entries(msb.shard, &package.snapshot, tip).ok()?;
+        let mut state = ChainState::from_entries(msb.shard, &package.snapshot, tip).ok()?;
         let mut blocks = Vec::with_capacity(package.blocks.len());
         for Block { header, txs } in std::mem::take(&mut package.blocks) {
             // A tip at u64::MAX has no next height: the producer cannot go on.

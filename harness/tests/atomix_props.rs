@@ -180,10 +180,18 @@ fn run(specs: &[TxSpec], ops: &[Op], seed: u64) -> Result<usize, TestCaseError> 
             Op::Crash(_) => {}
             Op::Replay(k) if !w.delivered().is_empty() => {
                 let k = k % w.delivered().len();
-                let roots: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
+                let roots: Vec<[u8; 32]> = w
+                    .shards()
+                    .iter()
+                    .map(|s| s.state().utxo().consistency_digest())
+                    .collect();
                 let verdict = w.replay(k).unwrap();
                 prop_assert!(verdict.is_err(), "replay accepted: {:?}", verdict);
-                let after: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
+                let after: Vec<[u8; 32]> = w
+                    .shards()
+                    .iter()
+                    .map(|s| s.state().utxo().consistency_digest())
+                    .collect();
                 prop_assert_eq!(roots, after, "a refused replay changed state");
             }
             Op::Replay(_) => {}
@@ -229,7 +237,7 @@ fn run(specs: &[TxSpec], ops: &[Op], seed: u64) -> Result<usize, TestCaseError> 
             }
             for index in 0..tx.outputs.len() as u32 {
                 let o = OutPoint { txid, index };
-                prop_assert!(w.shards()[map.shard_of(&o) as usize].utxo().contains(&o));
+                prop_assert!(w.shards()[map.shard_of(&o) as usize].state().contains(&o));
             }
             for input in &tx.inputs {
                 if let Some(other) = spent_by.insert(input.prev, txid) {
@@ -251,7 +259,7 @@ fn run(specs: &[TxSpec], ops: &[Op], seed: u64) -> Result<usize, TestCaseError> 
     }
     for i in 0..GENESIS {
         let o = genesis_point(i);
-        let present = w.shards()[map.shard_of(&o) as usize].utxo().get(&o);
+        let present = w.shards()[map.shard_of(&o) as usize].state().get(&o);
         prop_assert_eq!(
             present.is_some(),
             !spent_by.contains_key(&o),

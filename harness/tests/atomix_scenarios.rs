@@ -102,14 +102,14 @@ fn outputs_exist(w: &AtomixWorld, tx: &Transaction) -> bool {
     (0..tx.outputs.len() as u32).all(|index| {
         let o = OutPoint { txid, index };
         w.shards()[w.map().shard_of(&o) as usize]
-            .utxo()
+            .state()
             .contains(&o)
     })
 }
 
 fn unlocked_present(w: &AtomixWorld, o: &OutPoint) -> bool {
     w.shards()[w.map().shard_of(o) as usize]
-        .utxo()
+        .state()
         .get(o)
         .is_some_and(|e| e.locked_by.is_none())
 }
@@ -135,7 +135,7 @@ fn commit_across_two_input_shards() {
     assert!(w.settle(4, &mut rng));
     ended_everywhere(&w, &tx, Outcome::Committed);
     assert!(outputs_exist(&w, &tx));
-    assert!(!w.shards()[0].utxo().contains(&a) && !w.shards()[1].utxo().contains(&b));
+    assert!(!w.shards()[0].state().contains(&a) && !w.shards()[1].state().contains(&b));
     assert_eq!(
         w.total_value(),
         before - 10,
@@ -273,7 +273,11 @@ fn replayed_and_misbound_proofs_are_refused() {
     assert!(matches!(cert, Certificate::Commit { .. }));
     // tx's certificate presented for `other`: every proof names another txid.
     let dir = w.directory().clone();
-    let roots: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
+    let roots: Vec<[u8; 32]> = w
+        .shards()
+        .iter()
+        .map(|s| s.state().utxo().consistency_digest())
+        .collect();
     let refused = w.shard_mut(0).unwrap().finish(&other, &cert, &dir);
     assert!(
         matches!(
@@ -324,14 +328,22 @@ fn replayed_and_misbound_proofs_are_refused() {
             CertificateError::NotARejection { .. }
         ))
     ));
-    let after: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
+    let after: Vec<[u8; 32]> = w
+        .shards()
+        .iter()
+        .map(|s| s.state().utxo().consistency_digest())
+        .collect();
     assert_eq!(roots, after, "no refusal changed any state");
 
     assert!(w.settle(4, &mut rng));
     ended_everywhere(&w, &tx, Outcome::Committed);
     ended_everywhere(&w, &other, Outcome::Committed);
     let total = w.total_value();
-    let settled: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
+    let settled: Vec<[u8; 32]> = w
+        .shards()
+        .iter()
+        .map(|s| s.state().utxo().consistency_digest())
+        .collect();
     let delivered = w.delivered().len();
     assert!(delivered >= 4);
     for i in 0..delivered {
@@ -342,7 +354,11 @@ fn replayed_and_misbound_proofs_are_refused() {
         );
     }
     assert_eq!(w.total_value(), total);
-    let after: Vec<[u8; 32]> = w.shards().iter().map(|s| s.utxo().root()).collect();
+    let after: Vec<[u8; 32]> = w
+        .shards()
+        .iter()
+        .map(|s| s.state().utxo().consistency_digest())
+        .collect();
     assert_eq!(after, settled, "replays changed no state");
 }
 

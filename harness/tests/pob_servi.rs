@@ -6,13 +6,13 @@
 //! misdirected proofs are refused without effect.
 
 use ed25519_dalek::SigningKey;
-use iosv_engine::fraud::{FraudKind, SignedHeader, build};
+use iosv_engine::fraud::{FraudKind, SignedHeader};
 use iosv_engine::sampling::revalidate;
 use iosv_engine::sig::{Backend, Verifier};
 use iosv_engine::tx::{
     BlockHeader, HEADER_VERSION, OutPoint, Transaction, TxId, TxInput, TxOutput, tx_root,
 };
-use iosv_engine::utxo::{StateTree, UtxoSet};
+use iosv_engine::utxo::{ShardState, UtxoSet};
 use iosv_engine::vrf::SecretKey;
 use iosv_engine::workload::signing_key;
 use iosv_harness::pob::{
@@ -139,12 +139,11 @@ const BELIEVABLE: u64 = 1;
 
 /// A block proposed by validator `BELIEVABLE` whose second transaction has a bad signature; the
 /// fraud proof for it, built from a sampling finding, and the pre-state.
-fn fraudulent_block() -> (iosv_engine::fraud::FraudProof, UtxoSet) {
-    let set = state();
+fn fraudulent_block() -> (iosv_engine::fraud::FraudProof, ShardState) {
+    let mut set = ShardState::new(state());
     let mut bad = spend(&[(genesis(4), 4)], &[(100, 8)]);
     bad.inputs[0].signature[0] ^= 1;
     let txs = vec![spend(&[(genesis(3), 3)], &[(100, 7)]), bad];
-    let mut tree = StateTree::from_set(&set);
     let header = BlockHeader {
         version: HEADER_VERSION,
         shard: 0,
@@ -152,16 +151,21 @@ fn fraudulent_block() -> (iosv_engine::fraud::FraudProof, UtxoSet) {
         prev_hash: [1; 32],
         tx_root: tx_root(&txs),
         tx_count: txs.len() as u32,
-        pre_state_root: tree.root(),
+        pre_state_root: set.root(),
         state_root: [0; 32],
         timestamp_ms: 1_700_000_000_000,
         proposer: [0; 32],
     };
     let signed = SignedHeader::sign(header, &key(BELIEVABLE));
     let all: Vec<usize> = (0..txs.len()).collect();
-    let findings = revalidate(&set, &txs, &all, &Verifier::new(Backend::Cpu).unwrap());
+    let findings = revalidate(
+        set.utxo(),
+        &txs,
+        &all,
+        &Verifier::new(Backend::Cpu).unwrap(),
+    );
     assert_eq!(findings.len(), 1);
-    let proof = build(&signed, &txs, &set, &mut tree, findings[0].index).unwrap();
+    let proof = set.prove_fraud(&signed, &txs, findings[0].index).unwrap();
     (proof, set)
 }
 
@@ -181,8 +185,8 @@ fn a_real_fraud_proof_slashes_the_believable_proposer() {
         rep.reward(&pk(BELIEVABLE), Contribution::Sample, &policy.servi)
             .unwrap();
     }
-    let (proof, set) = fraudulent_block();
-    let tokens = token_balance(&set, &pk(BELIEVABLE));
+    let (proof, mut set) = fraudulent_block();
+    let tokens = token_balance(set.utxo(), &pk(BELIEVABLE));
     assert!(rep.score(&pk(BELIEVABLE), tokens, &policy.weights) > Score::ZERO);
 
     // A tampered proof (the header's signature no longer verifies) is refused, changing nothing.
@@ -225,10 +229,10 @@ fn a_real_fraud_proof_slashes_the_believable_proposer() {
 
     // Its tokens are seized for compensation.
     assert_eq!(
-        seize_tokens(&set, &pk(BELIEVABLE), &slashing.header_hash),
+        seize_tokens(&mut set, &pk(BELIEVABLE), &slashing.header_hash),
         Ok(100)
     );
-    assert_eq!(token_balance(&set, &pk(BELIEVABLE)), 0);
+    assert_eq!(token_balance(set.utxo(), &pk(BELIEVABLE)), 0);
     assert_eq!(set.lock_count(), 0);
 
     // It is never drawn believable again.
@@ -244,9 +248,9 @@ fn a_real_fraud_proof_slashes_the_believable_proposer() {
             vrf_key: sk.public().to_bytes(),
         })
         .collect();
-    let candidates = candidates(&shard, &rep, &set, &policy.weights);
+    let candidates = candidates(&shard, &rep, set.utxo(), &policy.weights);
     for (c, &v) in candidates.iter().zip(&members) {
-        let expected = rep.score(&pk(v), token_balance(&set, &pk(v)), &policy.weights);
+        let expected = rep.score(&pk(v), token_balance(set.utxo(), &pk(v)), &policy.weights);
         assert_eq!(c.score, expected);
     }
     assert_eq!(candidates[BELIEVABLE as usize].score, Score::ZERO);

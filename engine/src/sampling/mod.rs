@@ -31,6 +31,6 @@ pub mod seed;
 pub mod select;
 
 pub use audit::{Audit, AuditError, audit};
-pub use revalidate::{Finding, FindingReason, revalidate};
+pub use revalidate::{Finding, FindingReason, revalidate, revalidate_signatures};
 pub use seed::{SEED_DOMAIN, SEED_LEN, SamplingSeed};
 pub use select::{SELECT_DOMAIN, is_selected, select, threshold};

@@ -85,17 +85,11 @@ pub fn revalidate(
 
     // UTXO verdicts of the prefix that covers every sampled index.
     let verdicts = pre_state.validate_batch(&block_txs[..=last]);
-
-    // One signature batch for all inputs of the sampled transactions.
     let txids: Vec<TxId> = indices.iter().map(|&i| block_txs[i].txid()).collect();
-    let signatures =
-        verify_tx_signatures(indices.iter().map(|&i| &block_txs[i]).zip(&txids), |refs| {
-            verifier.verify_batch(refs)
-        });
+    let bad_inputs = first_bad_inputs(block_txs, &indices, &txids, verifier);
 
     let mut findings = Vec::new();
-    for (k, (&i, &txid)) in indices.iter().zip(&txids).enumerate() {
-        let bad_input = signatures.first_bad_input(k);
+    for ((&i, &txid), bad_input) in indices.iter().zip(&txids).zip(bad_inputs) {
         let reason = match (bad_input, &verdicts[i]) {
             (Some(input), _) => FindingReason::BadSignature { input },
             (None, Err(err)) => FindingReason::Utxo(err.clone()),
@@ -108,4 +102,60 @@ pub fn revalidate(
         });
     }
     findings
+}
+
+/// The signature half of [`revalidate`], for an auditor whose replica already judged the block's
+/// UTXO rules (a replica that applied the block holds the state *after* it, which `revalidate`
+/// cannot use): every input signature of the transactions at `selected` (same rules for the
+/// indices), one batch through `verifier`. `txids[i]` is `block_txs[i].txid()` for every `i`.
+/// Returns a [`FindingReason::BadSignature`] finding per sampled transaction with a bad
+/// signature, by increasing index.
+///
+/// # Panics
+/// If `txids` and `block_txs` differ in length.
+pub fn revalidate_signatures(
+    block_txs: &[Transaction],
+    txids: &[TxId],
+    selected: &[usize],
+    verifier: &Verifier,
+) -> Vec<Finding> {
+    assert_eq!(block_txs.len(), txids.len(), "one txid per transaction");
+    let mut indices: Vec<usize> = selected
+        .iter()
+        .copied()
+        .filter(|&i| i < block_txs.len())
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    let sampled_txids: Vec<TxId> = indices.iter().map(|&i| txids[i]).collect();
+    let bad_inputs = first_bad_inputs(block_txs, &indices, &sampled_txids, verifier);
+    indices
+        .iter()
+        .zip(sampled_txids)
+        .zip(bad_inputs)
+        .filter_map(|((&index, txid), bad)| {
+            bad.map(|input| Finding {
+                index,
+                txid,
+                reason: FindingReason::BadSignature { input },
+            })
+        })
+        .collect()
+}
+
+/// Per sampled transaction (`indices`, with their `txids`), its first input whose signature does
+/// not verify: one batch for all their inputs.
+fn first_bad_inputs(
+    block_txs: &[Transaction],
+    indices: &[usize],
+    txids: &[TxId],
+    verifier: &Verifier,
+) -> Vec<Option<usize>> {
+    let signatures =
+        verify_tx_signatures(indices.iter().map(|&i| &block_txs[i]).zip(txids), |refs| {
+            verifier.verify_batch(refs)
+        });
+    (0..indices.len())
+        .map(|k| signatures.first_bad_input(k))
+        .collect()
 }

@@ -1,4 +1,5 @@
-//! The state commitment: an additive multiset hash of the set's entries.
+//! The consistency digest ([`UtxoSet::consistency_digest`](super::UtxoSet::consistency_digest)): an additive
+//! multiset hash of the set's entries. Not a commitment (see below); the Merkle state tree is.
 //!
 //! Each entry maps to a leaf, the first 32 bytes of
 //! `SHA-512(LEAF_DOMAIN ‖ txid ‖ index u32 ‖ amount u64 ‖ owner ‖ lock_tag u8 [‖ lock_id])`
@@ -136,7 +137,7 @@ fn sub_assign(a: &mut [u64; 4], b: &[u64; 4]) {
 }
 
 /// The root of a set given as its entries, computed from scratch: the reference the incremental
-/// [`UtxoSet::root`](super::UtxoSet::root) must always equal. Entries must be distinct outpoints.
+/// [`UtxoSet::consistency_digest`](super::UtxoSet::consistency_digest) must always equal. Entries must be distinct outpoints.
 pub fn state_root_of<'a>(entries: impl IntoIterator<Item = (&'a OutPoint, &'a Entry)>) -> [u8; 32] {
     let mut acc = Accumulator::default();
     for (outpoint, entry) in entries {

@@ -72,13 +72,13 @@ pub enum UtxoError {
     /// The undo record does not belong to the current state: blocks must be undone newest first,
     /// with no lock taken or other change made since the block was applied.
     #[error(
-        "undo record expects state root {}, but the set's root is {}",
-        hex::encode(.expected_root),
-        hex::encode(.found_root)
+        "undo record expects consistency digest {}, but the set's digest is {}",
+        hex::encode(.expected_digest),
+        hex::encode(.found_digest)
     )]
     UndoMismatch {
-        expected_root: [u8; 32],
-        found_root: [u8; 32],
+        expected_digest: [u8; 32],
+        found_digest: [u8; 32],
     },
 }
 

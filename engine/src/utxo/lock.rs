@@ -170,18 +170,22 @@ mod tests {
             set.commit_lock(L1),
             Err(UtxoError::UnknownLock { lock_id: L1 })
         );
-        assert_eq!(set.root(), set.recompute_root());
+        assert_eq!(set.consistency_digest(), set.recompute_consistency_digest());
     }
 
     #[test]
     fn lock_then_unlock_restores_state_and_root() {
         let set = set_with(3);
-        let before = (set.root(), set.entries());
+        let before = (set.consistency_digest(), set.entries());
         set.lock(L1, &[op(1)]).unwrap();
-        assert_ne!(set.root(), before.0, "lock state is part of the root");
-        assert_eq!(set.root(), set.recompute_root());
+        assert_ne!(
+            set.consistency_digest(),
+            before.0,
+            "lock state is part of the root"
+        );
+        assert_eq!(set.consistency_digest(), set.recompute_consistency_digest());
         set.unlock(L1).unwrap();
-        assert_eq!((set.root(), set.entries()), before);
+        assert_eq!((set.consistency_digest(), set.entries()), before);
         assert_eq!(set.unlock(L1), Err(UtxoError::UnknownLock { lock_id: L1 }));
     }
 
@@ -189,7 +193,7 @@ mod tests {
     fn lock_is_all_or_nothing() {
         let set = set_with(3);
         set.lock(L1, &[op(1)]).unwrap();
-        let before = (set.root(), set.entries());
+        let before = (set.consistency_digest(), set.entries());
         assert_eq!(
             set.lock(L2, &[op(0), op(1)]),
             Err(UtxoError::Locked {
@@ -213,7 +217,7 @@ mod tests {
             Err(UtxoError::LockInUse { lock_id: L1 })
         );
         assert_eq!(set.lock(L2, &[]), Err(UtxoError::EmptyLock { lock_id: L2 }));
-        assert_eq!((set.root(), set.entries()), before);
+        assert_eq!((set.consistency_digest(), set.entries()), before);
         assert_eq!(set.locked_by(L2), None);
     }
 

@@ -4,8 +4,10 @@
 //! transactions ([`UtxoSet::validate_batch`]), applies blocks atomically and rolls them back
 //! ([`UtxoSet::apply_block`], [`UtxoSet::apply_valid`], [`UtxoSet::undo_block`]), locks
 //! outpoints for cross-shard (Atomix) commits ([`UtxoSet::lock`], [`UtxoSet::unlock`],
-//! [`UtxoSet::commit_lock`]), maintains an order-independent state root ([`UtxoSet::root`]) and
-//! snapshots to a file ([`UtxoSet::snapshot_to`], [`UtxoSet::restore_from`]).
+//! [`UtxoSet::commit_lock`]), maintains an order-independent consistency digest ([`UtxoSet::consistency_digest`]) and
+//! snapshots to a file ([`UtxoSet::snapshot_to`], [`UtxoSet::restore_from`]). [`ShardState`] owns a
+//! set together with its Merkle [`StateTree`] and changes both in step: what a shard's block
+//! production, replay, Atomix side and fraud handling use.
 //!
 //! Rules a transaction must pass against the set (checked in this order; the first failure is the
 //! verdict, see `validate`):
@@ -44,7 +46,7 @@
 //! from rayon tasks cannot deadlock through work stealing; the parallel apply under the write gate
 //! uses scoped threads of its own.
 //!
-//! Files: `set` (shards, entries, genesis), `validate` (batch rules, apply, undo), `lock` (Atomix
+//! Files: `set` (shards, entries, genesis), `shard_state` (set and tree together), `validate` (batch rules, apply, undo), `lock` (Atomix
 //! locks), `commitment` (additive state root), `state_tree` (Merkle state commitment and its
 //! proofs), `snapshot` (file format), `error`.
 
@@ -52,6 +54,7 @@ mod commitment;
 mod error;
 mod lock;
 mod set;
+mod shard_state;
 mod snapshot;
 mod state_tree;
 mod validate;
@@ -59,6 +62,7 @@ mod validate;
 pub use commitment::{LEAF_DOMAIN, ROOT_DOMAIN, leaf_hash, state_root_of};
 pub use error::{AmountSide, SnapshotError, UtxoError};
 pub use set::{DEFAULT_SHARDS, Entry, MAX_SHARDS, UtxoSet};
+pub use shard_state::ShardState;
 pub use snapshot::{
     SNAPSHOT_ENTRY_LEN, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, encode_entry as encode_snapshot_entry,
 };

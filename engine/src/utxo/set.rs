@@ -320,14 +320,17 @@ impl UtxoSet {
         Ok(())
     }
 
-    /// The state root (see the `commitment` module): equal for equal sets, whatever their history.
-    pub fn root(&self) -> [u8; 32] {
+    /// The consistency digest (see the `commitment` module): equal for equal sets, whatever their
+    /// history. A cheap check that honest replicas agree, **not a commitment**: it is additive, so
+    /// entries can be chosen to reach a given digest; headers, fraud proofs and MSBs anchor the
+    /// Merkle [`StateTree`](super::StateTree) root instead.
+    pub fn consistency_digest(&self) -> [u8; 32] {
         let _gate = self.read_gate();
-        self.root_locked()
+        self.digest_locked()
     }
 
-    /// [`UtxoSet::root`] for a caller that holds the gate.
-    pub(crate) fn root_locked(&self) -> [u8; 32] {
+    /// [`UtxoSet::consistency_digest`] for a caller that holds the gate.
+    pub(crate) fn digest_locked(&self) -> [u8; 32] {
         let mut total = Accumulator::default();
         for shard in self.shards.iter() {
             total.merge(&read(shard).acc);
@@ -335,9 +338,9 @@ impl UtxoSet {
         total.root()
     }
 
-    /// The root recomputed from every entry, ignoring the incremental sums: an audit that must
-    /// always equal [`UtxoSet::root`]. Costs one hash per entry.
-    pub fn recompute_root(&self) -> [u8; 32] {
+    /// The digest recomputed from every entry, ignoring the incremental sums: an audit that must
+    /// always equal [`UtxoSet::consistency_digest`]. Costs one hash per entry.
+    pub fn recompute_consistency_digest(&self) -> [u8; 32] {
         let _gate = self.read_gate();
         let mut total = Accumulator::default();
         for shard in self.shards.iter() {
@@ -493,10 +496,10 @@ mod tests {
             b.insert_genesis(op(m, 0), out(u64::from(m) + 1, m))
                 .unwrap();
         }
-        assert_eq!(a.root(), b.root());
-        assert_eq!(a.root(), a.recompute_root());
+        assert_eq!(a.consistency_digest(), b.consistency_digest());
+        assert_eq!(a.consistency_digest(), a.recompute_consistency_digest());
         assert_eq!(a.entries(), b.entries());
-        assert_ne!(a.root(), UtxoSet::new().root());
+        assert_ne!(a.consistency_digest(), UtxoSet::new().consistency_digest());
     }
 
     #[test]
@@ -518,8 +521,11 @@ mod tests {
             set.apply_changes(&removed, &[]);
         }
         assert_eq!(wide.entries(), narrow.entries());
-        assert_eq!(wide.root(), narrow.root());
-        assert_eq!(wide.root(), wide.recompute_root());
+        assert_eq!(wide.consistency_digest(), narrow.consistency_digest());
+        assert_eq!(
+            wide.consistency_digest(),
+            wide.recompute_consistency_digest()
+        );
         assert_eq!(wide.len(), inserts.len() / 2);
     }
 }

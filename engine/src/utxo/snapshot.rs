@@ -170,7 +170,7 @@ impl UtxoSet {
         let path = path.as_ref();
         let (entries, root) = {
             let _gate = self.read_gate();
-            (self.entries_locked(), self.root_locked())
+            (self.entries_locked(), self.digest_locked())
         };
         let temp = temp_path_for(path);
         let written = write_file(&temp, &entries, &root)
@@ -319,7 +319,7 @@ fn restore_stream(
     if let Some(e) = first_error {
         return Err(e);
     }
-    let computed = set.root();
+    let computed = set.consistency_digest();
     if computed != stored_root {
         return Err(SnapshotError::RootMismatch {
             stored: stored_root,

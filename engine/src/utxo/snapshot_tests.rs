@@ -69,7 +69,7 @@ fn round_trip_keeps_entries_root_and_locks() {
     let set = sample();
     let path = dir.file("utxo.snap");
     let root = set.snapshot_to(&path).unwrap();
-    assert_eq!(root, set.root());
+    assert_eq!(root, set.consistency_digest());
     let len = fs::metadata(&path).unwrap().len();
     assert_eq!(
         len,
@@ -77,7 +77,7 @@ fn round_trip_keeps_entries_root_and_locks() {
     );
 
     let restored = UtxoSet::restore_from_with_shards(&path, 64).unwrap();
-    assert_eq!(restored.root(), root);
+    assert_eq!(restored.consistency_digest(), root);
     assert_eq!(restored.entries(), set.entries());
     assert_eq!(
         restored.locked_by(LockId([0xaa; 32])),
@@ -85,7 +85,7 @@ fn round_trip_keeps_entries_root_and_locks() {
     );
     restored.unlock(LockId([0xaa; 32])).unwrap();
     set.unlock(LockId([0xaa; 32])).unwrap();
-    assert_eq!(restored.root(), set.root());
+    assert_eq!(restored.consistency_digest(), set.consistency_digest());
 }
 
 #[test]
@@ -95,7 +95,10 @@ fn empty_set_round_trips() {
     UtxoSet::new().snapshot_to(&path).unwrap();
     let restored = UtxoSet::restore_from(&path).unwrap();
     assert!(restored.is_empty());
-    assert_eq!(restored.root(), UtxoSet::new().root());
+    assert_eq!(
+        restored.consistency_digest(),
+        UtxoSet::new().consistency_digest()
+    );
 }
 
 #[test]
@@ -105,7 +108,10 @@ fn rewriting_replaces_the_file_and_leaves_no_temporary() {
     UtxoSet::new().snapshot_to(&path).unwrap();
     let set = sample();
     set.snapshot_to(&path).unwrap();
-    assert_eq!(UtxoSet::restore_from(&path).unwrap().root(), set.root());
+    assert_eq!(
+        UtxoSet::restore_from(&path).unwrap().consistency_digest(),
+        set.consistency_digest()
+    );
     let names: Vec<_> = fs::read_dir(&dir.0)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -232,7 +238,7 @@ fn reader_restores_like_the_file_and_checks_the_declared_length() {
     let len = good.len() as u64;
 
     let restored = UtxoSet::restore_from_reader(good.as_slice(), len, 8).unwrap();
-    assert_eq!(restored.root(), set.root());
+    assert_eq!(restored.consistency_digest(), set.consistency_digest());
     assert_eq!(restored.entries(), set.entries());
 
     // Fewer bytes than declared: a read error; more: a length mismatch.

@@ -24,7 +24,7 @@
 //! path, shared between updates. The verifier checks that the listed entries are sorted, distinct
 //! and all in the bucket, so a prover can neither hide an entry nor add one.
 //!
-//! Unlike the additive root ([`UtxoSet::root`]), this commitment is binding against an adversary who
+//! Unlike the additive consistency digest ([`UtxoSet::consistency_digest`]), this commitment is binding against an adversary who
 //! chooses entries (it rests on SHA-256 collision resistance only), so it is what block headers,
 //! fraud proofs and Micro State Blocks anchor. It is kept beside the set by whoever needs it
 //! ([`StateTree::from_set`], then the same changes the set applies), so the pipeline's commit path

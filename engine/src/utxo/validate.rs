@@ -29,8 +29,8 @@ const PARALLEL_TXID_MIN: usize = 64;
 pub struct BlockUndo {
     spent: Vec<(OutPoint, TxOutput)>,
     created: Vec<OutPoint>,
-    root_before: [u8; 32],
-    root_after: [u8; 32],
+    digest_before: [u8; 32],
+    digest_after: [u8; 32],
 }
 
 impl BlockUndo {
@@ -45,12 +45,12 @@ impl BlockUndo {
         &self.created
     }
 
-    pub fn root_before(&self) -> [u8; 32] {
-        self.root_before
+    pub fn digest_before(&self) -> [u8; 32] {
+        self.digest_before
     }
 
-    pub fn root_after(&self) -> [u8; 32] {
-        self.root_after
+    pub fn digest_after(&self) -> [u8; 32] {
+        self.digest_after
     }
 }
 
@@ -320,7 +320,7 @@ impl UtxoSet {
 
     /// Applies a plan's net change; the caller holds the gate exclusively.
     fn commit_plan(&self, plan: Plan) -> (Vec<Result<(), UtxoError>>, BlockUndo) {
-        let root_before = self.root_locked();
+        let digest_before = self.digest_locked();
         let remove: Vec<OutPoint> = plan.spent.iter().map(|(o, _)| *o).collect();
         let insert: Vec<(OutPoint, Entry)> = plan
             .created
@@ -331,24 +331,24 @@ impl UtxoSet {
         let undo = BlockUndo {
             spent: plan.spent,
             created: plan.created.into_iter().map(|(o, _)| o).collect(),
-            root_before,
-            root_after: self.root_locked(),
+            digest_before,
+            digest_after: self.digest_locked(),
         };
         (plan.verdicts, undo)
     }
 
     /// Rolls back the block `undo` came from, restoring exactly the previous entries and root.
     /// Blocks must be undone newest first, with no other change since (a lock taken, a genesis
-    /// insert): the set's root must equal `undo.root_after()`, else [`UtxoError::UndoMismatch`]
+    /// insert): the set's root must equal `undo.digest_after()`, else [`UtxoError::UndoMismatch`]
     /// and nothing changes.
     pub fn undo_block(&self, undo: &BlockUndo) -> Result<(), UtxoError> {
         let _gate = self.write_gate();
-        let found_root = self.root_locked();
+        let found_digest = self.digest_locked();
         let mismatch = UtxoError::UndoMismatch {
-            expected_root: undo.root_after,
-            found_root,
+            expected_digest: undo.digest_after,
+            found_digest,
         };
-        if found_root != undo.root_after {
+        if found_digest != undo.digest_after {
             return Err(mismatch);
         }
         // The root matching makes these hold except with negligible probability; checking them
@@ -367,7 +367,7 @@ impl UtxoSet {
             .map(|(o, out)| (*o, Entry::unlocked(*out)))
             .collect();
         self.apply_changes(&undo.created, &insert);
-        debug_assert_eq!(self.root_locked(), undo.root_before);
+        debug_assert_eq!(self.digest_locked(), undo.digest_before);
         Ok(())
     }
 }

@@ -246,7 +246,7 @@ fn double_spend_across_blocks_is_unknown() {
 #[test]
 fn apply_block_is_all_or_nothing() {
     let set = funded(2);
-    let before = (set.root(), set.entries());
+    let before = (set.consistency_digest(), set.entries());
     let good = tx(&[(op(0, 0), 0)], &[(100, 5)]);
     let bad = tx(&[(op(1, 0), 0)], &[(100, 5)]);
     assert_eq!(
@@ -260,13 +260,13 @@ fn apply_block_is_all_or_nothing() {
             })
         })
     );
-    assert_eq!((set.root(), set.entries()), before);
+    assert_eq!((set.consistency_digest(), set.entries()), before);
 }
 
 #[test]
 fn apply_valid_applies_the_valid_subset_and_undo_restores() {
     let set = funded(3);
-    let before = (set.root(), set.entries());
+    let before = (set.consistency_digest(), set.entries());
     let batch = [
         tx(&[(op(0, 0), 0)], &[(90, 5)]),
         tx(&[(op(0, 0), 0)], &[(80, 6)]),
@@ -279,11 +279,11 @@ fn apply_valid_applies_the_valid_subset_and_undo_restores() {
     assert_eq!(verdicts.iter().filter(|v| v.is_ok()).count(), 2);
     assert_eq!(set.len(), 3);
     assert!(set.contains(&op(1, 0)) && !set.contains(&op(0, 0)));
-    assert_eq!(undo.root_before(), before.0);
-    assert_eq!(undo.root_after(), set.root());
-    assert_eq!(set.root(), set.recompute_root());
+    assert_eq!(undo.digest_before(), before.0);
+    assert_eq!(undo.digest_after(), set.consistency_digest());
+    assert_eq!(set.consistency_digest(), set.recompute_consistency_digest());
     set.undo_block(&undo).unwrap();
-    assert_eq!((set.root(), set.entries()), before);
+    assert_eq!((set.consistency_digest(), set.entries()), before);
 }
 
 #[test]
@@ -309,14 +309,14 @@ fn undo_must_be_newest_first_and_without_interference() {
     set.undo_block(&second).unwrap();
     set.undo_block(&first).unwrap();
     assert_eq!(set.entries(), funded(2).entries());
-    assert_eq!(set.root(), funded(2).root());
+    assert_eq!(set.consistency_digest(), funded(2).consistency_digest());
 }
 
 #[test]
 fn empty_block_applies_and_undoes() {
     let set = funded(1);
     let undo = set.apply_block(&[]).unwrap();
-    assert_eq!(undo.root_before(), undo.root_after());
+    assert_eq!(undo.digest_before(), undo.digest_after());
     set.undo_block(&undo).unwrap();
     assert_eq!(set.validate_batch(&[]), vec![]);
 }
@@ -377,7 +377,7 @@ fn large_batches_give_the_same_verdicts_on_any_shard_count() {
     let applied: Vec<_> = sets.iter().map(|s| s.apply_valid(&batch)).collect();
     assert_eq!(applied[0].0, verdicts[0]);
     assert_eq!(applied[1].0, verdicts[0]);
-    assert_eq!(sets[0].root(), sets[1].root());
+    assert_eq!(sets[0].consistency_digest(), sets[1].consistency_digest());
     assert_eq!(sets[0].entries(), sets[1].entries());
 }
 
@@ -399,7 +399,7 @@ fn readers_see_whole_blocks_or_none() {
     for (o, output) in &outputs {
         set.insert_genesis(*o, *output).unwrap();
     }
-    let root_before = set.root();
+    let digest_before = set.consistency_digest();
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
@@ -418,17 +418,17 @@ fn readers_see_whole_blocks_or_none() {
                 }
             }
         });
-        let mut root_after = None;
+        let mut digest_after = None;
         for _ in 0..20 {
             let undo = set.apply_block(&block).unwrap();
-            root_after = Some(undo.root_after());
+            digest_after = Some(undo.digest_after());
             set.undo_block(&undo).unwrap();
-            assert_eq!(set.root(), root_before);
+            assert_eq!(set.consistency_digest(), digest_before);
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let seen = reader.join().unwrap();
         assert!(seen[0], "the last read came after the last undo");
-        assert_ne!(root_after, Some(root_before));
+        assert_ne!(digest_after, Some(digest_before));
     });
 }
 
@@ -460,10 +460,10 @@ fn calls_from_rayon_tasks_do_not_deadlock() {
                 set.apply_valid(block);
             }
             _ => {
-                set.root();
+                set.consistency_digest();
             }
         }
     });
-    assert_eq!(set.root(), set.recompute_root());
+    assert_eq!(set.consistency_digest(), set.recompute_consistency_digest());
     assert_eq!(set.lock_count(), 0);
 }

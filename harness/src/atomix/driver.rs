@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use iosv_engine::cosi::Policy;
 use iosv_engine::cosi::schnorr::MemberKey;
 use iosv_engine::tx::{OutPoint, Transaction, TxId, TxOutput};
-use iosv_engine::utxo::UtxoSet;
+use iosv_engine::utxo::{ShardState, UtxoSet};
 use rand::CryptoRng;
 
 use super::client::{AtomixClient, ClientAction};
@@ -65,7 +65,13 @@ impl AtomixWorld {
         let mut all = Vec::new();
         for id in 0..map.shards() {
             let keys = (0..members).map(|_| MemberKey::generate(rng)).collect();
-            let shard = AtomixShard::new(id, map, policy, keys, UtxoSet::with_shards(UTXO_SHARDS))?;
+            let shard = AtomixShard::new(
+                id,
+                map,
+                policy,
+                keys,
+                ShardState::new(UtxoSet::with_shards(UTXO_SHARDS)),
+            )?;
             dir.update(shard.info().clone());
             all.push(shard);
         }
@@ -112,7 +118,7 @@ impl AtomixWorld {
     /// Adds an output to the shard that holds its outpoint.
     pub fn genesis(&mut self, outpoint: OutPoint, output: TxOutput) -> Result<(), AtomixError> {
         let shard = self.map.shard_of(&outpoint) as usize;
-        Ok(self.shards[shard].utxo().insert_genesis(outpoint, output)?)
+        Ok(self.shards[shard].state_mut().insert(outpoint, output)?)
     }
 
     /// Starts a client for `tx` (its lock requests go on the network); returns its index.
@@ -338,16 +344,12 @@ impl AtomixWorld {
 
     /// Locks held across all shards.
     pub fn locks_held(&self) -> usize {
-        self.shards.iter().map(|s| s.utxo().lock_count()).sum()
+        self.shards.iter().map(|s| s.state().lock_count()).sum()
     }
 
     /// Total value of every unspent output (locked or not) across all shards.
     pub fn total_value(&self) -> u128 {
-        self.shards
-            .iter()
-            .flat_map(|s| s.utxo().entries())
-            .map(|(_, e)| u128::from(e.output.amount))
-            .sum()
+        self.shards.iter().map(|s| s.state().total_value()).sum()
     }
 
     /// Delivers, seals, recovers stalled locks and claims undelivered outputs until nothing is in

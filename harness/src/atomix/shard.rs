@@ -35,7 +35,7 @@ use iosv_engine::cosi::{Mask, Policy};
 use iosv_engine::merkle;
 use iosv_engine::sig::{SigRef, Verifier, verify_single};
 use iosv_engine::tx::{OutPoint, Transaction, TxId, verify_tx_signatures_where};
-use iosv_engine::utxo::{LockId, UtxoError, UtxoSet};
+use iosv_engine::utxo::{LockId, ShardState, UtxoError};
 use rand::CryptoRng;
 
 use super::error::AtomixError;
@@ -68,7 +68,7 @@ pub struct AtomixShard {
     keys: Vec<MemberKey>,
     info: ShardInfo,
     online: Mask,
-    utxo: UtxoSet,
+    state: ShardState,
     decisions: HashMap<TxId, Record>,
     finished: HashMap<TxId, Outcome>,
     /// Txids whose decision goes into the next batch, in request order, without repeats.
@@ -84,13 +84,13 @@ fn roster_of(shard: ShardId, keys: &[MemberKey]) -> Result<Roster, AtomixError> 
 
 impl AtomixShard {
     /// Shard `id` of `map`, with roster `keys` (registered with their proofs of possession) at
-    /// epoch 0, signing under `policy`, holding `utxo`.
+    /// epoch 0, signing under `policy`, holding `state`.
     pub fn new(
         id: ShardId,
         map: ShardMap,
         policy: Policy,
         keys: Vec<MemberKey>,
-        utxo: UtxoSet,
+        state: ShardState,
     ) -> Result<AtomixShard, AtomixError> {
         let roster = roster_of(id, &keys)?;
         let online = Mask::full(roster.len());
@@ -102,7 +102,7 @@ impl AtomixShard {
             keys,
             info: ShardInfo::new(id, 0, roster, policy),
             online,
-            utxo,
+            state,
             decisions: HashMap::new(),
             finished: HashMap::new(),
             queue: Vec::new(),
@@ -124,8 +124,15 @@ impl AtomixShard {
         &self.info
     }
 
-    pub fn utxo(&self) -> &UtxoSet {
-        &self.utxo
+    /// The shard's UTXO set and state tree.
+    pub fn state(&self) -> &ShardState {
+        &self.state
+    }
+
+    /// The shard's state, for the block production that shares it with Atomix (blocks applied,
+    /// undone, tokens seized, compensation inserted): every change keeps set and tree in step.
+    pub fn state_mut(&mut self) -> &mut ShardState {
+        &mut self.state
     }
 
     /// The decision recorded for `txid`, if any.
@@ -229,7 +236,7 @@ impl AtomixShard {
         let decision = match self.judge(tx, &own, signed) {
             Ok(value) => {
                 let outpoints: Vec<OutPoint> = own.iter().map(|&i| tx.inputs[i].prev).collect();
-                match self.utxo.lock(LockId::from(txid), &outpoints) {
+                match self.state.lock(LockId::from(txid), &outpoints) {
                     Ok(()) => Decision::Accept { value },
                     Err(e) => Decision::Reject {
                         reason: reason_of(&e),
@@ -267,7 +274,7 @@ impl AtomixShard {
                 return Err(RejectReason::BadSignature);
             }
             let entry = self
-                .utxo
+                .state
                 .get(&input.prev)
                 .ok_or(RejectReason::UnknownOutpoint)?;
             if entry.locked_by.is_some() {
@@ -398,16 +405,16 @@ impl AtomixShard {
                     Vec::new()
                 };
                 if has_inputs {
-                    self.utxo.commit_lock(LockId::from(txid))?;
+                    self.state.commit_lock(LockId::from(txid))?;
                 }
                 for (outpoint, output) in created {
-                    self.utxo.insert_genesis(outpoint, output)?;
+                    self.state.insert(outpoint, output)?;
                 }
             }
             Outcome::Aborted => {
                 if has_inputs {
                     match recorded {
-                        Some(Decision::Accept { .. }) => self.utxo.unlock(LockId::from(txid))?,
+                        Some(Decision::Accept { .. }) => self.state.unlock(LockId::from(txid))?,
                         Some(Decision::Reject { .. }) => {}
                         None => {
                             self.decisions.insert(
@@ -444,7 +451,7 @@ impl AtomixShard {
             if self.map.shard_of(&outpoint) != self.id {
                 continue;
             }
-            if self.utxo.contains(&outpoint) {
+            if self.state.contains(&outpoint) {
                 return Err(UtxoError::OutputExists { outpoint }.into());
             }
             created.push((outpoint, *output));

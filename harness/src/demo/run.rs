@@ -397,7 +397,7 @@ pub fn run_with_verifier(
         .par_iter_mut()
         .map(DemoShard::state_consistent)
         .collect();
-    let locks_left: usize = shards.iter().map(|s| s.utxo().lock_count()).sum();
+    let locks_left: usize = shards.iter().map(|s| s.state().lock_count()).sum();
     let stats: Vec<ShardStats> = shards.iter().map(|s| s.stats.clone()).collect();
     let checks = report::Invariants {
         supply_before,

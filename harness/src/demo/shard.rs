@@ -3,7 +3,8 @@
 //!
 //! **Shared-replica model.** A shard's honest validators all hold the same state (they apply
 //! the same blocks by the same deterministic rules), so the demo keeps *one* replica per shard —
-//! a [`UtxoSet`] with its [`StateTree`] — instead of one per validator: two cores cannot apply
+//! the engine's [`ShardState`] (UTXO set and Merkle state tree, changed in step), shared with the
+//! shard's Atomix side — instead of one per validator: two cores cannot apply
 //! every block once per validator, and doing so would add work, not checks. What is per validator
 //! is what differs between them: each believable validator's mempool, signing key and blocks;
 //! each normal validator's VRF sampling seed, its own batch of sampled signatures (verified, not
@@ -16,14 +17,14 @@ use std::sync::Mutex;
 
 use ed25519_dalek::SigningKey;
 use iosv_engine::cosi::schnorr::MemberKey;
-use iosv_engine::fraud::{self, FraudProof, SignedHeader};
+use iosv_engine::fraud::{FraudProof, SignedHeader};
 use iosv_engine::sampling::{SamplingSeed, select};
 use iosv_engine::sig::{Backend, Verifier};
 use iosv_engine::tx::{
     BlockHeader, HEADER_VERSION, OutPoint, Transaction, TxId, TxOutput, tx_root_with_txids,
     verify_tx_signatures,
 };
-use iosv_engine::utxo::{BlockUndo, Entry, LockId, StateTree, UtxoSet};
+use iosv_engine::utxo::{BlockUndo, ShardState, UtxoSet};
 use iosv_engine::vrf;
 use rand::Rng;
 use rand::SeedableRng;
@@ -197,8 +198,8 @@ pub struct DemoShard {
     next_slot: usize,
     height: u64,
     prev_hash: [u8; 32],
+    /// The shard's Atomix side, which owns the shard's state.
     pub atomix: AtomixShard,
-    tree: StateTree,
     believable_verifier: Verifier,
     normal_verifier: Verifier,
     finality: FinalityNet,
@@ -249,11 +250,10 @@ impl DemoShard {
             Some(v) => (v.clone(), v.clone()),
             None => (Verifier::new(Backend::Cpu)?, Verifier::new(Backend::Cpu)?),
         };
-        let utxo = UtxoSet::new();
+        let mut state = ShardState::new(UtxoSet::new());
         for (point, output) in &setup.genesis {
-            utxo.insert_genesis(*point, *output)?;
+            state.insert(*point, *output)?;
         }
-        let tree = StateTree::from_set(&utxo);
         let cosi_keys: Vec<MemberKey> = setup
             .normal
             .iter()
@@ -264,7 +264,7 @@ impl DemoShard {
             setup.map,
             iosv_engine::cosi::Policy::ByzCoin,
             cosi_keys,
-            utxo,
+            state,
         )?;
         let seeds: Vec<[u8; 32]> = setup
             .normal
@@ -310,7 +310,6 @@ impl DemoShard {
             height: 0,
             prev_hash: [0; 32],
             atomix,
-            tree,
             believable_verifier,
             normal_verifier,
             finality,
@@ -404,8 +403,12 @@ impl DemoShard {
             && self.finish_requests.is_empty()
     }
 
-    pub fn utxo(&self) -> &UtxoSet {
-        self.atomix.utxo()
+    pub fn state(&self) -> &ShardState {
+        self.atomix.state()
+    }
+
+    fn state_mut(&mut self) -> &mut ShardState {
+        self.atomix.state_mut()
     }
 
     /// One round at wall time `now_us` (µs since the load started): Atomix finishes and locks,
@@ -441,7 +444,7 @@ impl DemoShard {
         for (tx, certificate) in std::mem::take(&mut self.finish_requests) {
             match self.atomix.finish(&tx, &certificate, dir) {
                 Ok(outcome) => {
-                    self.mirror_finish(&tx, outcome);
+                    self.record_finish(&tx, outcome);
                     out.finished.push((tx.txid(), outcome));
                 }
                 Err(AtomixError::Replay { .. }) => self.stats.atomix_replays_refused += 1,
@@ -450,37 +453,15 @@ impl DemoShard {
         }
     }
 
-    /// Mirrors a finish into the state tree (the set changed inside [`AtomixShard::finish`]).
-    fn mirror_finish(&mut self, tx: &Transaction, outcome: Outcome) {
-        let map = self.map;
-        let txid = tx.txid();
-        for input in &tx.inputs {
-            if map.shard_of(&input.prev) != self.id {
-                continue;
-            }
-            match outcome {
-                Outcome::Committed => {
-                    self.tree.remove(&input.prev);
-                    if !self.spent_final.insert(input.prev) {
-                        self.stats.double_spends += 1;
-                    }
-                }
-                Outcome::Aborted => {
-                    let _ = self.tree.set_lock(&input.prev, None);
-                }
-            }
+    /// Counts a committed finish's inputs as spent for good (the double-spend invariant); the
+    /// state itself changed inside [`AtomixShard::finish`].
+    fn record_finish(&mut self, tx: &Transaction, outcome: Outcome) {
+        if outcome != Outcome::Committed {
+            return;
         }
-        if outcome == Outcome::Committed {
-            for (index, output) in tx.outputs.iter().enumerate() {
-                let point = OutPoint {
-                    txid,
-                    index: index as u32,
-                };
-                if map.shard_of(&point) == self.id
-                    && let Err(e) = self.tree.insert(point, Entry::unlocked(*output))
-                {
-                    self.stats.atomix_errors.push(e.to_string());
-                }
+        for input in &tx.inputs {
+            if self.map.shard_of(&input.prev) == self.id && !self.spent_final.insert(input.prev) {
+                self.stats.double_spends += 1;
             }
         }
     }
@@ -496,20 +477,12 @@ impl DemoShard {
             .request_locks(&requests, &self.believable_verifier);
         for (tx, decided) in requests.iter().zip(decisions) {
             match decided {
-                Ok(decision) => {
+                Ok(_) => {
                     self.stats.sig_checks_atomix += tx
                         .inputs
                         .iter()
                         .filter(|i| map.shard_of(&i.prev) == self.id)
                         .count() as u64;
-                    if decision.is_accept() {
-                        let lock = LockId::from(tx.txid());
-                        for input in &tx.inputs {
-                            if map.shard_of(&input.prev) == self.id {
-                                let _ = self.tree.set_lock(&input.prev, Some(lock));
-                            }
-                        }
-                    }
                 }
                 Err(e) => self.stats.atomix_errors.push(e.to_string()),
             }
@@ -533,47 +506,31 @@ impl DemoShard {
         (verdicts.per_tx(), verdicts.checked() as u64)
     }
 
-    /// Undoes the newest block in the set and in the tree.
+    /// Undoes the newest block (set and tree: nothing has changed the state since).
     fn undo(&mut self, undo: &BlockUndo) {
-        self.atomix
-            .utxo()
+        self.state_mut()
             .undo_block(undo)
             .expect("the newest block undoes");
-        for point in undo.created() {
-            self.tree.remove(point);
-        }
-        for (point, output) in undo.spent() {
-            self.tree
-                .insert(*point, Entry::unlocked(*output))
-                .expect("a spent output was absent");
-        }
     }
 
-    /// Applies `batch` to the replica (set and tree) and keeps the transactions that pass the
-    /// UTXO rules; returns the undo record.
+    /// Applies `batch` to the replica (set and tree together) and keeps the transactions that
+    /// pass the UTXO rules; returns the undo record.
     fn apply(&mut self, batch: &mut Batch) -> BlockUndo {
         let t = Stopwatch::start();
         let (verdicts, undo) = self
-            .atomix
-            .utxo()
+            .state_mut()
             .apply_valid_with_txids(&batch.txs, &batch.txids);
         let keep: Vec<bool> = verdicts.iter().map(Result::is_ok).collect();
         self.stats.dropped_by_state += keep.iter().filter(|k| !**k).count() as u64;
         batch.retain(&keep);
         self.stats.timing.state += t.elapsed();
-        let t = Stopwatch::start();
-        for (tx, txid) in batch.txs.iter().zip(&batch.txids) {
-            self.tree
-                .apply_transaction_with_txid(tx, *txid)
-                .expect("the set accepted it, so the tree holds its inputs");
-        }
-        self.stats.timing.state_tree += t.elapsed();
         undo
     }
 
-    fn header(&mut self, block: &Batch, pre_root: [u8; 32], now_us: u64) -> BlockHeader {
+    /// The header of `block` as producer `v` proposes it.
+    fn header(&mut self, v: usize, block: &Batch, pre_root: [u8; 32], now_us: u64) -> BlockHeader {
         let t = Stopwatch::start();
-        let state_root = self.tree.root();
+        let state_root = self.state_mut().root();
         self.stats.timing.state_tree += t.elapsed();
         let t = Stopwatch::start();
         let tx_root = tx_root_with_txids(&block.txs, &block.txids);
@@ -588,7 +545,7 @@ impl DemoShard {
             pre_state_root: pre_root,
             state_root,
             timestamp_ms: now_us / 1_000,
-            proposer: [0; 32],
+            proposer: self.members[v].id,
         }
     }
 
@@ -635,13 +592,13 @@ impl DemoShard {
 
         // State: apply to the replica, header over the result.
         let t = Stopwatch::start();
-        let pre_root = self.tree.root();
+        let pre_root = self.state_mut().root();
         self.stats.timing.state_tree += t.elapsed();
         let undo = self.apply(&mut batch);
         if batch.is_empty() {
             return;
         }
-        let header = self.header(&batch, pre_root, now());
+        let header = self.header(v, &batch, pre_root, now());
         let t = Stopwatch::start();
         let signed = SignedHeader::sign(header, &self.members[v].key);
         self.stats.timing.headers += t.elapsed();
@@ -738,7 +695,7 @@ impl DemoShard {
         for i in &excluded {
             h.update((*i as u64).to_le_bytes());
         }
-        h.update(self.tree.root());
+        h.update(self.state_mut().root());
         for &arrived in &block.arrived {
             self.stats.record_optimistic(arrived, opt_at);
         }
@@ -820,21 +777,8 @@ impl DemoShard {
     /// Takes every unlocked token of the convicted validator `v` in this shard.
     fn seize(&mut self, v: usize, evidence: &[u8; 32]) -> u64 {
         let id = self.members[v].id;
-        let points: Vec<OutPoint> = self
-            .atomix
-            .utxo()
-            .entries()
-            .into_iter()
-            .filter(|(_, e)| e.output.owner == id && e.locked_by.is_none())
-            .map(|(o, _)| o)
-            .collect();
-        match crate::pob::seize_tokens(self.atomix.utxo(), &id, evidence) {
-            Ok(amount) => {
-                for point in &points {
-                    self.tree.remove(point);
-                }
-                amount
-            }
+        match crate::pob::seize_tokens(self.state_mut(), &id, evidence) {
+            Ok(amount) => amount,
             Err(e) => {
                 self.stats
                     .atomix_errors
@@ -863,13 +807,9 @@ impl DemoShard {
         // Back to the state before the block: the proof is made against it.
         self.undo(undo);
         let header_hash = signed.header.hash();
-        let built = fraud::build(
-            signed,
-            &block.txs,
-            self.atomix.utxo(),
-            &mut self.tree,
-            findings[0],
-        );
+        let built = self
+            .state_mut()
+            .prove_fraud(signed, &block.txs, findings[0]);
         let evidence: Option<FraudProof> = match built {
             Ok(proof) => Some(proof),
             Err(e) => {
@@ -963,9 +903,7 @@ impl DemoShard {
         }
         for (i, output) in outputs.into_iter().enumerate() {
             let point = self.compensation_point(evidence, i as u32);
-            let inserted = self.atomix.utxo().insert_genesis(point, output).is_ok()
-                && self.tree.insert(point, Entry::unlocked(output)).is_ok();
-            if !inserted {
+            if self.state_mut().insert(point, output).is_err() {
                 self.stats
                     .atomix_errors
                     .push("compensation output exists".into());
@@ -1064,17 +1002,12 @@ impl DemoShard {
 
     /// Whether the incrementally kept tree equals one built afresh from the set.
     pub fn state_consistent(&mut self) -> bool {
-        self.tree.root() == StateTree::from_set(self.atomix.utxo()).root()
+        self.state_mut().is_consistent()
     }
 
     /// Total value held in this shard (locked outputs included).
     pub fn value(&self) -> u128 {
-        self.atomix
-            .utxo()
-            .entries()
-            .iter()
-            .map(|(_, e)| u128::from(e.output.amount))
-            .sum()
+        self.state().total_value()
     }
 
     /// The live believable league, as validator ids.

@@ -10,7 +10,7 @@
 //! 3. the epoch's headers hash to `headers_root` and link up to `tip_hash` at `height`, and the
 //!    last one's state root is the MSB's;
 //! 4. the snapshot's Merkle state root is the MSB's `state_root`;
-//! 5. every block after the MSB passes the full block check ([`ShardState::apply`]).
+//! 5. every block after the MSB passes the full block check ([`ChainState::apply`]).
 //!
 //! The result has the same state root as a full replay (tested), at the cost of the snapshot plus
 //! the blocks since the MSB instead of every block since genesis.
@@ -22,7 +22,7 @@ use iosv_engine::tx::{Block, OutPoint, TxOutput};
 use iosv_engine::utxo::UtxoError;
 
 use super::block::{MSB_VERSION, headers_root};
-use super::chain::{BlockError, ShardState, Tip};
+use super::chain::{BlockError, ChainState, Tip};
 use super::store::BootstrapPackage;
 
 /// What a bootstrapping node knows independently of the server it asks.
@@ -61,7 +61,7 @@ pub enum BootstrapError {
 }
 
 /// Checks `package` against `trust` and builds the shard state at the tip of its blocks.
-pub fn bootstrap(package: &BootstrapPackage, trust: &Trust) -> Result<ShardState, BootstrapError> {
+pub fn bootstrap(package: &BootstrapPackage, trust: &Trust) -> Result<ChainState, BootstrapError> {
     let msb = &package.msb.msb;
     if msb.version != MSB_VERSION {
         return Err(BootstrapError::Version(msb.version));
@@ -97,7 +97,7 @@ pub fn bootstrap(package: &BootstrapPackage, trust: &Trust) -> Result<ShardState
         height: msb.height,
         hash: msb.tip_hash,
     };
-    let mut state = ShardState::from_entries(msb.shard, &package.snapshot, tip)
+    let mut state = ChainState::from_entries(msb.shard, &package.snapshot, tip)
         .map_err(BootstrapError::Snapshot)?;
     if state.root() != msb.state_root {
         return Err(BootstrapError::SnapshotRoot);
@@ -134,7 +134,7 @@ fn check_epoch_headers(package: &BootstrapPackage) -> Result<(), BootstrapError>
     Ok(())
 }
 
-fn apply_all(state: &mut ShardState, blocks: &[Block]) -> Result<(), BootstrapError> {
+fn apply_all(state: &mut ChainState, blocks: &[Block]) -> Result<(), BootstrapError> {
     for block in blocks {
         state.apply(block).map_err(|error| BootstrapError::Block {
             height: block.header.height,
@@ -149,8 +149,8 @@ pub fn full_replay(
     shard: u32,
     genesis: &[(OutPoint, TxOutput)],
     blocks: &[Block],
-) -> Result<ShardState, BootstrapError> {
-    let mut state = ShardState::genesis(shard, genesis).map_err(BootstrapError::Snapshot)?;
+) -> Result<ChainState, BootstrapError> {
+    let mut state = ChainState::genesis(shard, genesis).map_err(BootstrapError::Snapshot)?;
     apply_all(&mut state, blocks)?;
     Ok(state)
 }

@@ -4,13 +4,13 @@
 //! A block is valid on top of a state when: its shard is the state's; its height is the tip's plus
 //! one and `prev_hash` the tip's hash; `tx_count` and `tx_root` match its transactions;
 //! `pre_state_root` is the current [`StateTree`] root; every input's Ed25519 signature verifies
-//! (batched, ZIP-215); the UTXO set accepts every transaction in order ([`UtxoSet::apply_block`]);
-//! and `state_root` is the [`StateTree`] root after them. A refused block changes nothing.
+//! (batched, ZIP-215); the UTXO set accepts every transaction in order
+//! ([`ShardState::apply_block`]); and `state_root` is the [`StateTree`] root after them. A refused
+//! block changes nothing (the engine's [`ShardState`] undoes set and tree together).
 //!
 //! The state commitment anchored here is [`state_commitment`], the engine's Merkle
-//! [`StateTree`] root (binding against chosen entries), never the additive [`UtxoSet::root`].
-
-use std::collections::BTreeMap;
+//! [`StateTree`] root (binding against chosen entries), never the additive
+//! [`UtxoSet::consistency_digest`](iosv_engine::utxo::UtxoSet::consistency_digest).
 
 use iosv_engine::merkle::Hash;
 use iosv_engine::sig::{KeyCache, verify_batch};
@@ -18,7 +18,7 @@ use iosv_engine::tx::{
     Block, BlockHeader, HEADER_VERSION, OutPoint, Transaction, TxId, TxOutput, tx_root,
     verify_tx_signatures,
 };
-use iosv_engine::utxo::{Entry, LockId, StateTree, UtxoError, UtxoSet};
+use iosv_engine::utxo::{Entry, ShardState, StateTree, UtxoError};
 
 use crate::drp::encoding::Tagged;
 
@@ -55,15 +55,13 @@ pub enum BlockError {
     Utxo(#[from] UtxoError),
     #[error("state_root differs from the root after the block")]
     StateRoot,
-    #[error("state tree refused a change the UTXO set accepted: {0}")]
-    Tree(String),
 }
 
-impl std::fmt::Debug for ShardState {
+impl std::fmt::Debug for ChainState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShardState")
+        f.debug_struct("ChainState")
             .field("shard", &self.shard)
-            .field("entries", &self.set.len())
+            .field("entries", &self.state.len())
             .field("tip", &self.tip)
             .finish_non_exhaustive()
     }
@@ -74,25 +72,21 @@ pub fn state_commitment(tree: &mut StateTree) -> Hash {
     tree.root()
 }
 
-/// A shard's state: the UTXO set, its Merkle state tree, and the tip.
-pub struct ShardState {
+/// A shard's chain: the engine's [`ShardState`] (UTXO set and Merkle state tree, changed in
+/// step), the tip, and the full block check.
+pub struct ChainState {
     shard: u32,
-    set: UtxoSet,
-    tree: StateTree,
+    state: ShardState,
     tip: Tip,
     keys: KeyCache,
 }
 
-impl ShardState {
+impl ChainState {
     /// The state at genesis: `outputs`, unlocked; the tip hash binds the shard and that state.
     pub fn genesis(shard: u32, outputs: &[(OutPoint, TxOutput)]) -> Result<Self, UtxoError> {
-        let set = UtxoSet::new();
-        for (outpoint, output) in outputs {
-            set.insert_genesis(*outpoint, *output)?;
-        }
-        let mut tree = StateTree::from_set(&set);
-        let hash = genesis_hash(shard, &state_commitment(&mut tree));
-        Ok(Self::from_parts(shard, set, tree, Tip { height: 0, hash }))
+        let mut state = ShardState::genesis(outputs)?;
+        let hash = genesis_hash(shard, &state.root());
+        Ok(Self::from_parts(shard, state, Tip { height: 0, hash }))
     }
 
     /// A state from a snapshot's entries (locks included) at the given tip. The caller checks the
@@ -102,26 +96,17 @@ impl ShardState {
         entries: &[(OutPoint, Entry)],
         tip: Tip,
     ) -> Result<Self, UtxoError> {
-        let set = UtxoSet::new();
-        let mut locks: BTreeMap<LockId, Vec<OutPoint>> = BTreeMap::new();
-        for (outpoint, entry) in entries {
-            set.insert_genesis(*outpoint, entry.output)?;
-            if let Some(lock) = entry.locked_by {
-                locks.entry(lock).or_default().push(*outpoint);
-            }
-        }
-        for (lock, outpoints) in &locks {
-            set.lock(*lock, outpoints)?;
-        }
-        let tree = StateTree::from_set(&set);
-        Ok(Self::from_parts(shard, set, tree, tip))
+        Ok(Self::from_parts(
+            shard,
+            ShardState::from_entries(entries)?,
+            tip,
+        ))
     }
 
-    fn from_parts(shard: u32, set: UtxoSet, tree: StateTree, tip: Tip) -> Self {
+    fn from_parts(shard: u32, state: ShardState, tip: Tip) -> Self {
         Self {
             shard,
-            set,
-            tree,
+            state,
             tip,
             keys: KeyCache::default(),
         }
@@ -137,22 +122,20 @@ impl ShardState {
 
     /// The [`state_commitment`] of the current state.
     pub fn root(&mut self) -> Hash {
-        state_commitment(&mut self.tree)
+        self.state.root()
     }
 
     pub fn len(&self) -> usize {
-        self.set.len()
+        self.state.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
+        self.state.is_empty()
     }
 
     /// Every entry, sorted by outpoint: the snapshot a serving node hands out.
     pub fn entries(&self) -> Vec<(OutPoint, Entry)> {
-        let mut entries = self.set.entries();
-        entries.sort_unstable_by_key(|(outpoint, _)| *outpoint);
-        entries
+        self.state.entries()
     }
 
     /// Builds the next block from `txs` and applies it; refuses (changing nothing) if a
@@ -171,11 +154,7 @@ impl ShardState {
         let pre_state_root = self.root();
         self.check_signatures(&txs)?;
         let tx_count = u32::try_from(txs.len()).map_err(|_| BlockError::TxRoot)?;
-        let undo = self.set.apply_block(&txs)?;
-        if let Err(e) = self.apply_to_tree(&txs) {
-            self.roll_back(&undo)?;
-            return Err(e);
-        }
+        self.state.apply_block(&txs)?;
         let header = BlockHeader {
             version: HEADER_VERSION,
             shard: self.shard,
@@ -230,33 +209,16 @@ impl ShardState {
             return Err(BlockError::PreStateRoot);
         }
         self.check_signatures(&block.txs)?;
-        let undo = self.set.apply_block(&block.txs)?;
-        let applied = self.apply_to_tree(&block.txs);
-        if applied.is_ok() && h.state_root == self.root() {
+        let undo = self.state.apply_block(&block.txs)?;
+        if h.state_root == self.root() {
             self.tip = Tip {
                 height: h.height,
                 hash: h.hash(),
             };
             return Ok(());
         }
-        self.roll_back(&undo)?;
-        Err(applied.err().unwrap_or(BlockError::StateRoot))
-    }
-
-    fn apply_to_tree(&mut self, txs: &[Transaction]) -> Result<(), BlockError> {
-        for tx in txs {
-            self.tree
-                .apply_transaction(tx)
-                .map_err(|e| BlockError::Tree(e.to_string()))?;
-        }
-        Ok(())
-    }
-
-    /// Undoes a block the set applied: the set by its undo log, the tree by rebuilding it.
-    fn roll_back(&mut self, undo: &iosv_engine::utxo::BlockUndo) -> Result<(), BlockError> {
-        self.set.undo_block(undo)?;
-        self.tree = StateTree::from_set(&self.set);
-        Ok(())
+        self.state.undo_block(&undo)?;
+        Err(BlockError::StateRoot)
     }
 
     fn check_signatures(&self, txs: &[Transaction]) -> Result<(), BlockError> {
@@ -281,6 +243,7 @@ pub fn genesis_hash(shard: u32, state_root: &Hash) -> Hash {
 
 #[cfg(test)]
 mod tests {
+    use iosv_engine::utxo::LockId;
     use iosv_engine::workload::{KeyReuse, TxWorkload};
 
     use super::*;
@@ -298,10 +261,10 @@ mod tests {
     #[test]
     fn a_refused_block_changes_nothing() {
         let (genesis, txs) = workload();
-        let mut producer = ShardState::genesis(1, &genesis).unwrap();
+        let mut producer = ChainState::genesis(1, &genesis).unwrap();
         let block = producer.propose(txs[..3].to_vec(), [0; 32], 1).unwrap();
 
-        let mut state = ShardState::genesis(1, &genesis).unwrap();
+        let mut state = ChainState::genesis(1, &genesis).unwrap();
         let (root, tip) = (state.root(), state.tip());
         let mut wrong_root = block.clone();
         wrong_root.header.state_root[0] ^= 1;
@@ -332,14 +295,14 @@ mod tests {
     #[test]
     fn no_block_follows_the_last_height() {
         let (genesis, txs) = workload();
-        let mut producer = ShardState::genesis(1, &genesis).unwrap();
+        let mut producer = ChainState::genesis(1, &genesis).unwrap();
         let block = producer.propose(txs[..3].to_vec(), [0; 32], 1).unwrap();
-        let entries = ShardState::genesis(1, &genesis).unwrap().entries();
+        let entries = ChainState::genesis(1, &genesis).unwrap().entries();
         let last = Tip {
             height: u64::MAX,
             hash: block.header.prev_hash,
         };
-        let mut state = ShardState::from_entries(1, &entries, last).unwrap();
+        let mut state = ChainState::from_entries(1, &entries, last).unwrap();
         let root = state.root();
         for height in [0, 1, u64::MAX] {
             let mut next = block.clone();
@@ -375,7 +338,7 @@ mod tests {
             height: 9,
             hash: [1; 32],
         };
-        let mut state = ShardState::from_entries(1, &entries, tip).unwrap();
+        let mut state = ChainState::from_entries(1, &entries, tip).unwrap();
         let mut expected = StateTree::from_entries(entries.iter().copied()).unwrap();
         assert_eq!(state.root(), expected.root());
         let mut sorted = entries.clone();
@@ -384,6 +347,6 @@ mod tests {
         // A repeated outpoint is refused.
         let mut twice = entries.clone();
         twice.push(entries[0]);
-        assert!(ShardState::from_entries(1, &twice, tip).is_err());
+        assert!(ChainState::from_entries(1, &twice, tip).is_err());
     }
 }

@@ -27,5 +27,5 @@ pub mod store;
 
 pub use block::{MicroStateBlock, SignedMsb};
 pub use bootstrap::{BootstrapError, Trust, bootstrap, full_replay};
-pub use chain::{BlockError, ShardState, Tip, state_commitment};
+pub use chain::{BlockError, ChainState, Tip, state_commitment};
 pub use store::{BootstrapPackage, ShardStore};

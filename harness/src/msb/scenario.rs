@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use super::bootstrap::{BootstrapError, Trust, bootstrap, full_replay};
-use super::chain::ShardState;
+use super::chain::ChainState;
 use super::store::{ShardStore, StoreError};
 use crate::drp::encoding::Tagged;
 
@@ -91,7 +91,7 @@ pub fn build(config: ScenarioConfig) -> Result<Scenario, ScenarioError> {
         .map(|bytes| Transaction::decode(bytes))
         .collect::<Result<_, _>>()
         .map_err(|e| ScenarioError::Workload(e.to_string()))?;
-    let genesis = ShardState::genesis(config.shard, &workload.genesis)
+    let genesis = ChainState::genesis(config.shard, &workload.genesis)
         .map_err(|e| ScenarioError::Workload(e.to_string()))?;
     let mut store = ShardStore::new(genesis);
     let mut rng = StdRng::seed_from_u64(config.seed);

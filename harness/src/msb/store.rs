@@ -14,7 +14,7 @@ use iosv_engine::utxo::Entry;
 use rand::CryptoRng;
 
 use super::block::{MSB_VERSION, MicroStateBlock, SignedMsb, headers_root};
-use super::chain::{BlockError, ShardState};
+use super::chain::{BlockError, ChainState};
 
 /// What a serving node hands a bootstrapping one.
 #[derive(Clone, Debug)]
@@ -43,7 +43,7 @@ pub enum StoreError {
 
 /// One shard's chain as a validator stores it.
 pub struct ShardStore {
-    state: ShardState,
+    state: ChainState,
     headers: Vec<BlockHeader>,
     bodies: BTreeMap<u64, Vec<Transaction>>,
     msbs: Vec<SignedMsb>,
@@ -51,7 +51,7 @@ pub struct ShardStore {
 }
 
 impl ShardStore {
-    pub fn new(genesis: ShardState) -> Self {
+    pub fn new(genesis: ChainState) -> Self {
         Self {
             state: genesis,
             headers: Vec::new(),
@@ -61,7 +61,7 @@ impl ShardStore {
         }
     }
 
-    pub fn state(&mut self) -> &mut ShardState {
+    pub fn state(&mut self) -> &mut ChainState {
         &mut self.state
     }
 

@@ -22,8 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use iosv_engine::fraud::{FraudKind, FraudProof, FraudProofError, SignedHeader};
-use iosv_engine::tx::OutPoint;
-use iosv_engine::utxo::{LockId, UtxoError, UtxoSet};
+use iosv_engine::utxo::{LockId, ShardState, UtxoError, UtxoSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -266,30 +265,19 @@ pub fn token_balance(set: &UtxoSet, owner: &[u8; 32]) -> u64 {
         .fold(0u64, |sum, (_, e)| sum.saturating_add(e.output.amount))
 }
 
-/// Takes every unlocked output `owner` holds in `set` (a slashed validator's tokens), under a lock
-/// id derived from the convicted header, and returns the amount taken, for compensation. Outputs
-/// held by a cross-shard lock are left to their commit or abort.
+/// Takes every unlocked output `owner` holds in `state` (a slashed validator's tokens), under a
+/// lock id derived from the convicted header, and returns the amount taken, for compensation.
+/// Outputs held by a cross-shard lock are left to their commit or abort.
 pub fn seize_tokens(
-    set: &UtxoSet,
+    state: &mut ShardState,
     owner: &[u8; 32],
     header_hash: &[u8; 32],
 ) -> Result<u64, UtxoError> {
-    let outpoints: Vec<OutPoint> = set
-        .entries()
-        .into_iter()
-        .filter(|(_, e)| &e.output.owner == owner && e.locked_by.is_none())
-        .map(|(o, _)| o)
-        .collect();
-    if outpoints.is_empty() {
-        return Ok(0);
-    }
     let mut h = Sha256::new();
     h.update(SEIZE_DOMAIN);
     h.update(header_hash);
     h.update(owner);
-    let lock = LockId(h.finalize().into());
-    set.lock(lock, &outpoints)?;
-    let taken = set.commit_lock(lock)?;
+    let taken = state.seize(owner, LockId(h.finalize().into()))?;
     Ok(taken
         .iter()
         .fold(0u64, |sum, (_, o)| sum.saturating_add(o.amount)))

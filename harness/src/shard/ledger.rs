@@ -1,5 +1,5 @@
 //! A shard's ledger in the simulator: a synthetic stream of real signed transactions, verified
-//! with the engine's verifier and applied to the engine's UTXO set.
+//! with the engine's verifier and applied to the engine's shard state (UTXO set and Merkle tree).
 //!
 //! Every signature is really checked (ZIP-215 batch verification) and every transaction really
 //! applied; a block commits the valid transactions of the next slice of the stream. The stream is
@@ -7,7 +7,7 @@
 
 use iosv_engine::sig::{Backend, Verifier};
 use iosv_engine::tx::{Transaction, TxId, verify_tx_signatures};
-use iosv_engine::utxo::UtxoSet;
+use iosv_engine::utxo::{ShardState, UtxoSet};
 use iosv_engine::workload::{KeyReuse, TxWorkload};
 
 /// Accounts signing a shard's synthetic transactions (Zipf-weighted, exponent 1).
@@ -18,6 +18,7 @@ const ACCOUNTS: usize = 32;
 pub struct BlockResult {
     pub committed: u32,
     pub rejected: u32,
+    /// The Merkle state root after the block.
     pub root: [u8; 32],
 }
 
@@ -34,7 +35,7 @@ pub enum LedgerError {
 
 /// One shard's state and its pending transaction stream.
 pub struct ShardLedger {
-    utxo: UtxoSet,
+    state: ShardState,
     txs: Vec<Transaction>,
     next: usize,
     verifier: Verifier,
@@ -52,9 +53,9 @@ impl ShardLedger {
             },
             seed,
         );
-        let utxo = UtxoSet::with_shards(1);
+        let mut state = ShardState::new(UtxoSet::with_shards(1));
         for (outpoint, output) in work.genesis {
-            utxo.insert_genesis(outpoint, output)?;
+            state.insert(outpoint, output)?;
         }
         let txs = work
             .txs
@@ -62,7 +63,7 @@ impl ShardLedger {
             .map(|bytes| Transaction::decode(bytes))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            utxo,
+            state,
             txs,
             next: 0,
             verifier: Verifier::new(Backend::Cpu)?,
@@ -74,8 +75,9 @@ impl ShardLedger {
         self.txs.len() - self.next
     }
 
-    pub fn root(&self) -> [u8; 32] {
-        self.utxo.root()
+    /// The Merkle state root.
+    pub fn root(&mut self) -> [u8; 32] {
+        self.state.root()
     }
 
     /// Verifies and applies the next `max` transactions of the stream.
@@ -93,12 +95,12 @@ impl ShardLedger {
             .filter(|&(i, _)| verdicts.all_valid(i))
             .map(|(_, tx)| tx.clone())
             .collect();
-        let (results, _) = self.utxo.apply_valid(&signed);
+        let (results, _) = self.state.apply_valid(&signed);
         let committed = results.iter().filter(|r| r.is_ok()).count() as u32;
         BlockResult {
             committed,
             rejected: block.len() as u32 - committed,
-            root: self.utxo.root(),
+            root: self.state.root(),
         }
     }
 }
