@@ -171,7 +171,12 @@ fn signature_revalidation_matches_the_full_one_on_signatures() {
     txs.insert(200, spend(prev, (50 * INPUTS) as u64, 1_000));
     let txids: Vec<_> = txs.iter().map(Transaction::txid).collect();
     let v = verifier();
-    for sample in [all(&txs), vec![137, 200, 137, 99_999], vec![0, 1, 2], vec![]] {
+    for sample in [
+        all(&txs),
+        vec![137, 200, 137, 99_999],
+        vec![0, 1, 2],
+        vec![],
+    ] {
         let full: Vec<Finding> = revalidate(&set, &txs, &sample, &v)
             .into_iter()
             .filter(|f| matches!(f.reason, FindingReason::BadSignature { .. }))

@@ -1,0 +1,216 @@
+//! One shard of the demo: its validators and leagues, its state, believable-first processing,
+//! the normal league's sampling and fraud handling, finality rounds, and its side of Atomix.
+//!
+//! **Shared-replica model.** A shard's honest validators all hold the same state (they apply
+//! the same blocks by the same deterministic rules), so the demo keeps *one* replica per shard —
+//! the engine's [`ShardState`] (UTXO set and Merkle state tree, changed in step), shared with the
+//! shard's Atomix side — instead of one per validator: two cores cannot apply
+//! every block once per validator, and doing so would add work, not checks. What is per validator
+//! is what differs between them: each believable validator's mempool, signing key and blocks;
+//! each normal validator's VRF sampling seed, its own batch of sampled signatures (verified, not
+//! shared), its finality node (own keys, own view of the rounds). UTXO rules are deterministic
+//! and checked by the replica as it applies a block; signatures — the expensive check a
+//! fraudulent believable validator can skip — are what the normal league samples.
+
+//!
+//! Files: `setup` (building a shard), `production` (mempools, blocks, acceptance), `audit` (the
+//! normal league's sampling), `penalties` (conviction, seizure, compensation, equivocation),
+//! `atomix_side` (cross-shard finishes and locks), `finality` (one height per round), `batch`
+//! (what moves through a shard), `member` (a validator's keys).
+
+mod atomix_side;
+mod audit;
+mod batch;
+mod finality;
+mod member;
+mod penalties;
+mod production;
+mod setup;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use iosv_engine::sig::Verifier;
+use iosv_engine::tx::{OutPoint, Transaction};
+use iosv_engine::utxo::ShardState;
+use rand_chacha::ChaCha20Rng;
+
+pub use batch::{Pending, RoundOutput};
+pub use member::Member;
+pub use setup::ShardSetup;
+
+use super::config::Fault;
+use super::stats::{ShardStats, Stopwatch};
+use super::workload::Arrival;
+use crate::atomix::{AtomixShard, Certificate, Directory, ShardId, ShardMap};
+use crate::finality::FinalityNet;
+use crate::pob::{LeagueMode, Reputation, ShardingPolicy, ValidatorId};
+use batch::{Audited, Produced};
+
+/// Domain of the outpoints of compensation outputs.
+pub const COMPENSATION_DOMAIN: &[u8] = crate::domain::DEMO_COMPENSATION;
+
+/// Signatures per batch verification. A batch holding an invalid signature is bisected, which
+/// costs about three times the batch; smaller batches bound what each forged signature costs an
+/// honest verifier, larger ones verify faster per signature.
+const VERIFY_CHUNK: usize = 4_096;
+
+/// Virtual ticks a finality height may take (view changes and PBFT included).
+const FINALITY_DEADLINE: u64 = 100_000;
+
+/// One shard.
+pub struct DemoShard {
+    pub id: ShardId,
+    map: ShardMap,
+    pub mode: LeagueMode,
+    pub members: Vec<Member>,
+    /// Indices into `members`, drawn believable, smallest key first (live ones only).
+    believable: Vec<usize>,
+    /// Indices into `members` of the normal league (everyone in single-league mode).
+    normal: Vec<usize>,
+    fraudulent: Option<usize>,
+    /// The equivocating validator and the index of its block that it signs twice.
+    equivocate: Option<(usize, u64)>,
+    blocks_by: HashMap<usize, u64>,
+    mempools: HashMap<usize, VecDeque<Pending>>,
+    next_slot: usize,
+    height: u64,
+    prev_hash: [u8; 32],
+    /// The shard's Atomix side, which owns the shard's state.
+    pub atomix: AtomixShard,
+    believable_verifier: Verifier,
+    normal_verifier: Verifier,
+    finality: FinalityNet,
+    finality_height: u64,
+    audited: Vec<Audited>,
+    history: Vec<Produced>,
+    /// The producer of each entry of `history`.
+    producer_of: Vec<usize>,
+    /// Clients' transactions received since the last round.
+    inbox: Vec<Arrival>,
+    lock_requests: Vec<Transaction>,
+    finish_requests: Vec<(Transaction, Certificate)>,
+    /// Every outpoint spent by a finalized block or an Atomix commit here.
+    spent_final: HashSet<OutPoint>,
+    faults: Vec<Fault>,
+    policy: ShardingPolicy,
+    max_block_txs: usize,
+    forgers_persist: bool,
+    hop_us: f64,
+    rng: ChaCha20Rng,
+    pub stats: ShardStats,
+}
+
+impl DemoShard {
+    /// The validators that produce blocks now: the live believable league, or in single-league
+    /// mode the whole league (by rotation).
+    fn producers(&self) -> Vec<usize> {
+        match self.mode {
+            LeagueMode::TwoLeagues => self.believable.clone(),
+            LeagueMode::SingleLeague => self.normal.clone(),
+        }
+    }
+
+    /// Puts a client's transaction into a producer's mempool: forged ones to the fraudulent
+    /// validator while it is believable (its colluding clients send them there), the rest to a
+    /// producer drawn at random.
+    pub fn submit(&mut self, arrival: Arrival) {
+        self.inbox.push(arrival);
+    }
+
+    /// Queues a cross-shard lock request (phase 1 of Atomix).
+    pub fn request_lock(&mut self, tx: Transaction) {
+        self.lock_requests.push(tx);
+    }
+
+    /// Queues a cross-shard finish (phase 2 of Atomix).
+    pub fn request_finish(&mut self, tx: Transaction, certificate: Certificate) {
+        self.finish_requests.push((tx, certificate));
+    }
+
+    /// Pending work: mempools, unfinalized blocks, Atomix requests.
+    /// Transactions still waiting here (mempools, inbox, audited blocks awaiting finality, lock
+    /// and finish requests): what a run that stops now leaves unfinished.
+    pub fn queued(&self) -> usize {
+        self.mempools.values().map(VecDeque::len).sum::<usize>()
+            + self.inbox.len()
+            + self.audited.iter().map(|a| a.arrivals.len()).sum::<usize>()
+            + self.lock_requests.len()
+            + self.finish_requests.len()
+    }
+
+    pub fn idle(&self) -> bool {
+        self.mempools.values().all(VecDeque::is_empty)
+            && self.inbox.is_empty()
+            && self.audited.is_empty()
+            && self.lock_requests.is_empty()
+            && self.finish_requests.is_empty()
+    }
+
+    pub fn state(&self) -> &ShardState {
+        self.atomix.state()
+    }
+
+    fn state_mut(&mut self) -> &mut ShardState {
+        self.atomix.state_mut()
+    }
+
+    /// One round at wall time `now_us` (µs since the load started): Atomix finishes and locks,
+    /// one block per producer, audits, one finality height.
+    pub fn round(
+        &mut self,
+        now: &dyn Fn() -> u64,
+        dir: &Directory,
+        reputation: &Mutex<Reputation>,
+    ) -> RoundOutput {
+        let mut out = RoundOutput::default();
+        self.take_inbox();
+        let t = Stopwatch::start();
+        self.finish_atomix(dir, &mut out);
+        out.proofs = self.lock_atomix();
+        self.stats.timing.atomix += t.elapsed();
+        let producers = self.producers();
+        if !producers.is_empty() {
+            let start = self.next_slot % producers.len();
+            self.next_slot += 1;
+            for k in 0..producers.len() {
+                let v = producers[(start + k) % producers.len()];
+                if self.producers().contains(&v) {
+                    self.produce(v, now, reputation);
+                }
+            }
+        }
+        self.finalize(now, reputation);
+        out
+    }
+
+    /// Whether every live finality node agrees on every height, and finalized all of them.
+    pub fn finality_agreement(&self) -> bool {
+        self.finality.agreement().is_ok()
+    }
+
+    /// Whether the incrementally kept tree equals one built afresh from the set.
+    pub fn state_consistent(&mut self) -> bool {
+        self.state_mut().is_consistent()
+    }
+
+    /// Total value held in this shard (locked outputs included).
+    pub fn value(&self) -> u128 {
+        self.state().total_value()
+    }
+
+    /// The live believable league, as validator ids.
+    pub fn believable_ids(&self) -> Vec<ValidatorId> {
+        self.believable
+            .iter()
+            .map(|&v| self.members[v].id)
+            .collect()
+    }
+
+    pub fn normal_len(&self) -> usize {
+        self.normal.len()
+    }
+}
+
+/// The owner of seized tokens not needed for compensation.
+pub const TREASURY: [u8; 32] = [0x7e; 32];
