@@ -1,10 +1,10 @@
 //! The demo's driver, as named phases:
 //!
-//! 1. [`setup`]: validators, stakes, each shard's league draw, the shards ([`setup::shards`]);
-//! 2. the load in real time ([`drive`]): one thread per shard running its rounds on its own
-//!    clock (no shard waits for another), and the driver thread as the clients and the network
-//!    between shards ([`clients`]), until the load is done and drained (or the drain limit);
-//! 3. the invariants over the shards' final state ([`invariants`]);
+//! 1. `setup::shards`: validators, stakes, each shard's league draw, the shards;
+//! 2. `drive`, the load in real time: one thread per shard running its rounds on its own clock
+//!    (no shard waits for another), and the driver thread as the clients and the network between
+//!    shards (`clients`), until the load is done and drained (or the drain limit);
+//! 3. `invariants` over the shards' final state;
 //! 4. the report ([`report`](super::report)).
 
 mod clients;
