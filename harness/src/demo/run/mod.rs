@@ -5,7 +5,7 @@
 //!    (no shard waits for another), and the driver thread as the clients and the network between
 //!    shards (`clients`), until the load is done and drained (or the drain limit);
 //! 3. `invariants` over the shards' final state;
-//! 4. the report ([`report`](super::report)).
+//! 4. the [`report`].
 
 mod clients;
 mod setup;
