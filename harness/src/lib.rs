@@ -14,13 +14,15 @@
 //! - [`finality`]: ByzCoin-style CoSi finality with a PBFT fallback (sans-I/O nodes, seeded driver).
 //! - [`pob`]: Proof-of-Believability (policy file, score, Servi, slashing, league draw).
 //! - [`demo`]: believable-first processing end to end (`iosv demo`).
-//! - [`input`]: reading untrusted files with a size cap.
+//! - [`input`]: reading untrusted files with a size cap; [`config_kind`]: which kind of
+//!   configuration a file declares.
 //! - [`domain`]: every domain-separation tag of the protocols, checked against collisions.
 
 pub mod atomix;
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod config_kind;
 pub mod demo;
 pub mod domain;
 pub mod drp;

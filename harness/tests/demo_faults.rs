@@ -258,7 +258,43 @@ fn the_command_prints_the_summary_and_a_json_last_line() {
         .output()
         .expect("iosv runs");
     assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("neither"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("a simulation configuration"));
+    // The kind is the file's word, never a guess: a demo configuration without "kind" is read as
+    // a simulation one (and refused, saying how to mark it), one of an unknown kind is refused,
+    // and `iosv demo` refuses a file that says it is a simulation configuration.
+    let text = std::fs::read_to_string(&config).expect("the configuration");
+    let mut value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(
+        value["kind"], "demo",
+        "a written configuration carries its kind"
+    );
+    for (kind, command, needle) in [
+        (None, "simulate", "\"kind\": \"demo\""),
+        (Some("sim"), "simulate", "the kinds are"),
+        (
+            Some("simulation"),
+            "demo",
+            "where a demo configuration is read",
+        ),
+    ] {
+        match kind {
+            None => value.as_object_mut().unwrap().remove("kind"),
+            Some(k) => value
+                .as_object_mut()
+                .unwrap()
+                .insert("kind".into(), k.into()),
+        };
+        let path = dir.join("kind.json");
+        std::fs::write(&path, value.to_string()).expect("written");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
+            .args([command, "--config"])
+            .arg(&path)
+            .output()
+            .expect("iosv runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{kind:?}: {stderr}");
+        assert!(stderr.contains(needle), "{kind:?}: {stderr}");
+    }
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_iosv"))
         .args(["demo", "--rate", "0"])
         .output()

@@ -12,11 +12,10 @@ use clap::{Args, Subcommand};
 use super::demo::DemoArgs;
 use super::parse::faulty_fraction;
 use crate::commands;
-use crate::demo::DemoConfig;
+use crate::config_kind::{self, ConfigKind};
 use crate::input;
 use crate::runtime;
-use crate::shard::safety::{self, SafetyReport};
-use crate::sim::config::ConfigError;
+use crate::shard::{safety, safety_report};
 use crate::sim::{self, Checks, Record, SimConfig, SimReport};
 
 #[derive(Args, Debug)]
@@ -32,9 +31,10 @@ pub struct SimulateArgs {
     /// budget (the error names the limit).
     #[arg(long)]
     pub epochs: Option<u64>,
-    /// Configuration (JSON; see `sim::config`; `"randomness": "drp"` or `"placeholder"`, the
-    /// default in a file); without it: 16 validators, 2 shards, the DRP, Δ = 400 ms. A demo
-    /// configuration (`iosv demo --print-config`) runs the believable-first demonstration.
+    /// Configuration (JSON), of the kind its `"kind"` field says: `"simulation"` (the default when
+    /// absent; see `sim::config`; `"randomness": "drp"` or `"placeholder"`, the default in a
+    /// file) or `"demo"` (`iosv demo --print-config` writes one), which runs the believable-first
+    /// demonstration. Without it: 16 validators, 2 shards, the DRP, Δ = 400 ms.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// With a demo configuration: one run per offered rate (comma-separated tx/s), latency
@@ -113,20 +113,16 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
     let cfg = match &args.config {
         Some(path) => {
             let text = input::read_text(path, input::MAX_CONFIG_BYTES, "configuration")?;
-            match SimConfig::from_json(&text) {
-                Ok(cfg) => cfg,
-                Err(ConfigError::Parse(sim_error)) => {
-                    match serde_json::from_str::<DemoConfig>(&text) {
-                        // A demo configuration: the believable-first demonstration runs it.
-                        Ok(_) => return demo_config(path, args),
-                        Err(demo_error) => anyhow::bail!(
-                            "{} is neither a simulation configuration ({sim_error}) nor a demo \
-                             configuration ({demo_error})",
-                            path.display()
-                        ),
-                    }
-                }
-                Err(e) => anyhow::bail!("{}: {e}", path.display()),
+            match config_kind::kind_of(&text).with_context(|| path.display().to_string())? {
+                ConfigKind::Demo => return demo_config(path, args),
+                ConfigKind::Simulation => SimConfig::from_json(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{} (a simulation configuration: it has no \"kind\" or \"kind\": \
+                         \"simulation\"; a demo configuration says \"kind\": \"demo\", as \
+                         `iosv demo --print-config` writes): {e}",
+                        path.display()
+                    )
+                })?,
             }
         }
         None => SimConfig::with_drp(),
@@ -356,7 +352,7 @@ fn shard_safety(args: &ShardSafetyArgs) -> anyhow::Result<()> {
         args.samples,
         args.seed,
     );
-    let mut md = markdown(&report, args);
+    let mut md = safety_report::markdown(&report, &args.fractions);
     md.push_str(&format!(
         "\nMeasured on {} ({} cores available) in {:.1} s.\n",
         iosv_engine::platform::cpu_model(),
@@ -379,95 +375,6 @@ fn shard_safety(args: &ShardSafetyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// |z| below which a measured rate counts as agreeing with the exact probability (4 standard
-/// errors: 18 rows at |z| < 4 would all pass by chance with probability above 99.9%).
-const Z_AGREE: f64 = 4.0;
-
-/// An epoch counts as safe when the chance that any of its shards is bad is below this.
-const SAFE_EPOCH: f64 = 1e-6;
-
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// The report's Markdown, made from its data.
-pub fn markdown(r: &SafetyReport, args: &ShardSafetyArgs) -> String {
-    let mut s = String::new();
-    s.push_str("# Shard safety: probability that a shard has a third or more faulty members\n\n");
-    s.push_str(&format!(
-        "{} validators; a shard of n members is bad when at least ⌈n/3⌉ are faulty. \"Exact\" is the \
-         hypergeometric tail P(X ≥ ⌈n/3⌉) for one shard (log-space sum, checked against exact integer \
-         arithmetic in `shard::safety` tests). \"Measured\" counts bad shards over {} epoch assignments \
-         made by the simulator's own assignment function (`shard::assign`, seed {}), ⌊{}/n⌋ shards each \
-         (leftover validators on standby); ± is one binomial standard error of the rate under the exact \
-         probability, z = (measured − exact) / standard error. \"Any shard (bound)\" is the union bound \
-         on the chance that some shard of an epoch is bad.\n\n",
-        r.validators, r.samples, r.seed, r.validators
-    ));
-    s.push_str(&format!(
-        "Reproduce: `cargo run -p iosv-harness -- simulate shard-safety --validators {} --samples {} --seed {} --out perf-reports`\n",
-        args.validators, args.samples, args.seed
-    ));
-    s.push_str("\nReading:\n");
-    for &fraction in &args.fractions {
-        let rows = r.rows.iter().filter(|row| row.faulty_fraction == fraction);
-        let safe = rows.clone().find(|row| row.any_shard_bound < SAFE_EPOCH);
-        let worst_z = rows
-            .filter_map(|row| row.z)
-            .fold(0.0f64, |m, z| m.max(z.abs()));
-        s.push_str(&match safe {
-            Some(row) => format!(
-                "- {:.0}% faulty: the smallest shard size here whose epochs are all safe except with \
-                 probability below {SAFE_EPOCH:.0e} (union bound) is {} (one shard bad with probability {:.1e}).",
-                fraction * 100.0,
-                row.shard_size,
-                row.probability
-            ),
-            None => format!(
-                "- {:.0}% faulty: no shard size here makes an epoch safe except with probability \
-                 below {SAFE_EPOCH:.0e}.",
-                fraction * 100.0
-            ),
-        });
-        s.push_str(&if worst_z < Z_AGREE {
-            format!(" Measured and exact agree: the largest |z| is {worst_z:.2}.\n")
-        } else {
-            format!(" Measured and exact DISAGREE: |z| reaches {worst_z:.2}.\n")
-        });
-    }
-    for &fraction in &args.fractions {
-        let rows: Vec<_> = r
-            .rows
-            .iter()
-            .filter(|row| row.faulty_fraction == fraction)
-            .collect();
-        let Some(first) = rows.first() else { continue };
-        s.push_str(&format!(
-            "\n## {:.0}% faulty ({} of {})\n\n| shard size | shards | bad at ≥ | exact P(bad shard) | any shard (bound) | measured rate | bad / observed | ± std. error | z |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-            fraction * 100.0,
-            first.faulty,
-            r.validators
-        ));
-        for row in rows {
-            let m = &row.measured;
-            s.push_str(&format!(
-                "| {} | {} | {} | {:.3e} | {:.3e} | {} | {} / {} | {:.1e} | {} |\n",
-                row.shard_size,
-                row.shards,
-                row.bad_at,
-                row.probability,
-                row.any_shard_bound,
-                if m.bad_shards == 0 {
-                    format!("0 in {}", m.shards_observed)
-                } else {
-                    format!("{:.3e}", m.rate)
-                },
-                m.bad_shards,
-                m.shards_observed,
-                m.std_error,
-                row.z.map_or("–".into(), |z| format!("{z:+.2}"))
-            ));
-        }
-    }
-    s
 }

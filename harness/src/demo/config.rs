@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::config_kind::{self, ConfigKind};
 use crate::pob::{MIN_NORMAL_LEAGUE, PolicyError, ShardingPolicy};
 
 /// A fault injected into one shard.
@@ -54,6 +55,10 @@ impl Fault {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DemoConfig {
+    /// `"demo"` (see [`crate::config_kind`]): what makes `iosv simulate --config` run the demo.
+    /// `iosv demo --config` accepts a file without it.
+    #[serde(default = "demo_kind")]
+    pub kind: ConfigKind,
     /// Shards (each with its own state, leagues and finality).
     pub shards: u32,
     /// Validators per shard, split each epoch into the two leagues by the policy.
@@ -96,6 +101,10 @@ pub struct DemoConfig {
     pub seed: u64,
 }
 
+fn demo_kind() -> ConfigKind {
+    ConfigKind::Demo
+}
+
 fn default_short() -> usize {
     4
 }
@@ -106,6 +115,7 @@ impl Default for DemoConfig {
     /// one fraudulent believable validator letting forged transactions through.
     fn default() -> Self {
         DemoConfig {
+            kind: ConfigKind::Demo,
             shards: 4,
             validators_per_shard: 10,
             short_shards: Vec::new(),
@@ -135,6 +145,8 @@ impl Default for DemoConfig {
 /// Why a configuration was refused.
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    #[error("{0}")]
+    Kind(String),
     #[error("policy: {0}")]
     Policy(#[from] PolicyError),
     #[error("{name} = {value:?}: {why}")]
@@ -190,6 +202,7 @@ impl DemoConfig {
 
     /// Checks every field; the first fault is reported.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        config_kind::expect(self.kind, ConfigKind::Demo).map_err(ConfigError::Kind)?;
         self.policy.validate()?;
         let s = f64::from(self.shards);
         check("shards", s, (1..=64).contains(&self.shards), "1 to 64")?;

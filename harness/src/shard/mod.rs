@@ -5,11 +5,13 @@
 //!   cut into equal buckets;
 //! - [`transepoch`]: batches of moves, each under a third of a shard (a third or more is refused);
 //! - [`ledger`]: a shard's real signed transaction stream, engine verifier and UTXO set;
-//! - [`safety`]: hypergeometric probability of a bad shard and its measurement.
+//! - [`safety`]: hypergeometric probability of a bad shard and its measurement;
+//!   [`safety_report`]: its table as Markdown.
 
 pub mod assign;
 pub mod ledger;
 pub mod safety;
+pub mod safety_report;
 pub mod transepoch;
 
 pub use assign::{AssignError, Assignment};

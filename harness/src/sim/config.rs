@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::network::{LinkModel, Partition};
+use crate::config_kind::{self, ConfigKind};
 use crate::epoch::{Behavior, EpochParams};
 use crate::node::{MICROS_PER_MS, NodeId};
 
@@ -32,6 +33,8 @@ use crate::node::{MICROS_PER_MS, NodeId};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SimConfig {
+    /// Always `"simulation"` (see [`crate::config_kind`]); may be left out.
+    pub kind: ConfigKind,
     pub validators: u32,
     pub shards: u32,
     /// Δ in milliseconds.
@@ -66,6 +69,7 @@ pub enum RandomnessKind {
 impl Default for SimConfig {
     fn default() -> Self {
         Self {
+            kind: ConfigKind::Simulation,
             validators: 16,
             shards: 2,
             delta_ms: 100,
@@ -209,6 +213,8 @@ impl Default for WorkloadConfig {
 /// Why a configuration cannot run.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ConfigError {
+    #[error("{0}")]
+    Kind(String),
     #[error("need at least 4 validators, got {0}")]
     TooFewValidators(u32),
     #[error(
@@ -372,6 +378,7 @@ impl SimConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        config_kind::expect(self.kind, ConfigKind::Simulation).map_err(ConfigError::Kind)?;
         let v = self.validators;
         if v < 4 {
             return Err(ConfigError::TooFewValidators(v));
