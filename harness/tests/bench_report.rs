@@ -172,7 +172,8 @@ fn writes_json_summary_and_plots() {
         let svg = std::fs::read_to_string(dir.join(name)).unwrap();
         assert!(svg.starts_with("<svg"), "{name}");
         assert!(svg.trim_end().ends_with("</svg>"), "{name}");
-        assert_eq!(svg.matches("<polyline").count(), series, "{name}");
+        // Each series is one 2-pixel line in the plot and one in the legend (axes are 1 pixel).
+        assert_eq!(series_lines(&svg), 2 * series, "{name}");
     }
     assert!(
         std::fs::read_to_string(dir.join(report::COSI_ROSTER_SVG))
@@ -231,7 +232,7 @@ fn utxo_and_pipeline_suites_write_their_sections() {
     assert!(summary.contains("## UTXO set"));
     assert!(summary.contains("## Pipeline"));
     let svg = std::fs::read_to_string(dir.join(report::PIPELINE_STAGES_SVG)).unwrap();
-    assert!(svg.matches("<polyline").count() >= 3, "one line per stage");
+    assert!(series_lines(&svg) >= 2 * 3, "one line per stage");
     std::fs::remove_dir_all(&out).ok();
 }
 
@@ -311,7 +312,19 @@ fn harness_suite_measures_each_rate_and_plots() {
     assert!(summary.contains("## Protocol harness"), "{summary}");
     for svg in [report::HARNESS_LATENCY_SVG, report::HARNESS_OVER_TIME_SVG] {
         let text = std::fs::read_to_string(dir.join(svg)).unwrap();
-        assert!(text.matches("<polyline").count() >= 2, "{svg}");
+        assert!(series_lines(&text) >= 2 * 2, "{svg}");
     }
     std::fs::remove_dir_all(&out).ok();
+}
+
+/// Lines drawn 2 pixels wide in a report chart: each series' line and its legend entry.
+fn series_lines(svg: &str) -> usize {
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|rest| {
+            rest.split('>')
+                .next()
+                .is_some_and(|tag| tag.contains("stroke-width=\"2\""))
+        })
+        .count()
 }

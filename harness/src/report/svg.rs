@@ -1,22 +1,31 @@
-//! A small SVG line chart: axes, tick labels, one polyline per series and a legend, all text as
-//! SVG `<text>` so no font library is needed to draw it (the viewer picks the font).
+//! Line charts as SVG, drawn with [plotters](https://docs.rs/plotters) (its SVG backend, no font
+//! library: text stays SVG `<text>` and the viewer picks the font).
 //!
-//! The x axis may be logarithmic (batch and roster sizes grow by factors); the y axis is linear
-//! from zero, so ratios between lines read off the plot directly.
+//! A [`Chart`] is data only (title, axis labels, series of points) so the reports build charts
+//! without touching the drawing library. The x axis may be logarithmic (batch and roster sizes
+//! grow by factors); the y axis is linear from zero, so ratios between lines read off the plot
+//! directly. The legend sits to the right of the plot, one entry per series in series order.
 
-use std::fmt::Write;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::prelude::*;
 
-const WIDTH: f64 = 760.0;
-const HEIGHT: f64 = 440.0;
-const LEFT: f64 = 80.0;
+const WIDTH: u32 = 760;
+const HEIGHT: u32 = 440;
 /// Room for the legend to the right of the plot.
-const RIGHT: f64 = 250.0;
-const TOP: f64 = 40.0;
-const BOTTOM: f64 = 60.0;
+const LEGEND: u32 = 230;
 /// Distinguishable on white (Tableau 10).
-const COLORS: [&str; 10] = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac",
+const COLORS: [RGBColor; 10] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0xe1, 0x57, 0x59),
+    RGBColor(0x76, 0xb7, 0xb2),
+    RGBColor(0x59, 0xa1, 0x4f),
+    RGBColor(0xed, 0xc9, 0x48),
+    RGBColor(0xb0, 0x7a, 0xa1),
+    RGBColor(0xff, 0x9d, 0xa7),
+    RGBColor(0x9c, 0x75, 0x5f),
+    RGBColor(0xba, 0xb0, 0xac),
 ];
 
 /// One line of the chart.
@@ -36,156 +45,126 @@ pub struct Chart {
     pub series: Vec<Series>,
 }
 
-/// The chart as a standalone SVG document.
-pub fn render(chart: &Chart) -> String {
-    let usable = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!chart.x_log || x > 0.0);
-    let points: Vec<(f64, f64)> = chart
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().copied())
-        .filter(usable)
-        .collect();
-    let tx = |x: f64| if chart.x_log { x.log10() } else { x };
-    let (mut x0, mut x1) = points
-        .iter()
-        .map(|p| tx(p.0))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-            (a.min(x), b.max(x))
-        });
-    if !x0.is_finite() {
-        (x0, x1) = (0.0, 1.0);
-    }
-    if x1 - x0 < 1e-9 {
-        (x0, x1) = (x0 - 0.5, x1 + 0.5);
-    }
-    let y_max = points.iter().map(|p| p.1).fold(0.0_f64, f64::max);
-    let y_step = nice_step(if y_max > 0.0 { y_max / 5.0 } else { 1.0 });
-    let y1 = (y_max / y_step).ceil().max(1.0) * y_step;
-
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let px = |x: f64| LEFT + (tx(x) - x0) / (x1 - x0) * plot_w;
-    let py = |y: f64| TOP + plot_h - y / y1 * plot_h;
-
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
-        LEFT + plot_w / 2.0,
-        escape(&chart.title)
-    );
-    // Axes.
-    let _ = writeln!(
-        s,
-        r#"<path d="M{LEFT} {TOP} V{} H{}" fill="none" stroke="black"/>"#,
-        TOP + plot_h,
-        LEFT + plot_w
-    );
-    // Y ticks and grid.
-    let mut y = 0.0;
-    while y <= y1 + y_step / 2.0 {
-        let v = py(y);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{LEFT}" y1="{v:.1}" x2="{:.1}" y2="{v:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
-            LEFT + plot_w,
-            LEFT - 6.0,
-            v + 4.0,
-            compact(y)
-        );
-        y += y_step;
-    }
-    // X ticks: the data's own x values (a handful of sizes), or powers of ten when there are many.
-    let mut xs: Vec<f64> = points.iter().map(|p| p.0).collect();
-    xs.sort_by(f64::total_cmp);
-    xs.dedup();
-    if xs.len() > 12 && chart.x_log {
-        xs = (x0.floor() as i32..=x1.ceil() as i32)
-            .map(|e| 10f64.powi(e))
-            .filter(|&x| tx(x) >= x0 - 1e-9 && tx(x) <= x1 + 1e-9)
-            .collect();
-    } else if xs.len() > 12 {
-        let step = nice_step((x1 - x0) / 6.0);
-        xs = (0..=12)
-            .map(|i| (x0 / step).ceil() * step + f64::from(i) * step)
-            .filter(|&x| x <= x1 + 1e-9)
-            .collect();
-    }
-    for x in xs {
-        let v = px(x);
-        let _ = writeln!(
-            s,
-            r#"<line x1="{v:.1}" y1="{0:.1}" x2="{v:.1}" y2="{1:.1}" stroke="black"/><text x="{v:.1}" y="{2:.1}" text-anchor="middle">{3}</text>"#,
-            TOP + plot_h,
-            TOP + plot_h + 5.0,
-            TOP + plot_h + 18.0,
-            compact(x)
-        );
-    }
-    let _ = writeln!(
-        s,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}{}</text>"#,
-        LEFT + plot_w / 2.0,
-        HEIGHT - 18.0,
-        escape(&chart.x_label),
-        if chart.x_log { " (log scale)" } else { "" }
-    );
-    let _ = writeln!(
-        s,
-        r#"<text x="18" y="{0:.1}" text-anchor="middle" transform="rotate(-90 18 {0:.1})">{1}</text>"#,
-        TOP + plot_h / 2.0,
-        escape(&chart.y_label)
-    );
-    // Series and legend.
-    for (i, series) in chart.series.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
-        let mut pts: Vec<(f64, f64)> = series.points.iter().copied().filter(usable).collect();
-        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let coords: Vec<String> = pts
+impl Chart {
+    /// Each series' drawable points, sorted by x.
+    fn drawable(&self) -> Vec<Vec<(f64, f64)>> {
+        let usable =
+            |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!self.x_log || x > 0.0);
+        self.series
             .iter()
-            .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
-            .collect();
-        let _ = writeln!(
-            s,
-            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
-            coords.join(" ")
-        );
-        for &(x, y) in &pts {
-            let _ = writeln!(
-                s,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#,
-                px(x),
-                py(y)
-            );
-        }
-        let ly = TOP + 10.0 + 20.0 * i as f64;
-        let lx = LEFT + plot_w + 15.0;
-        let _ = writeln!(
-            s,
-            r#"<line x1="{lx:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="{color}" stroke-width="2"/><text x="{:.1}" y="{:.1}">{}</text>"#,
-            lx + 20.0,
-            lx + 26.0,
-            ly + 4.0,
-            escape(&series.name)
-        );
+            .map(|s| {
+                let mut points: Vec<(f64, f64)> = s.points.iter().copied().filter(usable).collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                points
+            })
+            .collect()
     }
-    s.push_str("</svg>\n");
-    s
 }
 
-/// 1, 2 or 5 times a power of ten, at least `raw`.
-fn nice_step(raw: f64) -> f64 {
-    let mag = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|&v| v >= raw)
-        .unwrap_or(10.0 * mag)
+/// The chart as a standalone SVG document.
+pub fn render(chart: &Chart) -> String {
+    let series = chart.drawable();
+    let all = || series.iter().flatten();
+    let (mut x0, mut x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+        (a.min(p.0), b.max(p.0))
+    });
+    if !x0.is_finite() {
+        (x0, x1) = if chart.x_log { (1.0, 10.0) } else { (0.0, 1.0) };
+    }
+    if x1 <= x0 {
+        (x0, x1) = if chart.x_log {
+            (x0 / 2.0, x1 * 2.0)
+        } else {
+            (x0 - 0.5, x1 + 0.5)
+        };
+    }
+    let y_max = all().map(|p| p.1).fold(0.0_f64, f64::max);
+    let y1 = if y_max > 0.0 { y_max * 1.05 } else { 1.0 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let drawn = root.fill(&WHITE).map_err(|e| e.to_string()).and_then(|()| {
+            let (plot, legend) = root.split_horizontally((WIDTH - LEGEND) as i32);
+            if chart.x_log {
+                draw(&plot, chart, &series, (x0..x1).log_scale(), y1)?;
+            } else {
+                draw(&plot, chart, &series, x0..x1, y1)?;
+            }
+            draw_legend(&legend, chart)
+        });
+        // Drawing into a String cannot fail short of a bug in the backend; the chart then shows
+        // what was drawn, and the reason is left in the document.
+        if let Err(e) = drawn.and_then(|()| root.present().map_err(|e| e.to_string())) {
+            drop(root);
+            svg.push_str(&format!("<!-- chart incomplete: {} -->\n", escape(&e)));
+        }
+    }
+    svg
+}
+
+fn draw<X>(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    chart: &Chart,
+    series: &[Vec<(f64, f64)>],
+    x: X,
+    y1: f64,
+) -> Result<(), String>
+where
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+{
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let mut c = ChartBuilder::on(area)
+        .caption(&chart.title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, 0f64..y1)
+        .map_err(err)?;
+    let x_desc = if chart.x_log {
+        format!("{} (log scale)", chart.x_label)
+    } else {
+        chart.x_label.clone()
+    };
+    c.configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(chart.y_label.as_str())
+        .x_label_formatter(&|v| compact(*v))
+        .y_label_formatter(&|v| compact(*v))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
+        .draw()
+        .map_err(err)?;
+    for (i, points) in series.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        c.draw_series(LineSeries::new(
+            points.iter().copied(),
+            color.stroke_width(2),
+        ))
+        .map_err(err)?;
+        c.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_legend(area: &DrawingArea<SVGBackend<'_>, Shift>, chart: &Chart) -> Result<(), String> {
+    for (i, series) in chart.series.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let y = 50 + 20 * i as i32;
+        area.draw(&PathElement::new(
+            vec![(8, y), (28, y)],
+            color.stroke_width(2),
+        ))
+        .map_err(|e| e.to_string())?;
+        area.draw(&Text::new(
+            series.name.clone(),
+            (34, y - 6),
+            ("sans-serif", 12).into_font(),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// A short tick label: 1500 → "1.5k", 2000000 → "2M".
@@ -204,47 +183,84 @@ fn compact(v: f64) -> String {
     format!("{text}{suffix}")
 }
 
+/// `text` fit for an XML comment (no `--`, no markup).
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace("--", "- -")
+        .replace('<', "(")
+        .replace('>', ")")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn labels_and_steps() {
-        assert_eq!(compact(1500.0), "1.5k");
-        assert_eq!(compact(2e6), "2M");
-        assert_eq!(compact(0.0), "0");
-        assert_eq!(nice_step(3.0), 5.0);
-        assert_eq!(nice_step(120.0), 200.0);
-    }
-
-    #[test]
-    fn one_polyline_per_series() {
-        let chart = Chart {
+    fn chart(x_log: bool, series: Vec<Series>) -> Chart {
+        Chart {
             title: "t <&>".into(),
             x_label: "x".into(),
             y_label: "y".into(),
-            x_log: true,
-            series: vec![
+            x_log,
+            series,
+        }
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(compact(1500.0), "1.5k");
+        assert_eq!(compact(2e6), "2M");
+        assert_eq!(compact(0.0), "0");
+    }
+
+    #[test]
+    fn every_series_is_drawn_with_its_points_and_legend() {
+        let c = chart(
+            true,
+            vec![
                 Series {
-                    name: "a".into(),
-                    points: vec![(1.0, 1.0), (10.0, 2.0)],
+                    name: "alpha".into(),
+                    points: vec![(1.0, 1.0), (10.0, 2.0), (-1.0, 5.0), (f64::NAN, 1.0)],
                 },
                 Series {
-                    name: "b".into(),
+                    name: "beta".into(),
                     points: vec![(1.0, 3.0)],
                 },
             ],
-        };
-        let svg = render(&chart);
-        assert!(svg.starts_with("<svg"));
-        assert_eq!(svg.matches("<polyline").count(), 2);
-        assert!(svg.contains("t &lt;&amp;&gt;"));
+        );
+        let svg = render(&c);
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert!(!svg.contains("chart incomplete"), "{svg}");
+        // Three drawable points (the negative x on a log axis and the NaN are skipped).
+        assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
+        for text in ["alpha", "beta", "t &lt;&amp;&gt;", "(log scale)"] {
+            assert!(svg.contains(text), "{text}: {svg}");
+        }
+    }
+
+    #[test]
+    fn empty_and_degenerate_charts_still_render() {
+        for c in [
+            chart(false, Vec::new()),
+            chart(
+                true,
+                vec![Series {
+                    name: "one".into(),
+                    points: vec![(5.0, 0.0)],
+                }],
+            ),
+            chart(
+                false,
+                vec![Series {
+                    name: "flat".into(),
+                    points: vec![(2.0, 0.0), (2.0, 0.0)],
+                }],
+            ),
+        ] {
+            let svg = render(&c);
+            assert!(
+                svg.starts_with("<svg") && !svg.contains("chart incomplete"),
+                "{svg}"
+            );
+        }
     }
 }
