@@ -9,6 +9,13 @@
 //! sharded by outpoint, on scoped threads for a large batch). The pass only reads those lookups
 //! and the overlay, so its verdicts are exactly those of looking each outpoint up in turn: the set
 //! does not change while the gate is held, whichever thread read it.
+//!
+//! The overlay's maps hash with foldhash (seeded at random per map) rather than the keyed SipHash
+//! of the set's shards: the pass is the one serial step of a batch's commit, and SipHash over
+//! 36-byte outpoints was over a third of it (perf, pipeline commit thread). foldhash resists
+//! collision flooding only minimally, so it is used where the damage is bounded: an overlay lives
+//! for one batch, holds at most the batch's outpoints and gets a fresh seed each time, while the
+//! long-lived shard maps, which anyone's outputs fill over time, keep SipHash.
 
 use std::collections::HashMap;
 
@@ -135,13 +142,25 @@ impl Prefetched {
     }
 }
 
-/// The batch overlay on top of the set.
-#[derive(Default)]
+/// The batch overlay on top of the set (hashing: see the module documentation).
 struct Overlay {
     /// Outpoint → index of the valid transaction of the batch that spent it.
-    spent_by: HashMap<OutPoint, usize>,
+    spent_by: HashMap<OutPoint, usize, foldhash::fast::RandomState>,
     /// Outputs created by valid transactions of the batch and not yet spent in it.
-    created: HashMap<OutPoint, TxOutput>,
+    created: HashMap<OutPoint, TxOutput, foldhash::fast::RandomState>,
+}
+
+impl Overlay {
+    /// An empty overlay sized for `txs` (no rehash while the pass fills it).
+    fn for_batch(txs: &[Transaction]) -> Overlay {
+        let (inputs, outputs) = txs.iter().fold((0, 0), |(i, o), tx| {
+            (i + tx.inputs.len(), o + tx.outputs.len())
+        });
+        Overlay {
+            spent_by: HashMap::with_capacity_and_hasher(inputs, Default::default()),
+            created: HashMap::with_capacity_and_hasher(outputs, Default::default()),
+        }
+    }
 }
 
 impl UtxoSet {
@@ -223,7 +242,7 @@ impl UtxoSet {
     /// Judges the whole batch (see the module documentation). The caller holds the gate.
     fn plan(&self, txs: &[Transaction], txids: &[TxId]) -> Plan {
         let before = Prefetched::gather(self, txs, txids);
-        let mut overlay = Overlay::default();
+        let mut overlay = Overlay::for_batch(txs);
         let mut verdicts = Vec::with_capacity(txs.len());
         let mut spent = Vec::new();
         let mut created_order = Vec::new();
