@@ -72,13 +72,7 @@ pub fn revalidate(
     selected: &[usize],
     verifier: &Verifier,
 ) -> Vec<Finding> {
-    let mut indices: Vec<usize> = selected
-        .iter()
-        .copied()
-        .filter(|&i| i < block_txs.len())
-        .collect();
-    indices.sort_unstable();
-    indices.dedup();
+    let indices = sampled_indices(selected, block_txs.len());
     let Some(&last) = indices.last() else {
         return Vec::new();
     };
@@ -120,13 +114,7 @@ pub fn revalidate_signatures(
     verifier: &Verifier,
 ) -> Vec<Finding> {
     assert_eq!(block_txs.len(), txids.len(), "one txid per transaction");
-    let mut indices: Vec<usize> = selected
-        .iter()
-        .copied()
-        .filter(|&i| i < block_txs.len())
-        .collect();
-    indices.sort_unstable();
-    indices.dedup();
+    let indices = sampled_indices(selected, block_txs.len());
     let sampled_txids: Vec<TxId> = indices.iter().map(|&i| txids[i]).collect();
     let bad_inputs = first_bad_inputs(block_txs, &indices, &sampled_txids, verifier);
     indices
@@ -141,6 +129,14 @@ pub fn revalidate_signatures(
             })
         })
         .collect()
+}
+
+/// The indices of `selected` below `len`, sorted, without repeats.
+fn sampled_indices(selected: &[usize], len: usize) -> Vec<usize> {
+    let mut indices: Vec<usize> = selected.iter().copied().filter(|&i| i < len).collect();
+    indices.sort_unstable();
+    indices.dedup();
+    indices
 }
 
 /// Per sampled transaction (`indices`, with their `txids`), its first input whose signature does
