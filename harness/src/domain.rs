@@ -70,6 +70,8 @@ pub const FINALITY_COSI: &[u8] = b"iosv/finality/cosi/v1";
 pub const FINALITY_PBFT: &[u8] = b"iosv/finality/pbft/v1";
 /// Used in `finality/messages.rs`.
 pub const FINALITY_PROPOSAL: &[u8] = b"iosv/finality/proposal/v1";
+/// Used in `finality/member.rs`: seeds a member's CoSi nonce RNG for one incarnation.
+pub const FINALITY_NONCE_RNG: &[u8] = b"iosv/finality/nonce-rng/v1";
 /// Used in `msb/block.rs` (length-prefixed).
 pub const MSB_BLOCK: &str = "iosv/msb/v1/block";
 /// Used in `msb/block.rs`.
@@ -250,6 +252,11 @@ pub const HARNESS_TAGS: &[Tag] = &[
     Tag {
         name: "FINALITY_PROPOSAL",
         bytes: FINALITY_PROPOSAL,
+        framing: Framing::Raw,
+    },
+    Tag {
+        name: "FINALITY_NONCE_RNG",
+        bytes: FINALITY_NONCE_RNG,
         framing: Framing::Raw,
     },
     Tag {

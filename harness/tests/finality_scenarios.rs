@@ -196,17 +196,17 @@ fn random_crash_sets_never_finalize_two_values_at_one_height() {
         net.distinct_candidates();
         let mut down = std::collections::BTreeSet::new();
         while down.len() < rng.random_range(0..=2) {
-            down.insert(rng.random_range(0..N));
+            down.insert(rng.random_range(0..N as u32));
         }
         let mut faulty = down.len();
-        let silent = rng.random_range(0..N);
+        let silent = rng.random_range(0..N as u32);
         if faulty < 2 && !down.contains(&silent) {
             net.crash_after_commitment(silent, rng.random_range(0..3));
             faulty += 1;
         }
         // The leader of some height decides alone, then crashes.
         let height = rng.random_range(0..3u64);
-        let leader = height as usize % N;
+        let leader = (height % N as u64) as u32;
         if faulty < 2 && !down.contains(&leader) && leader != silent {
             net.decide_alone_then_crash(leader, height);
         }

@@ -95,7 +95,7 @@ impl FinalityNet {
         let nodes = seeds
             .iter()
             .enumerate()
-            .map(|(i, seed)| Node::new(i, roster.clone(), seed, config))
+            .map(|(i, seed)| Node::new(i as NodeId, roster.clone(), seed, config))
             .collect();
         FinalityNet {
             nodes,
@@ -229,7 +229,7 @@ impl FinalityNet {
         if height >= self.target || !self.proposed.insert(height) {
             return;
         }
-        for node in 0..self.nodes.len() {
+        for node in 0..self.nodes.len() as NodeId {
             let mut proposal = self
                 .proposals
                 .get(&height)
@@ -248,9 +248,9 @@ impl FinalityNet {
     pub fn run<R: CryptoRng + ?Sized>(&mut self, heights: u64, deadline: u64, rng: &mut R) -> bool {
         self.target = heights;
         if self.now == 0 && self.seq == 0 {
-            for node in 0..self.nodes.len() {
+            for node in 0..self.nodes.len() as NodeId {
                 if !self.crashed.contains(&node) {
-                    let outputs = self.nodes[node].start(rng);
+                    let outputs = self.nodes[node as usize].start(rng);
                     self.apply(node, outputs);
                 }
             }
@@ -284,7 +284,7 @@ impl FinalityNet {
             if self.crashed.contains(&node) {
                 continue;
             }
-            let outputs = self.nodes[node].handle(input, rng);
+            let outputs = self.nodes[node as usize].handle(input, rng);
             self.apply(node, outputs);
         }
         self.done()
@@ -316,9 +316,9 @@ impl FinalityNet {
 
     /// Whether every live node finalized every target height.
     fn done(&self) -> bool {
-        (0..self.nodes.len())
+        (0..self.nodes.len() as NodeId)
             .filter(|n| !self.crashed.contains(n))
-            .all(|n| self.nodes[n].finalized().len() as u64 >= self.target)
+            .all(|n| self.nodes[n as usize].finalized().len() as u64 >= self.target)
     }
 
     /// The value each height was finalized with, or the first height at which two nodes finalized

@@ -98,7 +98,7 @@ impl Node {
         leader.attempts += 1;
         leader.msg = cosi_message(leader.phase, height, 0, &leader.digest);
         let nodes: Vec<NodeId> = (0..n)
-            .map(|k| (id + k) % n)
+            .map(|k| ((id as usize + k) % n) as NodeId)
             .filter(|m| !leader.excluded.contains(m))
             .collect();
         let fanout = if leader.star {
@@ -153,7 +153,7 @@ impl Node {
             || proposal.height != height
             || tree.first() != Some(&from)
             || !tree.contains(&self.id)
-            || tree.iter().any(|&m| m >= self.n())
+            || tree.iter().any(|&m| m as usize >= self.n())
         {
             return;
         }
@@ -202,7 +202,8 @@ impl Node {
         rng: &mut R,
         out: &mut Vec<Output>,
     ) {
-        let Ok((nonce, own)) = schnorr::commit(&self.roster, self.id, &self.cosi_key, &msg, rng)
+        let Ok((nonce, own)) =
+            schnorr::commit(&self.roster, self.id as usize, &self.cosi_key, &msg, rng)
         else {
             return;
         };
@@ -287,7 +288,7 @@ impl Node {
         if commitment
             .mask()
             .participants()
-            .any(|p| !subtree.contains(&p))
+            .any(|p| !subtree.contains(&(p as NodeId)))
         {
             return;
         }
@@ -372,7 +373,7 @@ impl Node {
                 },
             });
         }
-        if challenge.mask().get(id)
+        if challenge.mask().get(id as usize)
             && let Some(nonce) = m.nonce.take()
             && let Ok(response) =
                 schnorr::respond(&self.roster, &self.cosi_key, nonce, &challenge, &m.msg)
@@ -539,32 +540,14 @@ impl Node {
         rng: &mut R,
         out: &mut Vec<Output>,
     ) {
-        let height = self.height;
-        if proposal.height != height {
-            return;
-        }
-        let digest = proposal.digest();
-        let ok = |phase, sig: &[u8]| {
-            schnorr::verify(
-                &self.roster,
-                Policy::ByzCoin,
-                &cosi_message(phase, height, view, &digest),
-                sig,
-            )
-            .is_ok()
+        let finality = Finality {
+            height: self.height,
+            view,
+            proposal,
+            certificate: Certificate::Cosi { prepare, commit },
         };
-        if !ok(Phase::Prepare, &prepare) || !ok(Phase::Commit, &commit) {
-            return;
+        if self.finality_is_valid(&finality) {
+            self.finalize(finality, rng, out);
         }
-        self.finalize(
-            Finality {
-                height,
-                view,
-                proposal,
-                certificate: Certificate::Cosi { prepare, commit },
-            },
-            rng,
-            out,
-        );
     }
 }

@@ -12,8 +12,9 @@ use iosv_engine::sig::{SigRef, verify_single};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// A node's index in the normal league's roster.
-pub type NodeId = usize;
+/// A node's index in the normal league's roster: the one node id of every protocol
+/// ([`crate::node::NodeId`]).
+pub use crate::node::NodeId;
 
 pub const PROPOSAL_DOMAIN: &[u8] = crate::domain::FINALITY_PROPOSAL;
 pub const COSI_DOMAIN: &[u8] = crate::domain::FINALITY_COSI;
@@ -122,7 +123,7 @@ impl Vote {
 
     /// Whether the signature verifies (ZIP-215) under `keys[voter]`.
     pub fn verify(&self, keys: &[[u8; 32]]) -> bool {
-        keys.get(self.voter).is_some_and(|pk| {
+        keys.get(self.voter as usize).is_some_and(|pk| {
             verify_single(SigRef {
                 pk,
                 msg: &Vote::signing_bytes(self.kind, self.height, self.view, &self.digest),
@@ -209,7 +210,7 @@ impl ViewChange {
     }
 
     pub fn verify(&self, keys: &[[u8; 32]]) -> bool {
-        keys.get(self.sender).is_some_and(|pk| {
+        keys.get(self.sender as usize).is_some_and(|pk| {
             verify_single(SigRef {
                 pk,
                 msg: &ViewChange::signing_bytes(self.height, self.new_view, self.prepared.as_ref()),
@@ -280,4 +281,10 @@ pub enum Message {
     ViewChange(ViewChange),
     NewView(NewView),
     Vote(Vote),
+    /// Finalized values with their certificates, for a peer that is behind (it sent a view change
+    /// for a height the sender already finished): consecutive heights from the peer's, at most
+    /// [`super::catchup::MAX_CATCHUP`].
+    Catchup {
+        finalities: Vec<super::node::Finality>,
+    },
 }

@@ -16,16 +16,26 @@
 //! - **liveness under faults** (tested): a crashed sub-leader, a member that commits then goes
 //!   silent, and a crashed leader all still end in finality.
 //!
+//! - **catch-up** (tested under partitions and loss): a node that fell behind adopts the heights
+//!   it missed from a peer's log, each checked by its certificate (`catchup`).
+//!
 //! Files: `messages` (wire messages, signed bytes), `tree` (aggregation tree), `node` (state,
-//! heights, views), `fastpath` (CoSi rounds), `pbft` (view change and PBFT), `driver` (a seeded
-//! discrete-event driver with a virtual clock and crashes).
+//! heights, views, restart), `fastpath` (CoSi rounds), `pbft` (view change and PBFT), `catchup`,
+//! `member` (a member as a [`crate::node::Node`], for the simulator and the runner), `driver` (a
+//! seeded discrete-event driver with a virtual clock and crashes, for scenario tests and the
+//! demo).
 
+mod catchup;
 pub mod driver;
 mod fastpath;
+pub mod member;
 pub mod messages;
 pub mod node;
 mod pbft;
 pub mod tree;
+
+pub use catchup::MAX_CATCHUP;
+pub use member::{Member, ProposalSource};
 
 pub use driver::FinalityNet;
 pub use messages::{

@@ -171,6 +171,61 @@ impl Node {
         }
     }
 
+    /// The node as it comes back after a crash. Durable: keys, roster, configuration, the
+    /// finalized log, the height and view it reached, what it prepared, signed or asked for at
+    /// this height (so a restart never makes it co-sign or vote for a second value in a view it
+    /// already took part in) and its CoSi round counter (so its rounds stay numbered upwards).
+    /// Volatile, lost: candidates, running CoSi rounds (their nonces die with them), the votes
+    /// and view changes heard from others, the PBFT view's value and buffered messages.
+    pub fn restarted(&self) -> Node {
+        Node {
+            id: self.id,
+            roster: self.roster.clone(),
+            keys: self.keys.clone(),
+            cosi_key: self.cosi_key.clone(),
+            ed_key: self.ed_key.clone(),
+            config: self.config,
+            height: self.height,
+            view: self.view,
+            candidates: BTreeMap::new(),
+            prepared_for: self.prepared_for.clone(),
+            prepared: self.prepared.clone(),
+            member: None,
+            leader: None,
+            next_round: self.next_round,
+            requested: self.requested,
+            view_changes: BTreeMap::new(),
+            new_view_sent: self.new_view_sent.clone(),
+            pbft: None,
+            votes: BTreeMap::new(),
+            finalized: self.finalized.clone(),
+            future: Vec::new(),
+        }
+    }
+
+    /// (Re)starts the node where its durable state left it: a fresh node enters height 0; a
+    /// restarted one re-arms the timer of the view it is in (or asked for), so that it asks for
+    /// the next view, and hears the height's outcome by catch-up, if the others finished
+    /// without it.
+    pub fn resume<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Vec<Output> {
+        if self.height == 0 && self.view == 0 && self.requested == 0 && self.finalized.is_empty() {
+            return self.start(rng);
+        }
+        let mut out = Vec::new();
+        let view = self.view.max(self.requested);
+        out.push(Output::SetTimer {
+            after: self.config.view_timeout * (view + 1),
+            timer: Timer::View {
+                height: self.height,
+                view,
+            },
+        });
+        if !self.config.fast_path && self.requested == 0 {
+            self.request_view(1, &mut out);
+        }
+        out
+    }
+
     pub fn roster(&self) -> &Roster {
         &self.roster
     }
@@ -208,7 +263,7 @@ impl Node {
     }
 
     pub(super) fn send_all(&self, message: &Message, out: &mut Vec<Output>) {
-        for to in 0..self.n() {
+        for to in 0..self.n() as NodeId {
             out.push(Output::Send {
                 to,
                 message: message.clone(),
@@ -250,6 +305,13 @@ impl Node {
         rng: &mut R,
         out: &mut Vec<Output>,
     ) {
+        if from as usize >= self.n() {
+            return;
+        }
+        let message = match message {
+            Message::Catchup { finalities } => return self.on_catchup(finalities, rng, out),
+            other => other,
+        };
         let height = message_height(&message);
         if height > self.height {
             if height == self.height + 1 && self.future.len() < MAX_BUFFERED {
@@ -257,7 +319,10 @@ impl Node {
             }
             return;
         }
-        if height < self.height || from >= self.n() {
+        if height < self.height {
+            if let Message::ViewChange(_) = message {
+                self.help_lagging_peer(from, height, out);
+            }
             return;
         }
         match message {
@@ -288,6 +353,7 @@ impl Node {
             Message::ViewChange(vc) => self.on_view_change(vc, out),
             Message::NewView(nv) => self.on_new_view(from, nv, rng, out),
             Message::Vote(vote) => self.on_vote(vote, rng, out),
+            Message::Catchup { .. } => {}
         }
     }
 
@@ -372,5 +438,6 @@ fn message_height(message: &Message) -> u64 {
         Message::ViewChange(vc) => vc.height,
         Message::NewView(nv) => nv.height,
         Message::Vote(v) => v.height,
+        Message::Catchup { finalities } => finalities.first().map_or(0, |f| f.height),
     }
 }

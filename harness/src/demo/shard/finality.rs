@@ -8,6 +8,7 @@ use super::{DemoShard, FINALITY_DEADLINE};
 use crate::demo::config::Fault;
 use crate::demo::stats::Stopwatch;
 use crate::finality::Proposal;
+use crate::node::NodeId;
 use crate::pob::{Contribution, Reputation};
 
 impl DemoShard {
@@ -23,16 +24,16 @@ impl DemoShard {
         for fault in &self.faults {
             match *fault {
                 Fault::SubLeaderCrash { height: h, .. } if h == height => {
-                    self.finality.crash((leader + 1) % n);
+                    self.finality.crash(((leader + 1) % n) as NodeId);
                     self.stats.finality_faults += 1;
                 }
                 Fault::CommitThenSilent { height: h, .. } if h == height => {
                     self.finality
-                        .crash_after_commitment((leader + 2) % n, height);
+                        .crash_after_commitment(((leader + 2) % n) as NodeId, height);
                     self.stats.finality_faults += 1;
                 }
                 Fault::LeaderCrash { height: h, .. } if h == height => {
-                    self.finality.crash(leader);
+                    self.finality.crash(leader as NodeId);
                     self.stats.finality_faults += 1;
                 }
                 _ => {}
