@@ -10,6 +10,8 @@ use iosv_engine::domain::{Framing, Tag};
 
 /// Used in `atomix/statement.rs`.
 pub const ATOMIX_BATCH: &[u8] = b"iosv/atomix/batch/v1";
+/// Used in `atomix/node.rs`: seeds a shard node's CoSi nonce RNG for one incarnation.
+pub const ATOMIX_NONCE_RNG: &[u8] = b"iosv/atomix/nonce-rng/v1";
 /// Used in `atomix/statement.rs`.
 pub const ATOMIX_ROSTER: &[u8] = b"iosv/atomix/roster/v1";
 /// Used in `atomix/statement.rs`.
@@ -102,6 +104,11 @@ pub const HARNESS_TAGS: &[Tag] = &[
     Tag {
         name: "ATOMIX_BATCH",
         bytes: ATOMIX_BATCH,
+        framing: Framing::Raw,
+    },
+    Tag {
+        name: "ATOMIX_NONCE_RNG",
+        bytes: ATOMIX_NONCE_RNG,
         framing: Framing::Raw,
     },
     Tag {

@@ -72,6 +72,7 @@ fn run(scenario: &Scenario, seed: u64) -> Outcome {
             latency: MS,
             jitter: MS / 2,
             loss: scenario.loss,
+            duplicate: 0.0,
         },
         BTreeMap::new(),
         scenario.partitions.clone(),

@@ -32,12 +32,14 @@
 //! whose roster is mostly faulty could sign two decisions (the shard-safety bound of harness I).
 //!
 //! Files: `statement` (signed bytes, shard map), `proof` (proofs, directory, certificates),
-//! `shard` (the shard's state machine), `client` (the client's), `driver` (a deterministic
-//! in-process driver for tests), `error`.
+//! `shard` (the shard's state machine), `client` (the client's), `node` (shards and clients as
+//! [`crate::node::Node`]s, for the simulator and the runner, with retries and acknowledgements),
+//! `driver` (a deterministic in-process driver for scenario and property tests), `error`.
 
 pub mod client;
 pub mod driver;
 pub mod error;
+pub mod node;
 pub mod proof;
 pub mod shard;
 pub mod statement;
@@ -45,6 +47,9 @@ pub mod statement;
 pub use client::{AtomixClient, ClientAction};
 pub use driver::{AtomixWorld, Delivered, Envelope};
 pub use error::{AtomixError, CertificateError, ProofError};
+pub use node::{
+    AtomixEvent, AtomixMsg, AtomixNode, AtomixTimer, AtomixTiming, ClientNode, ShardNode,
+};
 pub use proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo, VerifiedBatches};
 pub use shard::{AtomixShard, RECOVERY_EPOCHS};
 pub use statement::{

@@ -111,6 +111,29 @@ impl AtomixShard {
         })
     }
 
+    /// The shard as it comes back after a restart. Durable: the ledger (UTXO entries with their
+    /// locks, rebuilt with its state tree), the recorded decisions and outcomes, the roster and
+    /// epoch. Volatile, lost: the queue of decisions not yet signed (a client that asks again
+    /// gets its recorded decision re-certified, never a new one) and the cache of verified
+    /// batches.
+    pub fn restarted(&self) -> Result<AtomixShard, AtomixError> {
+        Ok(AtomixShard {
+            id: self.id,
+            map: self.map,
+            policy: self.policy,
+            epoch: self.epoch,
+            keys: self.keys.clone(),
+            info: self.info.clone(),
+            online: self.online.clone(),
+            state: ShardState::from_entries(&self.state.entries())?,
+            decisions: self.decisions.clone(),
+            finished: self.finished.clone(),
+            queue: Vec::new(),
+            seq: self.seq,
+            verified: VerifiedBatches::new(),
+        })
+    }
+
     pub fn id(&self) -> ShardId {
         self.id
     }

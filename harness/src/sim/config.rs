@@ -6,7 +6,7 @@
 //! ```json
 //! {
 //!   "validators": 24, "shards": 3, "delta_ms": 100, "max_views": 3,
-//!   "network": {"latency_ms": 10, "jitter_ms": 5, "loss": 0.0},
+//!   "network": {"latency_ms": 10, "jitter_ms": 5, "loss": 0.0, "duplicate": 0.0},
 //!   "links": [{"from": 0, "to": 1, "latency_ms": 40, "jitter_ms": 10, "loss": 0.05}],
 //!   "partitions": [{"start_ms": 2500, "end_ms": 3300, "groups": [[0, 1, 2]]}],
 //!   "crashes": [{"node": 5, "at_ms": 1000, "restart_ms": 3300}],
@@ -121,6 +121,13 @@ pub struct NetworkConfig {
     pub latency_ms: f64,
     pub jitter_ms: f64,
     pub loss: f64,
+    /// Probability that a delivered message arrives twice (absent: 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicate: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Default for NetworkConfig {
@@ -129,6 +136,7 @@ impl Default for NetworkConfig {
             latency_ms: 10.0,
             jitter_ms: 5.0,
             loss: 0.0,
+            duplicate: 0.0,
         }
     }
 }
@@ -144,6 +152,8 @@ pub struct LinkConfig {
     pub jitter_ms: f64,
     #[serde(default)]
     pub loss: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicate: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,7 +237,7 @@ pub enum ConfigError {
     TwoFaults(NodeId),
     #[error("{0} must be positive")]
     Zero(&'static str),
-    #[error("{0} must be a finite non-negative number (loss at most 1)")]
+    #[error("{0} must be a finite non-negative number (loss and duplicate at most 1)")]
     BadNumber(&'static str),
     #[error("partition {0} ends before it starts")]
     PartitionOrder(usize),
@@ -264,14 +274,23 @@ fn micros(ms: f64, name: &'static str) -> Result<u64, ConfigError> {
     Ok((ms * MICROS_PER_MS as f64).round() as u64)
 }
 
-fn link(latency_ms: f64, jitter_ms: f64, loss: f64) -> Result<LinkModel, ConfigError> {
+fn link(
+    latency_ms: f64,
+    jitter_ms: f64,
+    loss: f64,
+    duplicate: f64,
+) -> Result<LinkModel, ConfigError> {
     if !(0.0..=1.0).contains(&loss) {
         return Err(ConfigError::BadNumber("loss"));
+    }
+    if !(0.0..=1.0).contains(&duplicate) {
+        return Err(ConfigError::BadNumber("duplicate"));
     }
     Ok(LinkModel {
         latency: micros(latency_ms, "latency_ms")?,
         jitter: micros(jitter_ms, "jitter_ms")?,
         loss,
+        duplicate,
     })
 }
 
@@ -360,10 +379,13 @@ impl SimConfig {
     > {
         self.validate()?;
         let n = &self.network;
-        let default = link(n.latency_ms, n.jitter_ms, n.loss)?;
+        let default = link(n.latency_ms, n.jitter_ms, n.loss, n.duplicate)?;
         let mut links = BTreeMap::new();
         for l in &self.links {
-            links.insert((l.from, l.to), link(l.latency_ms, l.jitter_ms, l.loss)?);
+            links.insert(
+                (l.from, l.to),
+                link(l.latency_ms, l.jitter_ms, l.loss, l.duplicate)?,
+            );
         }
         let partitions = self
             .partitions

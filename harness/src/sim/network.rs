@@ -1,15 +1,17 @@
-//! The simulated network: per-link latency, jitter and loss, and scheduled partitions, behind
-//! [`Transport`].
+//! The simulated network: per-link latency, jitter, loss and duplication, and scheduled
+//! partitions, behind [`Transport`].
 //!
 //! Invariants:
-//! - every random draw (jitter, loss) comes from one ChaCha8 stream seeded from the run seed, in
+//! - every random draw (jitter, loss, duplication) comes from one ChaCha8 stream seeded from the run seed, in
 //!   the order messages are sent, so the same run draws the same values;
 //! - jitter and loss are computed with this module's own integer arithmetic on the stream's `u64`
 //!   outputs (not a library distribution whose algorithm could change between versions);
 //! - a message between nodes in different groups of a partition active at send time is dropped;
 //!   nodes listed in no group of a partition form one more group together;
 //! - the network never reorders by itself beyond what latency and jitter imply, and never alters
-//!   a message.
+//!   a message; a duplicated message is delivered twice, each copy with its own jitter;
+//! - a link without duplication draws nothing for it, so adding the option changed no earlier
+//!   run's trace.
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -25,6 +27,8 @@ pub struct LinkModel {
     pub jitter: u64,
     /// Probability in `[0, 1]` that a message is lost.
     pub loss: f64,
+    /// Probability in `[0, 1]` that a delivered message is delivered a second time.
+    pub duplicate: f64,
 }
 
 /// A scheduled partition: during `[start, end)` only nodes of the same group can talk.
@@ -72,6 +76,8 @@ pub enum Fate<M> {
         to: NodeId,
         at: Time,
         msg: M,
+        /// Whether this is the network's second copy of a message.
+        copy: bool,
     },
     Dropped {
         from: NodeId,
@@ -146,7 +152,7 @@ impl<M> SimNetwork<M> {
     }
 }
 
-impl<M> Transport<M> for SimNetwork<M> {
+impl<M: Clone> Transport<M> for SimNetwork<M> {
     fn send(&mut self, now: Time, from: NodeId, to: NodeId, msg: M) {
         if self.partitions.iter().any(|p| p.separates(now, from, to)) {
             self.fates.push(Fate::Dropped {
@@ -172,11 +178,26 @@ impl<M> Transport<M> for SimNetwork<M> {
         } else {
             0
         };
+        if link.duplicate > 0.0 && self.unit() < link.duplicate {
+            let jitter = if link.jitter > 0 {
+                self.uniform_inclusive(link.jitter)
+            } else {
+                0
+            };
+            self.fates.push(Fate::Deliver {
+                from,
+                to,
+                at: now + link.latency + jitter,
+                msg: msg.clone(),
+                copy: true,
+            });
+        }
         self.fates.push(Fate::Deliver {
             from,
             to,
             at: now + link.latency + jitter,
             msg,
+            copy: false,
         });
     }
 }
@@ -191,6 +212,7 @@ mod tests {
                 latency: 100,
                 jitter: 50,
                 loss,
+                duplicate: 0.0,
             },
             Default::default(),
             partitions,
@@ -216,6 +238,33 @@ mod tests {
         assert!(a.iter().all(|&t| (110..=160).contains(&t)));
         assert!(a.iter().any(|&t| t != a[0]), "jitter varies");
         assert_eq!(a, run());
+    }
+
+    #[test]
+    fn duplication_rate_and_copies() {
+        let mut n = net(0.0, vec![]);
+        n.default_link.duplicate = 0.25;
+        for i in 0..4000u32 {
+            n.send(0, 0, 1, i);
+        }
+        let fates: Vec<(u32, bool)> = n
+            .drain()
+            .map(|f| match f {
+                Fate::Deliver { msg, copy, .. } => (msg, copy),
+                Fate::Dropped { .. } => panic!("no loss configured"),
+            })
+            .collect();
+        let copies: Vec<u32> = fates.iter().filter(|f| f.1).map(|f| f.0).collect();
+        assert!(
+            (800..1200).contains(&copies.len()),
+            "{} copies of 4000 at p = 0.25",
+            copies.len()
+        );
+        assert_eq!(fates.len(), 4000 + copies.len());
+        // Every copy is of a message that is also delivered as itself.
+        for c in copies {
+            assert_eq!(fates.iter().filter(|f| f.0 == c).count(), 2);
+        }
     }
 
     #[test]

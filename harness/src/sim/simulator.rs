@@ -228,12 +228,19 @@ impl<N: Node, W: Write> Simulator<N, W> {
             let id = self.next_msg;
             self.next_msg += 1;
             match fate {
-                Fate::Deliver { from, to, at, msg } => {
-                    self.trace.event(
-                        now,
-                        "send",
-                        json!({"m": id, "from": from, "to": to, "at": at, "msg": msg.trace()}),
-                    )?;
+                Fate::Deliver {
+                    from,
+                    to,
+                    at,
+                    msg,
+                    copy,
+                } => {
+                    let mut fields =
+                        json!({"m": id, "from": from, "to": to, "at": at, "msg": msg.trace()});
+                    if copy {
+                        fields["dup"] = true.into();
+                    }
+                    self.trace.event(now, "send", fields)?;
                     self.queue.push(at, Event::Deliver { from, to, id, msg });
                 }
                 Fate::Dropped {

@@ -1,0 +1,519 @@
+//! Atomix shards and clients as [`crate::node::Node`]s, so cross-shard transactions run under the
+//! one deterministic simulator (latency, jitter, loss, duplication, partitions, crash and
+//! restart, the trace) and the real-time runner.
+//!
+//! Node ids: shard `s` is node `s`; clients follow the shards. Every node knows the shard map and
+//! the directory of rosters (public configuration).
+//!
+//! - A **shard node** ([`ShardNode`]) owns an [`AtomixShard`]. A lock request is decided (or its
+//!   recorded decision re-certified) at once and queued; every `seal_every` the shard signs its
+//!   queue as one batch and sends each proof to the nodes that asked for it. A finish is checked
+//!   and applied, and answered with [`AtomixMsg::Finished`] — also when it is a replay, so a
+//!   client whose acknowledgement was lost learns the outcome the next time it asks.
+//! - A **client node** ([`ClientNode`]) runs one [`AtomixClient`] per transaction it submits.
+//!   Every `retry_every` it asks again whatever is missing: lock requests to input shards it has
+//!   no proof from, finishes to shards that have not acknowledged.
+//!
+//! Why lost, duplicated and reordered messages are harmless: a shard decides once per txid and
+//! answers a repeated request with the recorded decision; a finish is applied once (replays are
+//! refused and only acknowledged); a client keeps the first certificate the proofs dictate. So
+//! every message may be repeated at will, and retries make up for every loss.
+//!
+//! Restart keeps what a deployment keeps on disk: a shard its ledger, decisions and outcomes
+//! ([`AtomixShard::restarted`]); a client the transactions it submits (its proofs are collected
+//! again). The seal's CoSi nonces come from a ChaCha20 stream per incarnation, seeded by
+//! `SHA-256(ATOMIX_NONCE_RNG ‖ rng seed ‖ incarnation)`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use iosv_engine::tx::{Transaction, TxId};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::client::{AtomixClient, ClientAction};
+use super::error::AtomixError;
+use super::proof::{AtomixProof, Certificate, Directory, Outcome};
+use super::shard::AtomixShard;
+use super::statement::{Decision, ShardMap};
+use crate::node::{Dest, Effects, Node, NodeId, Time, Traceable};
+
+/// A message between Atomix nodes.
+#[derive(Clone, Debug)]
+pub enum AtomixMsg {
+    /// Client → input shard: decide on `tx` (or re-certify the decision).
+    Lock { tx: Transaction },
+    /// Shard → client: a signed decision.
+    Proof(Box<AtomixProof>),
+    /// Client → shard: end `tx` with `certificate`.
+    Finish {
+        tx: Transaction,
+        certificate: Box<Certificate>,
+    },
+    /// Shard → client: `txid` ended here with `outcome`.
+    Finished { txid: TxId, outcome: Outcome },
+}
+
+/// A timer of an Atomix node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomixTimer {
+    /// A shard signs its queued decisions.
+    Seal,
+    /// A client asks again for what is missing.
+    Retry,
+}
+
+/// What an Atomix node reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AtomixEvent {
+    /// A shard decided on a transaction for the first time.
+    Decided {
+        shard: NodeId,
+        txid: TxId,
+        accept: bool,
+    },
+    /// A shard ended a transaction.
+    Ended {
+        shard: NodeId,
+        txid: TxId,
+        outcome: Outcome,
+    },
+    /// A client formed the certificate of a transaction.
+    Certified { txid: TxId, outcome: Outcome },
+    /// Every shard concerned acknowledged the end of a client's transaction.
+    Settled { txid: TxId, outcome: Outcome },
+    /// A request or a proof was refused (the reason, for the trace; never a protocol step).
+    Refused { node: NodeId, reason: String },
+}
+
+/// Timing of the Atomix nodes, in the driver's time unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AtomixTiming {
+    /// How often a shard signs its queued decisions.
+    pub seal_every: u64,
+    /// How often a client asks again for what is missing.
+    pub retry_every: u64,
+}
+
+/// An Atomix shard as a node.
+pub struct ShardNode {
+    id: NodeId,
+    shard: AtomixShard,
+    dir: Directory,
+    timing: AtomixTiming,
+    /// Who asked for each txid's decision since it was last sent (volatile).
+    requesters: BTreeMap<TxId, BTreeSet<NodeId>>,
+    rng_seed: [u8; 32],
+    incarnation: u64,
+    rng: ChaCha20Rng,
+}
+
+/// An Atomix client (a wallet submitting transactions) as a node.
+pub struct ClientNode {
+    id: NodeId,
+    map: ShardMap,
+    dir: Directory,
+    timing: AtomixTiming,
+    /// The transactions this client submits (durable).
+    txs: Vec<Transaction>,
+    /// One client state machine per transaction, by txid (volatile).
+    clients: BTreeMap<TxId, AtomixClient>,
+    /// Shards that acknowledged each transaction's end (volatile).
+    acked: BTreeMap<TxId, BTreeSet<NodeId>>,
+    settled: BTreeSet<TxId>,
+}
+
+/// A shard or a client.
+pub enum AtomixNode {
+    Shard(Box<ShardNode>),
+    Client(ClientNode),
+}
+
+type Fx = Effects<AtomixMsg, AtomixTimer, AtomixEvent>;
+
+fn incarnation_rng(rng_seed: &[u8; 32], incarnation: u64) -> ChaCha20Rng {
+    let mut h = Sha256::new();
+    h.update(crate::domain::ATOMIX_NONCE_RNG);
+    h.update(rng_seed);
+    h.update(incarnation.to_le_bytes());
+    ChaCha20Rng::from_seed(h.finalize().into())
+}
+
+fn refused(fx: &mut Fx, node: NodeId, e: &AtomixError) {
+    fx.output(AtomixEvent::Refused {
+        node,
+        reason: e.to_string(),
+    });
+}
+
+impl ShardNode {
+    /// The node of `shard` (its id is the shard's), with the directory every node shares.
+    pub fn new(
+        shard: AtomixShard,
+        dir: Directory,
+        timing: AtomixTiming,
+        rng_seed: [u8; 32],
+    ) -> ShardNode {
+        ShardNode {
+            id: shard.id(),
+            shard,
+            dir,
+            timing,
+            requesters: BTreeMap::new(),
+            rng: incarnation_rng(&rng_seed, 0),
+            rng_seed,
+            incarnation: 0,
+        }
+    }
+
+    pub fn shard(&self) -> &AtomixShard {
+        &self.shard
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
+        match msg {
+            AtomixMsg::Lock { tx } => {
+                let txid = tx.txid();
+                let known = self.shard.decision(&txid).is_some();
+                match self.shard.request_lock(&tx) {
+                    Ok(decision) => {
+                        self.requesters.entry(txid).or_default().insert(from);
+                        if !known {
+                            fx.output(AtomixEvent::Decided {
+                                shard: self.id,
+                                txid,
+                                accept: decision.is_accept(),
+                            });
+                        }
+                    }
+                    Err(e) => refused(fx, self.id, &e),
+                }
+            }
+            AtomixMsg::Finish { tx, certificate } => {
+                let txid = tx.txid();
+                match self.shard.finish(&tx, &certificate, &self.dir) {
+                    Ok(outcome) => {
+                        fx.output(AtomixEvent::Ended {
+                            shard: self.id,
+                            txid,
+                            outcome,
+                        });
+                        fx.send(Dest::To(from), AtomixMsg::Finished { txid, outcome });
+                    }
+                    Err(AtomixError::Replay { .. }) => {
+                        if let Some(outcome) = self.shard.outcome(&txid) {
+                            fx.send(Dest::To(from), AtomixMsg::Finished { txid, outcome });
+                        }
+                    }
+                    Err(e) => refused(fx, self.id, &e),
+                }
+            }
+            AtomixMsg::Proof(_) | AtomixMsg::Finished { .. } => {}
+        }
+    }
+
+    fn seal(&mut self, fx: &mut Fx) {
+        match self.shard.seal(&mut self.rng) {
+            Ok(proofs) => {
+                for proof in proofs {
+                    let askers = self
+                        .requesters
+                        .remove(&proof.statement.txid)
+                        .unwrap_or_default();
+                    for to in askers {
+                        fx.send(Dest::To(to), AtomixMsg::Proof(Box::new(proof.clone())));
+                    }
+                }
+            }
+            Err(e) => refused(fx, self.id, &e),
+        }
+        fx.timer(self.timing.seal_every, AtomixTimer::Seal);
+    }
+
+    fn restart(&self) -> ShardNode {
+        let incarnation = self.incarnation + 1;
+        ShardNode {
+            id: self.id,
+            shard: self
+                .shard
+                .restarted()
+                .expect("a ledger rebuilds from its own entries"),
+            dir: self.dir.clone(),
+            timing: self.timing,
+            requesters: BTreeMap::new(),
+            rng: incarnation_rng(&self.rng_seed, incarnation),
+            rng_seed: self.rng_seed,
+            incarnation,
+        }
+    }
+}
+
+impl ClientNode {
+    /// Client node `id` submitting `txs` over the shards of `map`.
+    pub fn new(
+        id: NodeId,
+        map: ShardMap,
+        dir: Directory,
+        timing: AtomixTiming,
+        txs: Vec<Transaction>,
+    ) -> ClientNode {
+        ClientNode {
+            id,
+            map,
+            dir,
+            timing,
+            txs,
+            clients: BTreeMap::new(),
+            acked: BTreeMap::new(),
+            settled: BTreeSet::new(),
+        }
+    }
+
+    pub fn transactions(&self) -> &[Transaction] {
+        &self.txs
+    }
+
+    /// Transactions whose end every shard concerned acknowledged (since the last restart).
+    pub fn settled(&self) -> &BTreeSet<TxId> {
+        &self.settled
+    }
+
+    fn send_actions(fx: &mut Fx, actions: Vec<ClientAction>) {
+        for action in actions {
+            match action {
+                ClientAction::Lock { shard, tx } => {
+                    fx.send(Dest::To(shard), AtomixMsg::Lock { tx })
+                }
+                ClientAction::Finish {
+                    shard,
+                    tx,
+                    certificate,
+                } => fx.send(
+                    Dest::To(shard),
+                    AtomixMsg::Finish {
+                        tx,
+                        certificate: Box::new(certificate),
+                    },
+                ),
+            }
+        }
+    }
+
+    fn start(&mut self, fx: &mut Fx) {
+        for tx in &self.txs {
+            match AtomixClient::new(tx.clone(), &self.map) {
+                Ok(client) => {
+                    Self::send_actions(fx, client.start());
+                    self.clients.insert(client.txid(), client);
+                }
+                Err(e) => refused(fx, self.id, &e),
+            }
+        }
+        fx.timer(self.timing.retry_every, AtomixTimer::Retry);
+    }
+
+    /// Whether `certificate` commits (every input shard accepted, covering the outputs).
+    fn outcome_of(certificate: &Certificate) -> Outcome {
+        match certificate {
+            Certificate::Commit { .. } => Outcome::Committed,
+            _ => Outcome::Aborted,
+        }
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
+        match msg {
+            AtomixMsg::Proof(proof) => {
+                let txid = proof.statement.txid;
+                let Some(client) = self.clients.get_mut(&txid) else {
+                    return;
+                };
+                let before = client.certificate().is_some();
+                match client.on_proof(*proof, &self.dir) {
+                    Ok(actions) => {
+                        if !before && let Some(c) = client.certificate() {
+                            fx.output(AtomixEvent::Certified {
+                                txid,
+                                outcome: Self::outcome_of(c),
+                            });
+                        }
+                        Self::send_actions(fx, actions);
+                    }
+                    Err(e) => refused(fx, self.id, &e),
+                }
+            }
+            AtomixMsg::Finished { txid, outcome } => {
+                let Some(client) = self.clients.get(&txid) else {
+                    return;
+                };
+                let targets = Self::targets(client);
+                let acked = self.acked.entry(txid).or_default();
+                if targets.contains(&from) {
+                    acked.insert(from);
+                }
+                if !targets.is_empty()
+                    && targets.iter().all(|t| acked.contains(t))
+                    && self.settled.insert(txid)
+                {
+                    fx.output(AtomixEvent::Settled { txid, outcome });
+                }
+            }
+            AtomixMsg::Lock { .. } | AtomixMsg::Finish { .. } => {}
+        }
+    }
+
+    /// The shards a client's finish goes to (none before its certificate).
+    fn targets(client: &AtomixClient) -> BTreeSet<NodeId> {
+        client
+            .finish_messages()
+            .iter()
+            .map(|a| match a {
+                ClientAction::Lock { shard, .. } | ClientAction::Finish { shard, .. } => *shard,
+            })
+            .collect()
+    }
+
+    fn retry(&mut self, fx: &mut Fx) {
+        for (txid, client) in &self.clients {
+            if client.certificate().is_none() {
+                Self::send_actions(fx, client.start());
+                continue;
+            }
+            let acked = self.acked.get(txid);
+            let missing: Vec<ClientAction> = client
+                .finish_messages()
+                .into_iter()
+                .filter(|a| match a {
+                    ClientAction::Finish { shard, .. } => !acked.is_some_and(|s| s.contains(shard)),
+                    ClientAction::Lock { .. } => true,
+                })
+                .collect();
+            Self::send_actions(fx, missing);
+        }
+        fx.timer(self.timing.retry_every, AtomixTimer::Retry);
+    }
+}
+
+impl AtomixNode {
+    pub fn as_shard(&self) -> Option<&ShardNode> {
+        match self {
+            AtomixNode::Shard(s) => Some(s),
+            AtomixNode::Client(_) => None,
+        }
+    }
+
+    pub fn as_client(&self) -> Option<&ClientNode> {
+        match self {
+            AtomixNode::Client(c) => Some(c),
+            AtomixNode::Shard(_) => None,
+        }
+    }
+}
+
+impl Node for AtomixNode {
+    type Msg = AtomixMsg;
+    type Timer = AtomixTimer;
+    type Output = AtomixEvent;
+
+    fn id(&self) -> NodeId {
+        match self {
+            AtomixNode::Shard(s) => s.id,
+            AtomixNode::Client(c) => c.id,
+        }
+    }
+
+    fn on_start(&mut self, _now: Time, fx: &mut Fx) {
+        match self {
+            AtomixNode::Shard(s) => fx.timer(s.timing.seal_every, AtomixTimer::Seal),
+            AtomixNode::Client(c) => c.start(fx),
+        }
+    }
+
+    fn on_message(&mut self, _now: Time, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
+        match self {
+            AtomixNode::Shard(s) => s.on_message(from, msg, fx),
+            AtomixNode::Client(c) => c.on_message(from, msg, fx),
+        }
+    }
+
+    fn on_timer(&mut self, _now: Time, timer: AtomixTimer, fx: &mut Fx) {
+        match (self, timer) {
+            (AtomixNode::Shard(s), AtomixTimer::Seal) => s.seal(fx),
+            (AtomixNode::Client(c), AtomixTimer::Retry) => c.retry(fx),
+            _ => {}
+        }
+    }
+
+    fn restart(&self) -> AtomixNode {
+        match self {
+            AtomixNode::Shard(s) => AtomixNode::Shard(Box::new(s.restart())),
+            AtomixNode::Client(c) => AtomixNode::Client(ClientNode::new(
+                c.id,
+                c.map,
+                c.dir.clone(),
+                c.timing,
+                c.txs.clone(),
+            )),
+        }
+    }
+}
+
+/// The first 8 bytes of a txid, in hex.
+fn short(txid: &TxId) -> String {
+    hex::encode(&txid.as_bytes()[..8])
+}
+
+impl Traceable for AtomixMsg {
+    fn trace(&self) -> serde_json::Value {
+        match self {
+            AtomixMsg::Lock { tx } => json!({"type": "lock", "tx": short(&tx.txid())}),
+            AtomixMsg::Proof(p) => json!({
+                "type": "proof",
+                "tx": short(&p.statement.txid),
+                "shard": p.shard(),
+                "accept": matches!(p.statement.decision, Decision::Accept { .. }),
+            }),
+            AtomixMsg::Finish { tx, certificate } => json!({
+                "type": "finish",
+                "tx": short(&tx.txid()),
+                "outcome": ClientNode::outcome_of(certificate).as_str(),
+            }),
+            AtomixMsg::Finished { txid, outcome } => {
+                json!({"type": "finished", "tx": short(txid), "outcome": outcome.as_str()})
+            }
+        }
+    }
+}
+
+impl Traceable for AtomixTimer {
+    fn trace(&self) -> serde_json::Value {
+        match self {
+            AtomixTimer::Seal => json!("seal"),
+            AtomixTimer::Retry => json!("retry"),
+        }
+    }
+}
+
+impl Traceable for AtomixEvent {
+    fn trace(&self) -> serde_json::Value {
+        match self {
+            AtomixEvent::Decided {
+                shard,
+                txid,
+                accept,
+            } => json!({"decided": short(txid), "shard": shard, "accept": accept}),
+            AtomixEvent::Ended {
+                shard,
+                txid,
+                outcome,
+            } => json!({"ended": short(txid), "shard": shard, "outcome": outcome.as_str()}),
+            AtomixEvent::Certified { txid, outcome } => {
+                json!({"certified": short(txid), "outcome": outcome.as_str()})
+            }
+            AtomixEvent::Settled { txid, outcome } => {
+                json!({"settled": short(txid), "outcome": outcome.as_str()})
+            }
+            AtomixEvent::Refused { node, reason } => json!({"refused": reason, "node": node}),
+        }
+    }
+}
