@@ -23,7 +23,7 @@ fn net(seed: u64) -> (FinalityNet, ChaCha20Rng) {
 
 /// Every certificate checks against the roster alone.
 fn certificates_verify(net: &FinalityNet) {
-    let roster = net.nodes()[0].roster();
+    let roster = net.node(0).expect("member 0").roster();
     let keys = roster.public_keys().to_vec();
     for (node, height, f) in net.finalized() {
         let digest = f.proposal.digest();
@@ -60,8 +60,8 @@ fn views_at(net: &FinalityNet, height: u64) -> Vec<(u64, bool)> {
 
 #[test]
 fn a_normal_run_finalizes_on_the_fast_path() {
-    let (mut net, mut rng) = net(1);
-    assert!(net.run(4, DEADLINE, &mut rng));
+    let (mut net, _) = net(1);
+    assert!(net.run(4, DEADLINE));
     let decided = net.agreement().unwrap();
     assert_eq!(decided.len(), 4);
     for h in 0..4 {
@@ -74,10 +74,10 @@ fn a_normal_run_finalizes_on_the_fast_path() {
 #[test]
 fn every_message_survives_its_json_encoding() {
     // Fast path, star fallback and PBFT, with every message encoded and decoded on the way.
-    let (mut net, mut rng) = net(9);
+    let (mut net, _) = net(9);
     net.through_json();
     net.crash(1);
-    assert!(net.run(3, DEADLINE, &mut rng));
+    assert!(net.run(3, DEADLINE));
     let at0 = views_at(&net, 0);
     assert!(at0.iter().all(|&v| v == (0, true)), "{at0:?}");
     let at1 = views_at(&net, 1);
@@ -96,9 +96,9 @@ fn every_message_survives_its_json_encoding() {
 fn a_crashed_sub_leader_is_survived_by_the_star_fallback() {
     // Height 0: leader 0, tree [0..7) with fan-out 2: node 1 leads the subtree {1, 3, 4}, so
     // without it only 4 < 5 commitments reach the leader.
-    let (mut net, mut rng) = net(2);
+    let (mut net, _) = net(2);
     net.crash(1);
-    assert!(net.run(1, DEADLINE, &mut rng));
+    assert!(net.run(1, DEADLINE));
     assert!(views_at(&net, 0).iter().all(|&v| v == (0, true)));
     assert_eq!(views_at(&net, 0).len(), N - 1);
     certificates_verify(&net);
@@ -106,9 +106,9 @@ fn a_crashed_sub_leader_is_survived_by_the_star_fallback() {
 
 #[test]
 fn a_member_that_commits_then_goes_silent_is_survived() {
-    let (mut net, mut rng) = net(3);
+    let (mut net, _) = net(3);
     net.crash_after_commitment(3, 0);
-    assert!(net.run(2, DEADLINE, &mut rng));
+    assert!(net.run(2, DEADLINE));
     assert!(views_at(&net, 0).iter().all(|&v| v == (0, true)));
     net.agreement().unwrap();
     certificates_verify(&net);
@@ -116,9 +116,9 @@ fn a_member_that_commits_then_goes_silent_is_survived() {
 
 #[test]
 fn a_crashed_leader_falls_back_to_pbft_and_still_finalizes() {
-    let (mut net, mut rng) = net(4);
+    let (mut net, _) = net(4);
     net.crash(0);
-    assert!(net.run(3, DEADLINE, &mut rng));
+    assert!(net.run(3, DEADLINE));
     let at0 = views_at(&net, 0);
     assert!(
         at0.iter().all(|&(view, cosi)| view >= 1 && !cosi),
@@ -130,10 +130,10 @@ fn a_crashed_leader_falls_back_to_pbft_and_still_finalizes() {
     certificates_verify(&net);
 
     // The leader and the next primary both down (f = 2): view 2.
-    let (mut net, mut rng) = self::net(5);
+    let (mut net, _) = self::net(5);
     net.crash(0);
     net.crash(1);
-    assert!(net.run(1, DEADLINE, &mut rng));
+    assert!(net.run(1, DEADLINE));
     assert!(
         views_at(&net, 0)
             .iter()
@@ -144,10 +144,10 @@ fn a_crashed_leader_falls_back_to_pbft_and_still_finalizes() {
 
 #[test]
 fn a_decision_seen_by_its_leader_alone_is_the_one_pbft_finalizes() {
-    let (mut net, mut rng) = net(6);
+    let (mut net, _) = net(6);
     net.distinct_candidates();
     net.decide_alone_then_crash(0, 0);
-    assert!(net.run(2, DEADLINE, &mut rng));
+    assert!(net.run(2, DEADLINE));
     let at0 = views_at(&net, 0);
     assert!(
         at0.contains(&(0, true)),
@@ -170,10 +170,10 @@ fn a_decision_seen_by_its_leader_alone_is_the_one_pbft_finalizes() {
 
 #[test]
 fn an_equivocating_leader_finalizes_nothing_of_its_own_and_pbft_decides_one_value() {
-    let (mut net, mut rng) = net(8);
+    let (mut net, _) = net(8);
     net.distinct_candidates();
     net.equivocate(0, 0);
-    assert!(net.run(2, DEADLINE, &mut rng));
+    assert!(net.run(2, DEADLINE));
     let decided = net.agreement().expect("one value per height");
     let at0 = views_at(&net, 0);
     assert!(
@@ -213,7 +213,7 @@ fn random_crash_sets_never_finalize_two_values_at_one_height() {
         for &d in &down {
             net.crash(d);
         }
-        let finished = net.run(3, DEADLINE, &mut rng);
+        let finished = net.run(3, DEADLINE);
         net.agreement()
             .unwrap_or_else(|h| panic!("seed {seed}: two values at height {h}"));
         assert!(finished, "seed {seed}: down {down:?}, silent {silent}");
@@ -228,10 +228,10 @@ fn the_fast_path_sends_linearly_many_messages_pbft_quadratically() {
     const NODES: usize = 16;
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let mut fast = FinalityNet::new(NODES, Config::default(), &mut rng);
-    assert!(fast.run(1, DEADLINE, &mut rng));
+    assert!(fast.run(1, DEADLINE));
     let mut slow = FinalityNet::new(NODES, Config::default(), &mut rng);
     slow.crash(0);
-    assert!(slow.run(1, DEADLINE, &mut rng));
+    assert!(slow.run(1, DEADLINE));
     let n = NODES as u64;
     println!(
         "messages per height, {NODES} nodes: fast path {}, PBFT after a view change {}",
@@ -255,7 +255,7 @@ fn without_the_fast_path_every_height_is_finalized_by_pbft() {
         ..Config::default()
     };
     let mut net = FinalityNet::new(N, config, &mut rng);
-    assert!(net.run(3, DEADLINE, &mut rng));
+    assert!(net.run(3, DEADLINE));
     let decided = net.agreement().unwrap();
     assert_eq!(decided.len(), 3);
     for h in 0..3 {

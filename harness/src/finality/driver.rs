@@ -1,61 +1,22 @@
-//! A seeded discrete-event driver for finality nodes: a virtual clock, a fixed per-message
-//! latency, timers, crashes (from the start or right after a node sends its first commitment of a
-//! height), and a record of everything finalized. Events at the same instant run in the order
-//! they were scheduled, so a run is a function of the seed and the configuration.
+//! [`FinalityNet`]: one league of finality [`Member`]s on the one deterministic simulator
+//! (`crate::sim::Simulator`), with the scripted faults the scenario tests and the demo use, and a
+//! record of everything finalized. It is a thin driver: the event loop, the clock and the network
+//! are the simulator's (a fixed one-tick latency here, no loss); the faults are [`Scripted`]
+//! wrappers that change what a member sends or silence it. A run is a function of the key and
+//! nonce seeds and the calls made.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use iosv_engine::cosi::schnorr::{MemberKey, Registration, Roster};
 use rand::CryptoRng;
 use sha2::{Digest, Sha256};
 
+use super::member::{Member, ProposalSource};
 use super::messages::{Message, NodeId, Proposal};
-use super::node::{Config, Finality, Input, Node, Output};
-
-#[derive(Clone, Debug)]
-enum Event {
-    Deliver {
-        to: NodeId,
-        from: NodeId,
-        message: Message,
-    },
-    Timer {
-        node: NodeId,
-        timer: super::node::Timer,
-    },
-    Propose {
-        node: NodeId,
-        proposal: Proposal,
-    },
-}
-
-/// The nodes of one normal league and the network between them.
-pub struct FinalityNet {
-    nodes: Vec<Node>,
-    crashed: BTreeSet<NodeId>,
-    /// Nodes that crash right after sending their first commitment of the given height.
-    silent_after_commit: BTreeMap<NodeId, u64>,
-    /// Leaders whose fast-path decision at the given height reaches only themselves, after which
-    /// they crash (they finalize; nobody else hears of it).
-    decide_alone: BTreeMap<NodeId, u64>,
-    /// Each node proposes its own value (salted with its id) rather than a common one.
-    distinct_candidates: bool,
-    /// Every message goes through its JSON encoding on the way (as over a real wire).
-    through_json: bool,
-    /// Leaders that equivocate at the given height: their fast-path announcements carry a
-    /// different value to odd-numbered nodes.
-    equivocators: BTreeMap<NodeId, u64>,
-    queue: BTreeMap<(u64, u64), Event>,
-    now: u64,
-    seq: u64,
-    latency: u64,
-    proposed: BTreeSet<u64>,
-    /// Values to propose at given heights instead of [`proposal_for`]'s.
-    proposals: BTreeMap<u64, Proposal>,
-    target: u64,
-    finalized: Vec<(NodeId, u64, Finality)>,
-    messages: u64,
-}
+use super::node::{Config, Finality, Node, Timer};
+use crate::node::{Dest, Effects, Node as SimNode, Time};
+use crate::sim::network::{LinkModel, SimNetwork};
+use crate::sim::{Happening, Simulator};
 
 /// The value proposed at `height`: two made-up optimistic block header hashes.
 pub fn proposal_for(height: u64) -> Proposal {
@@ -72,8 +33,152 @@ pub fn proposal_for(height: u64) -> Proposal {
     }
 }
 
+/// What the members propose: heights below `target`, with `overrides` in place of
+/// [`proposal_for`], each member's own value when `distinct`.
+#[derive(Default)]
+struct Plan {
+    target: u64,
+    overrides: BTreeMap<u64, Proposal>,
+    distinct: bool,
+}
+
+impl Plan {
+    fn value(&self, node: NodeId, height: u64) -> Option<Proposal> {
+        if height >= self.target {
+            return None;
+        }
+        let mut proposal = self
+            .overrides
+            .get(&height)
+            .cloned()
+            .unwrap_or_else(|| proposal_for(height));
+        if self.distinct {
+            proposal.headers.push([node as u8; 32]);
+        }
+        Some(proposal)
+    }
+}
+
+type Fx = Effects<Message, Timer, Finality>;
+
+/// A member with the faults a scenario scripts for it. A silenced member is down as far as the
+/// others can tell: it handles nothing and sends nothing.
+pub struct Scripted {
+    member: Member,
+    silent: bool,
+    /// Goes silent right after sending its first commitment of this height.
+    silent_after_commit: Option<u64>,
+    /// If it leads this height's fast path to a decision, only it learns it; then it goes silent.
+    decide_alone: Option<u64>,
+    /// Leading this height's fast path, it announces another value to odd-numbered members.
+    equivocate_at: Option<u64>,
+    /// Every message it receives goes through its JSON encoding first (as over a real wire).
+    through_json: bool,
+}
+
+impl Scripted {
+    fn new(member: Member) -> Scripted {
+        Scripted {
+            member,
+            silent: false,
+            silent_after_commit: None,
+            decide_alone: None,
+            equivocate_at: None,
+            through_json: false,
+        }
+    }
+
+    pub fn member(&self) -> &Member {
+        &self.member
+    }
+
+    pub fn is_silent(&self) -> bool {
+        self.silent
+    }
+
+    /// Applies the scripted faults to the effects of one input.
+    fn script(&mut self, fx: &mut Fx) {
+        let equivocate = self.equivocate_at;
+        let decide_alone = self.decide_alone;
+        for (dest, message) in &mut fx.sends {
+            if let Message::Announce {
+                height, proposal, ..
+            } = message
+                && equivocate == Some(*height)
+                && matches!(dest, Dest::To(to) if *to % 2 == 1)
+            {
+                proposal.headers.push([0xee; 32]);
+            }
+        }
+        fx.sends.retain(
+            |(_, m)| !matches!(m, Message::Decided { height, .. } if decide_alone == Some(*height)),
+        );
+        let committed = fx.sends.iter().any(|(_, m)| {
+            matches!(m, Message::Commitment { height, .. }
+                if self.silent_after_commit == Some(*height))
+        });
+        let decided_alone = fx.outputs.iter().any(|f| decide_alone == Some(f.height));
+        if committed || decided_alone {
+            self.silent = true;
+        }
+    }
+}
+
+impl SimNode for Scripted {
+    type Msg = Message;
+    type Timer = Timer;
+    type Output = Finality;
+
+    fn id(&self) -> NodeId {
+        self.member.id()
+    }
+
+    fn on_start(&mut self, now: Time, fx: &mut Fx) {
+        if !self.silent {
+            self.member.on_start(now, fx);
+            self.script(fx);
+        }
+    }
+
+    fn on_message(&mut self, now: Time, from: NodeId, mut message: Message, fx: &mut Fx) {
+        if self.silent {
+            return;
+        }
+        if self.through_json {
+            let json = serde_json::to_string(&message).expect("messages serialize");
+            message = serde_json::from_str(&json).expect("messages deserialize");
+        }
+        self.member.on_message(now, from, message, fx);
+        self.script(fx);
+    }
+
+    fn on_timer(&mut self, now: Time, timer: Timer, fx: &mut Fx) {
+        if !self.silent {
+            self.member.on_timer(now, timer, fx);
+            self.script(fx);
+        }
+    }
+
+    fn restart(&self) -> Scripted {
+        Scripted {
+            member: self.member.restart(),
+            silent: false,
+            ..*self
+        }
+    }
+}
+
+/// The members of one normal league and the simulated network between them.
+pub struct FinalityNet {
+    sim: Simulator<Scripted, std::io::Sink>,
+    plan: Arc<Mutex<Plan>>,
+    started: bool,
+    finalized: Vec<(NodeId, u64, Finality)>,
+}
+
 impl FinalityNet {
-    /// `n` nodes with keys from `rng`, registered (with proofs of possession) in one roster.
+    /// `n` members with key and nonce seeds from `rng`, registered (with proofs of possession)
+    /// in one roster.
     pub fn new<R: CryptoRng + ?Sized>(n: usize, config: Config, rng: &mut R) -> FinalityNet {
         let seeds: Vec<[u8; 32]> = (0..n)
             .map(|_| {
@@ -82,247 +187,192 @@ impl FinalityNet {
                 seed
             })
             .collect();
-        FinalityNet::with_seeds(&seeds, config)
+        FinalityNet::with_seeds(&seeds, config, rng)
     }
 
-    /// One node per key seed (RFC 8032 seeds: the members' own keys), registered in one roster.
-    pub fn with_seeds(seeds: &[[u8; 32]], config: Config) -> FinalityNet {
-        let regs: Vec<Registration> = seeds
+    /// One member per key seed (RFC 8032 seeds: the members' own keys), registered in one
+    /// roster; nonce seeds from `rng`.
+    pub fn with_seeds<R: CryptoRng + ?Sized>(
+        seeds: &[[u8; 32]],
+        config: Config,
+        rng: &mut R,
+    ) -> FinalityNet {
+        let nonce_seeds: Vec<[u8; 32]> = seeds
             .iter()
-            .map(|s| MemberKey::from_seed(s).registration())
+            .map(|_| {
+                let mut seed = [0u8; 32];
+                rng.fill_bytes(&mut seed);
+                seed
+            })
             .collect();
-        let roster = Roster::from_registrations(&regs).expect("fresh keys register");
-        let nodes = seeds
-            .iter()
-            .enumerate()
-            .map(|(i, seed)| Node::new(i as NodeId, roster.clone(), seed, config))
+        let plan = Arc::new(Mutex::new(Plan::default()));
+        let source_plan = Arc::clone(&plan);
+        let source: ProposalSource = Arc::new(move |node, height| {
+            source_plan
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .value(node, height)
+        });
+        let members = Member::league(seeds, &nonce_seeds, config, source)
+            .into_iter()
+            .map(Scripted::new)
             .collect();
-        FinalityNet {
-            nodes,
-            crashed: BTreeSet::new(),
-            silent_after_commit: BTreeMap::new(),
-            decide_alone: BTreeMap::new(),
-            distinct_candidates: false,
-            equivocators: BTreeMap::new(),
-            through_json: false,
-            queue: BTreeMap::new(),
-            now: 0,
-            seq: 0,
+        let link = LinkModel {
             latency: 1,
-            proposed: BTreeSet::new(),
-            proposals: BTreeMap::new(),
-            target: 0,
+            jitter: 0,
+            loss: 0.0,
+            duplicate: 0.0,
+        };
+        let net = SimNetwork::new(link, BTreeMap::new(), Vec::new(), 0);
+        FinalityNet {
+            sim: Simulator::untraced(members, net),
+            plan,
+            started: false,
             finalized: Vec::new(),
-            messages: 0,
         }
     }
 
-    pub fn nodes(&self) -> &[Node] {
-        &self.nodes
+    fn plan(&self) -> std::sync::MutexGuard<'_, Plan> {
+        self.plan.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The members' finality state machines, in id order.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        (0..self.sim.nodes()).filter_map(|i| self.sim.node(i).map(|s| s.member().state()))
+    }
+
+    /// Member `id`'s finality state machine.
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.sim.node(id).map(|s| s.member().state())
     }
 
     pub fn now(&self) -> u64 {
-        self.now
+        self.sim.now()
     }
 
-    /// Messages that reached their destination's inbox so far (a crashed node's inbox included).
+    /// Messages delivered so far (to silenced members too: they are down only to themselves).
     pub fn messages(&self) -> u64 {
-        self.messages
+        self.sim.delivered()
     }
 
-    /// Node `node` is down from now on: it receives nothing and sends nothing.
+    fn script(&mut self, node: NodeId, f: impl FnOnce(&mut Scripted)) {
+        if let Some(s) = self.sim.node_mut(node) {
+            f(s);
+        }
+    }
+
+    /// Member `node` is down from now on: it receives nothing and sends nothing.
     pub fn crash(&mut self, node: NodeId) {
-        self.crashed.insert(node);
+        self.script(node, |s| s.silent = true);
     }
 
-    /// Node `node` sends its first commitment at `height`, then goes silent.
+    /// Member `node` sends its first commitment at `height`, then goes silent.
     pub fn crash_after_commitment(&mut self, node: NodeId, height: u64) {
-        self.silent_after_commit.insert(node, height);
+        self.script(node, |s| s.silent_after_commit = Some(height));
     }
 
-    /// If node `node` leads the fast path at `height` to a decision, only it learns the decision,
-    /// then it crashes.
+    /// If member `node` leads the fast path at `height` to a decision, only it learns the
+    /// decision, then it crashes.
     pub fn decide_alone_then_crash(&mut self, node: NodeId, height: u64) {
-        self.decide_alone.insert(node, height);
+        self.script(node, |s| s.decide_alone = Some(height));
     }
 
-    /// Every node proposes a value of its own at each height, so a primary that ignored a
+    /// Every member proposes a value of its own at each height, so a primary that ignored a
     /// prepared value would finalize a different one.
     pub fn distinct_candidates(&mut self) {
-        self.distinct_candidates = true;
+        self.plan().distinct = true;
     }
 
-    /// Node `node`, if it leads the fast path at `height`, announces one value to even-numbered
-    /// nodes and another to odd-numbered ones.
+    /// Member `node`, if it leads the fast path at `height`, announces one value to
+    /// even-numbered members and another to odd-numbered ones.
     pub fn equivocate(&mut self, node: NodeId, height: u64) {
-        self.equivocators.insert(node, height);
+        self.script(node, |s| s.equivocate_at = Some(height));
     }
 
-    /// Sends every message through `serde_json` (encode, decode) before delivering it.
+    /// Every member decodes every message from its JSON encoding before handling it.
     pub fn through_json(&mut self) {
-        self.through_json = true;
+        for node in 0..self.sim.nodes() {
+            self.script(node, |s| s.through_json = true);
+        }
     }
 
-    /// Every `(node, height, finality)` recorded so far.
+    /// Every `(member, height, finality)` recorded so far.
     pub fn finalized(&self) -> &[(NodeId, u64, Finality)] {
         &self.finalized
     }
 
-    fn schedule(&mut self, at: u64, event: Event) {
-        self.queue.insert((at, self.seq), event);
-        self.seq += 1;
-    }
-
-    fn apply(&mut self, node: NodeId, outputs: Vec<Output>) {
-        for output in outputs {
-            match output {
-                Output::Send { to, mut message } => {
-                    if let Message::Announce {
-                        height, proposal, ..
-                    } = &mut message
-                        && self.equivocators.get(&node) == Some(height)
-                        && to % 2 == 1
-                    {
-                        proposal.headers.push([0xee; 32]);
-                    }
-                    let commitment_height = match &message {
-                        Message::Commitment { height, .. } => Some(*height),
-                        _ => None,
-                    };
-                    if let Message::Decided { height, .. } = &message
-                        && self.decide_alone.get(&node) == Some(height)
-                        && to != node
-                    {
-                        continue;
-                    }
-                    self.schedule(
-                        self.now + self.latency,
-                        Event::Deliver {
-                            to,
-                            from: node,
-                            message,
-                        },
-                    );
-                    if commitment_height.is_some()
-                        && self.silent_after_commit.get(&node).copied() == commitment_height
-                    {
-                        self.crashed.insert(node);
-                    }
+    /// Runs until every live member finalized every height below `heights`, nothing is left to
+    /// happen, or the clock passes `deadline`; returns whether every live member finalized every
+    /// height.
+    pub fn run(&mut self, heights: u64, deadline: u64) -> bool {
+        self.plan().target = heights;
+        let mut out = Vec::new();
+        if self.started {
+            // Members already at a height they had no value for get it now.
+            for node in 0..self.sim.nodes() {
+                let height = self.node(node).map_or(u64::MAX, Node::height);
+                let value = self.plan().value(node, height);
+                if let Some(value) = value {
+                    self.sim
+                        .drive_node(node, "propose", &mut out, |s, _, fx| {
+                            if !s.silent {
+                                s.member.propose(value, fx);
+                                s.script(fx);
+                            }
+                        })
+                        .expect("an untraced run writes nothing");
                 }
-                Output::SetTimer { after, timer } => {
-                    self.schedule(self.now + after.max(1), Event::Timer { node, timer })
-                }
-                Output::Finalized(f) => {
-                    let height = f.height;
-                    self.finalized.push((node, height, f));
-                    if self.decide_alone.get(&node) == Some(&height) {
-                        self.crashed.insert(node);
-                    }
-                    self.propose(height + 1);
-                }
+            }
+        }
+        self.started = true;
+        loop {
+            self.record(&mut out);
+            if self.done(heights) {
+                return true;
+            }
+            if !self
+                .sim
+                .step(deadline, &mut out)
+                .expect("an untraced run writes nothing")
+            {
+                return self.done(heights);
             }
         }
     }
 
-    /// Gives every live node its value for `height` (once), if `height` is below the target.
-    fn propose(&mut self, height: u64) {
-        if height >= self.target || !self.proposed.insert(height) {
-            return;
-        }
-        for node in 0..self.nodes.len() as NodeId {
-            let mut proposal = self
-                .proposals
-                .get(&height)
-                .cloned()
-                .unwrap_or_else(|| proposal_for(height));
-            if self.distinct_candidates {
-                proposal.headers.push([node as u8; 32]);
-            }
-            self.schedule(self.now, Event::Propose { node, proposal });
-        }
-    }
-
-    /// Starts every node and runs until `heights` heights are finalized by every live node, the
-    /// queue empties, or the clock passes `deadline`; returns whether every live node finalized
-    /// every height.
-    pub fn run<R: CryptoRng + ?Sized>(&mut self, heights: u64, deadline: u64, rng: &mut R) -> bool {
-        self.target = heights;
-        if self.now == 0 && self.seq == 0 {
-            for node in 0..self.nodes.len() as NodeId {
-                if !self.crashed.contains(&node) {
-                    let outputs = self.nodes[node as usize].start(rng);
-                    self.apply(node, outputs);
-                }
+    fn record(&mut self, out: &mut Vec<Happening<Finality>>) {
+        for happening in out.drain(..) {
+            if let Happening::Output { node, output, .. } = happening {
+                self.finalized.push((node, output.height, output));
             }
         }
-        self.propose(0);
-        while !self.done() {
-            let Some(((at, _), event)) = self.queue.pop_first() else {
-                break;
-            };
-            if at > deadline {
-                self.queue.insert((at, 0), event);
-                break;
-            }
-            self.now = at;
-            let (node, input) = match event {
-                Event::Deliver {
-                    to,
-                    from,
-                    mut message,
-                } => {
-                    self.messages += 1;
-                    if self.through_json {
-                        let json = serde_json::to_string(&message).expect("messages serialize");
-                        message = serde_json::from_str(&json).expect("messages deserialize");
-                    }
-                    (to, Input::Message { from, message })
-                }
-                Event::Timer { node, timer } => (node, Input::Timer(timer)),
-                Event::Propose { node, proposal } => (node, Input::Propose(proposal)),
-            };
-            if self.crashed.contains(&node) {
-                continue;
-            }
-            let outputs = self.nodes[node as usize].handle(input, rng);
-            self.apply(node, outputs);
-        }
-        self.done()
     }
 
     /// Finalizes `proposal` (its height must be the next one: the number of heights finalized so
-    /// far) and returns whether every live node finalized it before `deadline` (virtual ticks
+    /// far) and returns whether every live member finalized it before `deadline` (virtual ticks
     /// after the call), with the virtual ticks it took. Heights are driven one at a time, so a
     /// caller can decide each value from what it has seen (the demo's audited blocks).
-    pub fn finalize_next<R: CryptoRng + ?Sized>(
-        &mut self,
-        proposal: Proposal,
-        deadline: u64,
-        rng: &mut R,
-    ) -> (bool, u64) {
-        let height = self.target;
+    pub fn finalize_next(&mut self, proposal: Proposal, deadline: u64) -> (bool, u64) {
+        let height = self.plan().target;
         assert_eq!(proposal.height, height, "heights are finalized in order");
-        self.proposals.insert(height, proposal);
-        let start = self.now;
-        let first = self.now == 0 && self.seq == 0;
-        self.target = height + 1;
-        if !first {
-            self.propose(height);
-        }
-        let ok = self.run(height + 1, start + deadline, rng);
-        self.proposals.remove(&height);
-        (ok, self.now - start)
+        self.plan().overrides.insert(height, proposal);
+        let start = self.sim.now();
+        let ok = self.run(height + 1, start + deadline);
+        self.plan().overrides.remove(&height);
+        (ok, self.sim.now() - start)
     }
 
-    /// Whether every live node finalized every target height.
-    fn done(&self) -> bool {
-        (0..self.nodes.len() as NodeId)
-            .filter(|n| !self.crashed.contains(n))
-            .all(|n| self.nodes[n as usize].finalized().len() as u64 >= self.target)
+    /// Whether every live member finalized every height below `heights`.
+    fn done(&self, heights: u64) -> bool {
+        (0..self.sim.nodes()).all(|i| {
+            self.sim
+                .node(i)
+                .is_none_or(|s| s.is_silent() || s.member().finalized().len() as u64 >= heights)
+        })
     }
 
-    /// The value each height was finalized with, or the first height at which two nodes finalized
-    /// different values.
+    /// The value each height was finalized with, or the first height at which two members
+    /// finalized different values.
     pub fn agreement(&self) -> Result<BTreeMap<u64, [u8; 32]>, u64> {
         let mut decided = BTreeMap::new();
         for (_, height, f) in &self.finalized {

@@ -99,6 +99,13 @@ impl Member {
         self.inner.finalized()
     }
 
+    /// A value for this member to propose, from its application (the driver), outside the
+    /// [`ProposalSource`]: a candidate for `proposal.height`, led with if it is this member's
+    /// turn.
+    pub fn propose(&mut self, proposal: Proposal, fx: &mut Effects<Message, Timer, Finality>) {
+        self.drive(Some(Input::Propose(proposal)), fx, false);
+    }
+
     /// Runs `first` on the state machine, then every message it sent itself and every proposal
     /// its progress calls for, turning the rest of its outputs into `fx`.
     fn drive(

@@ -21,8 +21,8 @@
 //!
 //! Files: `messages` (wire messages, signed bytes), `tree` (aggregation tree), `node` (state,
 //! heights, views, restart), `fastpath` (CoSi rounds), `pbft` (view change and PBFT), `catchup`,
-//! `member` (a member as a [`crate::node::Node`], for the simulator and the runner), `driver` (a
-//! seeded discrete-event driver with a virtual clock and crashes, for scenario tests and the
+//! `member` (a member as a [`crate::node::Node`], for the simulator and the runner), `driver`
+//! ([`FinalityNet`]: a league on the simulator with scripted faults, for scenario tests and the
 //! demo).
 
 mod catchup;

@@ -7,6 +7,10 @@
 //! effects. That is what lets one state machine run unchanged under the deterministic simulator
 //! (`crate::sim`), the real-time runner (`crate::runtime`) and, later, a real network.
 //!
+//! The roles that are nodes today: the epoch validators (`epoch::Validator`, with the DRP inside
+//! as their randomness protocol), the finality members (`finality::Member`) and the Atomix shards
+//! and clients (`atomix::AtomixNode`). One id type, [`NodeId`], names a node in every one of them.
+//!
 //! Invariants a driver keeps:
 //! - inputs reach a node one at a time, in the driver's order; `now` never decreases;
 //! - a message sent with [`Dest::AllOthers`] goes to every other node of the roster (never to the

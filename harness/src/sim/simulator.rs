@@ -7,12 +7,16 @@
 //! - a crashed node runs nothing: messages reaching it are dropped (traced), and its timers die
 //!   with its incarnation; a restart replaces it by [`Node::restart`] (durable state only) and
 //!   starts it again;
+//! - besides messages and timers, a node gets only the driver's own inputs
+//!   ([`Simulator::drive_node`], traced as `input`), at the current time;
+//! - an untraced simulator ([`Simulator::untraced`]) runs the same events in the same order; it
+//!   only skips building and writing them;
 //! - nothing here reads a clock, a global RNG or a hash map's iteration order, so a run is a pure
 //!   function of the nodes, the network model, the seed and the schedule.
 
 use std::io::{self, Write};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::network::{Fate, SimNetwork};
 use super::queue::EventQueue;
@@ -62,6 +66,16 @@ pub struct Simulator<N: Node, W: Write> {
     net: SimNetwork<N::Msg>,
     trace: Trace<W>,
     next_msg: u64,
+    delivered: u64,
+}
+
+impl<N: Node> Simulator<N, io::Sink> {
+    /// A simulator that keeps no trace (no event is built): for drivers that only need the run.
+    pub fn untraced(nodes: Vec<N>, net: SimNetwork<N::Msg>) -> Self {
+        let mut sim = Simulator::new(nodes, net, io::sink());
+        sim.trace = Trace::disabled();
+        sim
+    }
 }
 
 impl<N: Node, W: Write> Simulator<N, W> {
@@ -92,6 +106,7 @@ impl<N: Node, W: Write> Simulator<N, W> {
             net,
             trace: Trace::new(trace),
             next_msg: 0,
+            delivered: 0,
         }
     }
 
@@ -109,6 +124,35 @@ impl<N: Node, W: Write> Simulator<N, W> {
 
     pub fn node(&self, node: NodeId) -> Option<&N> {
         self.slots.get(node as usize).map(|s| &s.node)
+    }
+
+    /// The node itself, for a driver that scripts it (a test's fault injection). Changing a node
+    /// here is part of the run: a deterministic driver keeps the run deterministic.
+    pub fn node_mut(&mut self, node: NodeId) -> Option<&mut N> {
+        self.slots.get_mut(node as usize).map(|s| &mut s.node)
+    }
+
+    /// Messages delivered to a node that was up, so far.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// Gives node `node` (if up) an input from the driver now — what its operator or its
+    /// application tells it, not a message — traced as `input` with `what`, and schedules its
+    /// effects like any other input's.
+    pub fn drive_node(
+        &mut self,
+        node: NodeId,
+        what: &str,
+        out: &mut Vec<Happening<N::Output>>,
+        call: impl FnOnce(&mut N, Time, &mut Effects<N::Msg, N::Timer, N::Output>),
+    ) -> io::Result<()> {
+        if !self.is_up(node) {
+            return Ok(());
+        }
+        let at = self.now;
+        self.log(at, "input", || json!({"node": node, "what": what}))?;
+        self.input(node, out, call)
     }
 
     pub fn schedule_crash(&mut self, node: NodeId, at: Time) {
@@ -145,19 +189,21 @@ impl<N: Node, W: Write> Simulator<N, W> {
         self.now = at;
         match event {
             Event::Start(node) => {
-                self.trace.event(at, "start", json!({"node": node}))?;
-                self.input(node, out, |n, now, fx| n.on_start(now, fx))?;
+                if self.is_up(node) {
+                    self.log(at, "start", || json!({"node": node}))?;
+                    self.input(node, out, |n, now, fx| n.on_start(now, fx))?;
+                }
             }
             Event::Deliver { from, to, id, msg } => {
                 if !self.is_up(to) {
-                    self.trace.event(
+                    self.log(
                         at,
                         "drop",
-                        json!({"m": id, "from": from, "to": to, "reason": "receiver_down"}),
+                        || json!({"m": id, "from": from, "to": to, "reason": "receiver_down"}),
                     )?;
                 } else {
-                    self.trace
-                        .event(at, "deliver", json!({"m": id, "from": from, "to": to}))?;
+                    self.delivered += 1;
+                    self.log(at, "deliver", || json!({"m": id, "from": from, "to": to}))?;
                     self.input(to, out, |n, now, fx| n.on_message(now, from, msg, fx))?;
                 }
             }
@@ -171,8 +217,11 @@ impl<N: Node, W: Write> Simulator<N, W> {
                     .get(node as usize)
                     .is_some_and(|s| s.up && s.incarnation == incarnation);
                 if live {
-                    self.trace
-                        .event(at, "timer", json!({"node": node, "timer": timer.trace()}))?;
+                    self.log(
+                        at,
+                        "timer",
+                        || json!({"node": node, "timer": timer.trace()}),
+                    )?;
                     self.input(node, out, |n, now, fx| n.on_timer(now, timer, fx))?;
                 }
             }
@@ -180,14 +229,14 @@ impl<N: Node, W: Write> Simulator<N, W> {
                 if let Some(slot) = self.slots.get_mut(node as usize).filter(|s| s.up) {
                     slot.up = false;
                     slot.incarnation += 1;
-                    self.trace.event(at, "crash", json!({"node": node}))?;
+                    self.log(at, "crash", || json!({"node": node}))?;
                 }
             }
             Event::Restart(node) => {
                 if let Some(slot) = self.slots.get_mut(node as usize).filter(|s| !s.up) {
                     slot.node = slot.node.restart();
                     slot.up = true;
-                    self.trace.event(at, "restart", json!({"node": node}))?;
+                    self.log(at, "restart", || json!({"node": node}))?;
                     self.input(node, out, |n, now, fx| n.on_start(now, fx))?;
                 }
             }
@@ -199,12 +248,19 @@ impl<N: Node, W: Write> Simulator<N, W> {
                 } else {
                     "partition_end"
                 };
-                self.trace
-                    .event(at, ev, json!({"partition": i, "groups": groups}))?;
+                self.log(at, ev, || json!({"partition": i, "groups": groups}))?;
             }
             Event::External(tag) => out.push(Happening::External { at, tag }),
         }
         Ok(true)
+    }
+
+    /// Writes a trace event, building its fields only when the trace is enabled.
+    fn log(&mut self, at: Time, event: &str, fields: impl FnOnce() -> Value) -> io::Result<()> {
+        if self.trace.enabled() {
+            self.trace.event(at, event, fields())?;
+        }
+        Ok(())
     }
 
     /// Gives one input to a node and schedules its effects.
@@ -235,12 +291,14 @@ impl<N: Node, W: Write> Simulator<N, W> {
                     msg,
                     copy,
                 } => {
-                    let mut fields =
-                        json!({"m": id, "from": from, "to": to, "at": at, "msg": msg.trace()});
-                    if copy {
-                        fields["dup"] = true.into();
-                    }
-                    self.trace.event(now, "send", fields)?;
+                    self.log(now, "send", || {
+                        let mut fields =
+                            json!({"m": id, "from": from, "to": to, "at": at, "msg": msg.trace()});
+                        if copy {
+                            fields["dup"] = true.into();
+                        }
+                        fields
+                    })?;
                     self.queue.push(at, Event::Deliver { from, to, id, msg });
                 }
                 Fate::Dropped {
@@ -249,11 +307,9 @@ impl<N: Node, W: Write> Simulator<N, W> {
                     reason,
                     msg,
                 } => {
-                    self.trace.event(
-                        now,
-                        "drop",
-                        json!({"m": id, "from": from, "to": to, "reason": reason.code(), "msg": msg.trace()}),
-                    )?;
+                    self.log(now, "drop", || {
+                        json!({"m": id, "from": from, "to": to, "reason": reason.code(), "msg": msg.trace()})
+                    })?;
                 }
             }
         }
@@ -268,8 +324,11 @@ impl<N: Node, W: Write> Simulator<N, W> {
             );
         }
         for output in fx.outputs {
-            self.trace
-                .event(now, "output", json!({"node": node, "out": output.trace()}))?;
+            self.log(
+                now,
+                "output",
+                || json!({"node": node, "out": output.trace()}),
+            )?;
             out.push(Happening::Output {
                 at: now,
                 node,

@@ -43,9 +43,7 @@ impl DemoShard {
             height,
             headers: self.audited.iter().map(|a| a.digest).collect(),
         };
-        let (ok, ticks) = self
-            .finality
-            .finalize_next(proposal, FINALITY_DEADLINE, &mut self.rng);
+        let (ok, ticks) = self.finality.finalize_next(proposal, FINALITY_DEADLINE);
         self.finality_height += 1;
         self.stats.timing.finality += t.elapsed();
         if !ok {
@@ -56,7 +54,6 @@ impl DemoShard {
         if let Some(view) = self
             .finality
             .nodes()
-            .iter()
             .filter_map(|node| node.finalized().last())
             .map(|f| f.view)
             .max()

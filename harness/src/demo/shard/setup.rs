@@ -68,12 +68,14 @@ impl DemoShard {
         let two = setup.mode == LeagueMode::TwoLeagues;
         // A single league agrees by PBFT over every transaction; two leagues finalize with
         // ByzCoin's CoSi rounds (PBFT only when those fail).
+        let mut rng = ChaCha20Rng::seed_from_u64(xor_seed(cfg.seed, setup.id));
         let finality = FinalityNet::with_seeds(
             &seeds,
             finality::Config {
                 fast_path: two,
                 ..finality::Config::default()
             },
+            &mut rng,
         );
         let fraudulent = (two && cfg.fraudulent(setup.id))
             .then(|| setup.believable.first().copied())
@@ -125,7 +127,7 @@ impl DemoShard {
             max_block_txs: cfg.max_block_txs,
             forgers_persist: cfg.forgers_persist,
             hop_us: cfg.hop_ms * 1_000.0,
-            rng: ChaCha20Rng::seed_from_u64(xor_seed(cfg.seed, setup.id)),
+            rng,
             stats: ShardStats::default(),
         })
     }
