@@ -8,7 +8,8 @@
 use iosv_engine::cosi::Policy;
 use iosv_engine::cosi::schnorr;
 use iosv_harness::finality::messages::cosi_message;
-use iosv_harness::finality::{Certificate, Config, FinalityNet, Phase, VoteKind};
+use iosv_harness::finality::{Certificate, Config, Phase, VoteKind};
+use iosv_harness::sim::FinalityNet;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -183,7 +184,7 @@ fn an_equivocating_leader_finalizes_nothing_of_its_own_and_pbft_decides_one_valu
     assert_eq!(at0.len(), N);
     // Nobody was prepared (no prepare round completed), so view 1's primary, node 1, proposed
     // its own value.
-    let mut primarys_own = iosv_harness::finality::driver::proposal_for(0);
+    let mut primarys_own = iosv_harness::sim::finality_net::proposal_for(0);
     primarys_own.headers.push([1; 32]);
     assert_eq!(decided[&0], primarys_own.digest());
     certificates_verify(&net);

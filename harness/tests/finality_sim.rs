@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use iosv_harness::finality::driver::proposal_for;
 use iosv_harness::finality::{Config, Finality, Member, ProposalSource};
 use iosv_harness::node::{MICROS_PER_MS, NodeId, Time};
+use iosv_harness::sim::finality_net::proposal_for;
 use iosv_harness::sim::network::{LinkModel, Partition, SimNetwork};
 use iosv_harness::sim::{Happening, Simulator};
 use sha2::{Digest, Sha256};

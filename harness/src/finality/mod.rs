@@ -21,12 +21,11 @@
 //!
 //! Files: `messages` (wire messages, signed bytes), `tree` (aggregation tree), `node` (state,
 //! heights, views, restart), `fastpath` (CoSi rounds), `pbft` (view change and PBFT), `catchup`,
-//! `member` (a member as a [`crate::node::Node`], for the simulator and the runner), `driver`
-//! ([`FinalityNet`]: a league on the simulator with scripted faults, for scenario tests and the
-//! demo).
+//! `member` (a member as a [`crate::node::Node`], for the simulator and the runner). A league on
+//! the simulator with scripted faults, for scenario tests and the demo, is
+//! `crate::sim::FinalityNet` (protocol code never imports the simulator).
 
 mod catchup;
-pub mod driver;
 mod fastpath;
 pub mod member;
 pub mod messages;
@@ -37,7 +36,6 @@ pub mod tree;
 pub use catchup::MAX_CATCHUP;
 pub use member::{Member, ProposalSource};
 
-pub use driver::FinalityNet;
 pub use messages::{
     Message, NewView, NodeId, Phase, Prepared, PreparedProof, Proposal, ViewChange, Vote, VoteKind,
 };

@@ -7,17 +7,20 @@
 //! (tested), and a failing run can be replayed exactly from its seed.
 //!
 //! - [`queue`]: the event queue and its tie-break;
-//! - [`network`]: per-link latency, jitter and loss, scheduled partitions, behind
+//! - [`network`]: per-link latency, jitter, loss and duplication, scheduled partitions, behind
 //!   [`crate::node::Transport`];
 //! - [`simulator`]: the event loop (delivery, timers, crash and restart);
 //! - [`trace`]: the JSON-lines trace of every event (send, deliver, drop, timer, crash, restart,
 //!   outputs, shard blocks, TransEpoch);
 //! - [`config`]: the JSON configuration of `iosv simulate`;
 //! - [`shards`]: shard rosters through TransEpoch and their real transaction processing;
-//! - [`run`](mod@run): one simulation of the epoch protocol; [`checks`]: its guarantees.
+//! - [`run`](mod@run): one simulation of the epoch protocol; [`checks`]: its guarantees;
+//! - [`finality_net`]: a finality league on the simulator with scripted faults (scenario tests,
+//!   the demo's finality rounds).
 
 pub mod checks;
 pub mod config;
+pub mod finality_net;
 pub mod network;
 pub mod queue;
 pub mod run;
@@ -27,5 +30,6 @@ pub mod trace;
 
 pub use checks::Checks;
 pub use config::{RandomnessKind, SimConfig};
+pub use finality_net::FinalityNet;
 pub use run::{Record, SimError, SimReport, run, run_with};
 pub use simulator::{Happening, Simulator};

@@ -43,8 +43,8 @@ use super::config::Fault;
 use super::stats::{ShardStats, Stopwatch};
 use super::workload::Arrival;
 use crate::atomix::{AtomixShard, Certificate, Directory, ShardId, ShardMap};
-use crate::finality::FinalityNet;
 use crate::pob::{LeagueMode, Reputation, ShardingPolicy, ValidatorId};
+use crate::sim::FinalityNet;
 use batch::{Audited, Produced};
 
 /// Domain of the outpoints of compensation outputs.

@@ -14,8 +14,9 @@ use super::{DemoShard, Member};
 use crate::atomix::{AtomixShard, ShardId, ShardMap};
 use crate::demo::config::{DemoConfig, Fault};
 use crate::demo::stats::ShardStats;
-use crate::finality::{self, FinalityNet};
+use crate::finality;
 use crate::pob::LeagueMode;
+use crate::sim::FinalityNet;
 
 /// The state a shard starts from, and who is in it.
 pub struct ShardSetup {

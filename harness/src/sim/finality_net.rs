@@ -1,5 +1,5 @@
 //! [`FinalityNet`]: one league of finality [`Member`]s on the one deterministic simulator
-//! (`crate::sim::Simulator`), with the scripted faults the scenario tests and the demo use, and a
+//! ([`Simulator`]), with the scripted faults the scenario tests and the demo use, and a
 //! record of everything finalized. It is a thin driver: the event loop, the clock and the network
 //! are the simulator's (a fixed one-tick latency here, no loss); the faults are [`Scripted`]
 //! wrappers that change what a member sends or silence it. A run is a function of the key and
@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rand::CryptoRng;
 use sha2::{Digest, Sha256};
 
-use super::member::{Member, ProposalSource};
-use super::messages::{Message, NodeId, Proposal};
-use super::node::{Config, Finality, Node, Timer};
+use super::network::{LinkModel, SimNetwork};
+use super::{Happening, Simulator};
+use crate::finality::{
+    Config, Finality, Member, Message, Node, NodeId, Proposal, ProposalSource, Timer,
+};
 use crate::node::{Dest, Effects, Node as SimNode, Time};
-use crate::sim::network::{LinkModel, SimNetwork};
-use crate::sim::{Happening, Simulator};
 
 /// The value proposed at `height`: two made-up optimistic block header hashes.
 pub fn proposal_for(height: u64) -> Proposal {
