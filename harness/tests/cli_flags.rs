@@ -100,11 +100,7 @@ fn a_failed_check_exits_1() {
     let demo = dir.join("demo.json");
     let printed = iosv(&["demo", "--print-config"]);
     std::fs::write(&demo, &printed.stdout).unwrap();
-    for flag in [
-        &["--epochs", "2"][..],
-        &["--trace", "t.jsonl"],
-        &["--realtime"],
-    ] {
+    for flag in [&["--epochs", "2"][..], &["--realtime"]] {
         let mut args = vec!["simulate", "--config", demo.to_str().unwrap()];
         args.extend_from_slice(flag);
         let out = iosv(&args);

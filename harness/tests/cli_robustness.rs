@@ -240,7 +240,6 @@ fn surfaces() -> Vec<Surface> {
             flags: &[
                 ("--seed", true, &[]),
                 ("--epochs", true, &["0", U64_MAX, "1000000"]),
-                ("--sweep", false, &["1000"]),
             ],
         },
         Surface {

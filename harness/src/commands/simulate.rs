@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::demo::DemoArgs;
 use super::parse::faulty_fraction;
-use crate::commands;
 use crate::config_kind::{self, ConfigKind};
+use crate::demo::DemoConfig;
+use crate::demo::run::simulated;
 use crate::input;
 use crate::runtime;
 use crate::shard::{safety, safety_report};
@@ -33,15 +33,13 @@ pub struct SimulateArgs {
     pub epochs: Option<u64>,
     /// Configuration (JSON), of the kind its `"kind"` field says: `"simulation"` (the default when
     /// absent; see `sim::config`; `"randomness": "drp"` or `"placeholder"`, the default in a
-    /// file) or `"demo"` (`iosv demo --print-config` writes one), which runs the believable-first
-    /// demonstration. Without it: 16 validators, 2 shards, the DRP, Δ = 400 ms.
+    /// file) or `"demo"` (`iosv demo --print-config` writes one): the believable-first
+    /// demonstration in the simulator, with its optional "simulation" section (network,
+    /// partitions, crashes of normal-league members; see `demo::sim_config`). Without it: 16
+    /// validators, 2 shards, the DRP, Δ = 400 ms.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// With a demo configuration: one run per offered rate (comma-separated tx/s), latency
-    /// against finalized throughput plotted (demo-sweep.svg under --out).
-    #[arg(long, value_delimiter = ',')]
-    pub sweep: Vec<f64>,
-    /// With a demo configuration: where its report is written.
+    /// With a demo configuration: where its report (sim-demo-report.json) is written.
     #[arg(long, default_value = "target/iosv-demo")]
     pub out: PathBuf,
     /// Write the event trace (JSON lines) here.
@@ -127,11 +125,6 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
         }
         None => SimConfig::with_drp(),
     };
-    anyhow::ensure!(
-        args.sweep.is_empty(),
-        "--sweep {:?}: sweeps run demo configurations (`iosv demo --print-config` shows one)",
-        args.sweep
-    );
     if args.print_config {
         println!("{}", serde_json::to_string_pretty(&cfg)?);
         return Ok(true);
@@ -160,34 +153,73 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<bool> {
     Ok(passed(&report.checks))
 }
 
-/// `--config` named a demo configuration: `iosv demo --config` with the same flags. The flags
-/// that only mean something to the simulator are refused rather than ignored; `--seed` replaces
-/// the configuration's seed.
+/// `--config` named a demo configuration: the believable-first demo in the deterministic
+/// simulator (`demo::run::simulated`), its trace written to `--trace`, its report to `--out`.
+/// `--seed` replaces the configuration's seed. The flags that only mean something to the epoch
+/// simulation or to the real-time demo are refused rather than ignored.
 fn demo_config(path: &Path, args: &SimulateArgs) -> anyhow::Result<bool> {
     for (given, flag) in [
         (args.epochs.is_some(), "--epochs"),
-        (args.trace.is_some(), "--trace"),
         (args.realtime, "--realtime"),
     ] {
         anyhow::ensure!(
             !given,
-            "{flag} applies to simulation configurations; {} is a demo configuration \
-             (the demo runs for its duration_s and writes its report under --out)",
+            "{flag} does not apply to a demo configuration ({}): the simulated demo runs for \
+             its duration_s (`iosv demo` runs it in real time)",
             path.display()
         );
     }
-    commands::demo::run(&DemoArgs {
-        config: Some(path.to_path_buf()),
-        rate: None,
-        duration: None,
-        seed: args.seed,
-        out: args.out.clone(),
-        print_config: args.print_config,
-        sweep: args.sweep.clone(),
-        json: args.json,
-        backend: None,
-        remote: commands::backend::RemoteArgs::default(),
-    })
+    let text = input::read_text(path, input::MAX_CONFIG_BYTES, "configuration")?;
+    let cfg = DemoConfig::from_json(&text).with_context(|| path.display().to_string())?;
+    if args.print_config {
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        return Ok(true);
+    }
+    let seed = args.seed.unwrap_or(cfg.seed);
+    let report = match &args.trace {
+        Some(trace) => {
+            let file = File::create(trace)
+                .with_context(|| format!("cannot create {}", trace.display()))?;
+            simulated::run(&cfg, seed, BufWriter::new(file))
+                .with_context(|| format!("cannot write {}", trace.display()))?
+        }
+        None => simulated::run(&cfg, seed, std::io::sink())?,
+    };
+    let r = &report;
+    println!(
+        "iosv simulate (demo): {} shards, seed {}, {:.2} virtual s: {} sent, {} finalized, {} \
+         blocks, {} finality heights ({} by PBFT), frauds {} injected / {} caught",
+        r.shards,
+        r.seed,
+        r.virtual_s,
+        r.sent,
+        r.finalized,
+        r.blocks,
+        r.finality_heights,
+        r.pbft_heights,
+        r.frauds_injected,
+        r.frauds_caught
+    );
+    println!("trace: {} lines, sha256 {}", r.trace_lines, r.trace_sha256);
+    for e in &r.errors {
+        println!("error: {e}");
+    }
+    println!(
+        "invariants: {}",
+        if r.invariants.ok() { "OK" } else { "FAILED" }
+    );
+    if !r.invariants.ok() {
+        println!("{}", serde_json::to_string_pretty(&r.invariants)?);
+    }
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let file = args.out.join("sim-demo-report.json");
+    fs::write(&file, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(report.ok())
 }
 
 /// `--realtime`: the validators on threads, in real time, for `epochs` epochs.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::sim_config::DemoSimulation;
 use crate::config_kind::{self, ConfigKind};
 use crate::pob::{MIN_NORMAL_LEAGUE, PolicyError, ShardingPolicy};
 
@@ -99,6 +100,10 @@ pub struct DemoConfig {
     #[serde(default)]
     pub faults: Vec<Fault>,
     pub seed: u64,
+    /// The network and failures of a run in the deterministic simulator (`iosv simulate`);
+    /// absent: the defaults of [`DemoSimulation`]. `iosv demo` ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulation: Option<DemoSimulation>,
 }
 
 fn demo_kind() -> ConfigKind {
@@ -138,6 +143,7 @@ impl Default for DemoConfig {
             hop_ms: 1.0,
             faults: vec![Fault::Fraudulent { shard: 0 }],
             seed: 1,
+            simulation: None,
         }
     }
 }
@@ -329,6 +335,9 @@ impl DemoConfig {
             {
                 return Err(ConfigError::FaultNeedsLeagues(*fault, shard));
             }
+        }
+        if let Some(sim) = &self.simulation {
+            sim.validate(self.shards, self.validators_per_shard)?;
         }
         Ok(())
     }

@@ -14,13 +14,16 @@
 //! - [`config`]: the configuration (JSON) and the faults it can inject.
 //! - [`workload`]: the clients' signed transactions.
 //! - [`shard`]: one shard's validators, replica, rounds, audits, fraud handling, finality.
-//! - [`run`](mod@run): the real-time driver and the invariants.
+//! - [`run`](mod@run): the real-time driver, the same shards in the deterministic simulator
+//!   (`run::simulated`), and the invariants.
+//! - [`sim_config`]: the network and failures of a simulated run.
 //! - [`stats`], [`report`]: what is counted and how it is reported.
 
 pub mod config;
 pub mod report;
 pub mod run;
 pub mod shard;
+pub mod sim_config;
 pub mod stats;
 pub mod workload;
 

@@ -191,11 +191,29 @@ impl FinalityNet {
     }
 
     /// One member per key seed (RFC 8032 seeds: the members' own keys), registered in one
-    /// roster; nonce seeds from `rng`.
+    /// roster; nonce seeds from `rng`; a reliable one-tick network.
     pub fn with_seeds<R: CryptoRng + ?Sized>(
         seeds: &[[u8; 32]],
         config: Config,
         rng: &mut R,
+    ) -> FinalityNet {
+        let link = LinkModel {
+            latency: 1,
+            jitter: 0,
+            loss: 0.0,
+            duplicate: 0.0,
+        };
+        FinalityNet::with_network(seeds, config, rng, link, 0)
+    }
+
+    /// [`FinalityNet::with_seeds`] over links with `link`'s latency, jitter, loss and
+    /// duplication (in ticks), its random draws seeded by `net_seed`.
+    pub fn with_network<R: CryptoRng + ?Sized>(
+        seeds: &[[u8; 32]],
+        config: Config,
+        rng: &mut R,
+        link: LinkModel,
+        net_seed: u64,
     ) -> FinalityNet {
         let nonce_seeds: Vec<[u8; 32]> = seeds
             .iter()
@@ -217,13 +235,7 @@ impl FinalityNet {
             .into_iter()
             .map(Scripted::new)
             .collect();
-        let link = LinkModel {
-            latency: 1,
-            jitter: 0,
-            loss: 0.0,
-            duplicate: 0.0,
-        };
-        let net = SimNetwork::new(link, BTreeMap::new(), Vec::new(), 0);
+        let net = SimNetwork::new(link, BTreeMap::new(), Vec::new(), net_seed);
         FinalityNet {
             sim: Simulator::untraced(members, net),
             plan,
@@ -264,6 +276,24 @@ impl FinalityNet {
     /// Member `node` is down from now on: it receives nothing and sends nothing.
     pub fn crash(&mut self, node: NodeId) {
         self.script(node, |s| s.silent = true);
+    }
+
+    /// Member `node` crashes now (the simulator's crash: its volatile state and timers are lost).
+    pub fn crash_member(&mut self, node: NodeId) {
+        let now = self.sim.now();
+        self.sim.schedule_crash(node, now);
+    }
+
+    /// Member `node` comes back now from its durable state (`finality::Node::restarted`) and
+    /// catches up on the heights it missed.
+    pub fn restart_member(&mut self, node: NodeId) {
+        let now = self.sim.now();
+        self.sim.schedule_restart(node, now);
+    }
+
+    /// Whether member `node` is up (not crashed by [`FinalityNet::crash_member`]).
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.sim.is_up(node)
     }
 
     /// Member `node` sends its first commitment at `height`, then goes silent.
@@ -365,9 +395,11 @@ impl FinalityNet {
     /// Whether every live member finalized every height below `heights`.
     fn done(&self, heights: u64) -> bool {
         (0..self.sim.nodes()).all(|i| {
-            self.sim
-                .node(i)
-                .is_none_or(|s| s.is_silent() || s.member().finalized().len() as u64 >= heights)
+            !self.sim.is_up(i)
+                || self
+                    .sim
+                    .node(i)
+                    .is_none_or(|s| s.is_silent() || s.member().finalized().len() as u64 >= heights)
         })
     }
 

@@ -180,6 +180,12 @@ impl<N: Node, W: Write> Simulator<N, W> {
         self.trace.into_inner()
     }
 
+    /// The nodes (in id order) and the trace's writer, at the end of a run.
+    pub fn into_parts(self) -> (Vec<N>, W) {
+        let nodes = self.slots.into_iter().map(|s| s.node).collect();
+        (nodes, self.trace.into_inner())
+    }
+
     /// Runs the next event due at or before `until`; `None` when there is none. What the driver
     /// must handle is appended to `out`.
     pub fn step(&mut self, until: Time, out: &mut Vec<Happening<N::Output>>) -> io::Result<bool> {

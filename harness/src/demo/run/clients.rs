@@ -3,7 +3,7 @@
 //! out as finishes), crashed clients recovered by fresh ones, and the configured client faults
 //! (crash after the locks, replayed finishes).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::iter::Peekable;
 
 use iosv_engine::tx::{Transaction, TxId};
@@ -72,7 +72,9 @@ pub(super) struct Clients<I: Iterator<Item = Arrival>> {
     flights: HashMap<TxId, Flight>,
     /// Crashed clients' transactions, restarted by fresh clients next tick.
     recover: Vec<TxId>,
-    proofs: HashMap<TxId, Vec<AtomixProof>>,
+    /// By txid, so that certificates go out in one order on every run (the simulated demo's
+    /// trace depends on it).
+    proofs: BTreeMap<TxId, Vec<AtomixProof>>,
     /// The simulated clients share one cache of verified batch signatures: every distinct
     /// collective signature is verified once, by the first client holding a proof from that
     /// batch; the inclusion proofs are checked per client.
@@ -90,7 +92,7 @@ impl<I: Iterator<Item = Arrival>> Clients<I> {
             arrivals: arrivals.peekable(),
             flights: HashMap::new(),
             recover: Vec::new(),
-            proofs: HashMap::new(),
+            proofs: BTreeMap::new(),
             cache: VerifiedBatches::new(),
             crash_every: cfg.faults.iter().find_map(|f| match *f {
                 Fault::ClientCrashAfterLock { every } => Some(every),
@@ -168,7 +170,7 @@ impl<I: Iterator<Item = Arrival>> Clients<I> {
 
     /// Each client checks the proofs it received; complete sets become finishes in `out`.
     pub(super) fn certify(&mut self, dir: &Directory, out: &mut Outbox) {
-        for (txid, ps) in self.proofs.drain() {
+        for (txid, ps) in std::mem::take(&mut self.proofs) {
             let Some(f) = self.flights.get_mut(&txid) else {
                 continue;
             };

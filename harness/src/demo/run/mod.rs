@@ -9,6 +9,7 @@
 
 mod clients;
 mod setup;
+pub mod simulated;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};

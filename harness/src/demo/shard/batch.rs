@@ -105,7 +105,7 @@ pub(super) struct Produced {
 }
 
 /// What a shard hands the driver after a round.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RoundOutput {
     /// Atomix proofs sealed this round, for the clients.
     pub proofs: Vec<AtomixProof>,

@@ -7,11 +7,41 @@ use std::sync::Mutex;
 use super::{DemoShard, FINALITY_DEADLINE};
 use crate::demo::config::Fault;
 use crate::demo::stats::Stopwatch;
-use crate::finality::Proposal;
+use crate::finality::{self, Proposal};
 use crate::node::NodeId;
-use crate::pob::{Contribution, Reputation};
+use crate::pob::{Contribution, LeagueMode, Reputation};
+use crate::sim::FinalityNet;
+use crate::sim::network::LinkModel;
 
 impl DemoShard {
+    /// The normal league's finality members talk over `link` (latency, jitter in hops; loss;
+    /// duplication), its draws seeded by `net_seed`, instead of a reliable one-hop network: the
+    /// simulated demo's finality links. The protocol's timeouts grow with the slowest hop
+    /// (latency + jitter), so that jitter alone does not push the fast path into PBFT. Call
+    /// before the first round.
+    pub fn use_finality_links(&mut self, link: LinkModel, net_seed: u64) {
+        let seeds: Vec<[u8; 32]> = self.normal.iter().map(|&i| self.members[i].seed).collect();
+        let base = finality::Config::default();
+        let slowest_hop = (link.latency + link.jitter).max(1);
+        let config = finality::Config {
+            fast_path: self.mode == LeagueMode::TwoLeagues,
+            level_timeout: base.level_timeout * slowest_hop,
+            view_timeout: base.view_timeout * slowest_hop,
+            ..base
+        };
+        self.finality = FinalityNet::with_network(&seeds, config, &mut self.rng, link, net_seed);
+    }
+
+    /// Normal-league member `member` crashes (its finality member loses its volatile state).
+    pub fn crash_normal_member(&mut self, member: NodeId) {
+        self.finality.crash_member(member);
+    }
+
+    /// Normal-league member `member` comes back from its durable state.
+    pub fn restart_normal_member(&mut self, member: NodeId) {
+        self.finality.restart_member(member);
+    }
+
     /// The normal league finalizes this round's audited blocks as one height.
     pub(super) fn finalize(&mut self, now: &dyn Fn() -> u64, reputation: &Mutex<Reputation>) {
         if self.audited.is_empty() {

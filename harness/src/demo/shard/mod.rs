@@ -194,6 +194,11 @@ impl DemoShard {
         self.state_mut().is_consistent()
     }
 
+    /// The Merkle root of the shard's state (UTXO set with its locks).
+    pub fn state_root(&mut self) -> [u8; 32] {
+        self.state_mut().root()
+    }
+
     /// Total value held in this shard (locked outputs included).
     pub fn value(&self) -> u128 {
         self.state().total_value()

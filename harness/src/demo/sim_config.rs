@@ -1,0 +1,106 @@
+//! The network and the failures of a demo run in the deterministic simulator (`iosv simulate
+//! --config demo.json`): the `"simulation"` section of a demo configuration. `iosv demo` (real
+//! time) ignores it.
+//!
+//! Node ids of the simulated demo: shard `s` is node `s`; the clients are node `shards`. The
+//! links between them take `network` (and the partitions); inside each shard the normal league's
+//! finality members talk over links with the same loss and duplication and a latency of one hop
+//! (`hop_ms`), jitter in hops; `crashes` take normal-league members down and back.
+
+use serde::{Deserialize, Serialize};
+
+use super::config::ConfigError;
+use crate::sim::config::{NetworkConfig, PartitionConfig};
+
+/// A normal-league member that crashes (its finality member loses its volatile state) and maybe
+/// comes back from its durable state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberCrash {
+    pub shard: u32,
+    /// Index in the shard's normal league.
+    pub member: u32,
+    pub at_ms: u64,
+    /// When it comes back (never if absent).
+    #[serde(default)]
+    pub restart_ms: Option<u64>,
+}
+
+/// The `"simulation"` section of a demo configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoSimulation {
+    /// Links between the clients and the shards; loss and duplication also on finality links.
+    pub network: NetworkConfig,
+    pub partitions: Vec<PartitionConfig>,
+    pub crashes: Vec<MemberCrash>,
+    /// How long a sender waits for an acknowledgement before sending a packet again (the
+    /// clients' and shards' reliable links over a lossy network), in milliseconds.
+    pub retransmit_ms: u64,
+}
+
+impl Default for DemoSimulation {
+    fn default() -> Self {
+        DemoSimulation {
+            network: NetworkConfig::default(),
+            partitions: Vec::new(),
+            crashes: Vec::new(),
+            retransmit_ms: 50,
+        }
+    }
+}
+
+fn bad(name: &'static str, value: f64, why: &'static str) -> ConfigError {
+    ConfigError::Bad { name, value, why }
+}
+
+impl DemoSimulation {
+    /// Checks the section against a run of `shards` shards whose normal leagues have at most
+    /// `normal` members.
+    pub fn validate(&self, shards: u32, normal: usize) -> Result<(), ConfigError> {
+        let n = &self.network;
+        for (name, v, max) in [
+            ("simulation.network.latency_ms", n.latency_ms, 60_000.0),
+            ("simulation.network.jitter_ms", n.jitter_ms, 60_000.0),
+            ("simulation.network.loss", n.loss, 0.5),
+            ("simulation.network.duplicate", n.duplicate, 1.0),
+        ] {
+            if !v.is_finite() || !(0.0..=max).contains(&v) {
+                return Err(bad(name, v, "out of range (loss at most 0.5)"));
+            }
+        }
+        if !(1..=60_000).contains(&self.retransmit_ms) {
+            return Err(bad(
+                "simulation.retransmit_ms",
+                self.retransmit_ms as f64,
+                "1 ms to a minute",
+            ));
+        }
+        for p in &self.partitions {
+            if p.end_ms < p.start_ms || p.groups.iter().flatten().any(|&id| id > shards) {
+                return Err(bad(
+                    "simulation.partitions",
+                    p.start_ms as f64,
+                    "end before start, or a node id above the clients' (= shards)",
+                ));
+            }
+        }
+        for c in &self.crashes {
+            if c.shard >= shards || c.member as usize >= normal {
+                return Err(bad(
+                    "simulation.crashes",
+                    f64::from(c.member),
+                    "no such shard or normal-league member",
+                ));
+            }
+            if c.restart_ms.is_some_and(|r| r < c.at_ms) {
+                return Err(bad(
+                    "simulation.crashes",
+                    c.at_ms as f64,
+                    "restart before the crash",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
