@@ -53,3 +53,44 @@ fn real_time_run_agrees_with_the_simulator() {
         assert_eq!(hex::encode(values.first().unwrap()), sim_value);
     }
 }
+
+/// The finality members that run under the simulator (`tests/finality_sim.rs`) run unchanged on
+/// the real-time runner: threads, channels, the wall clock.
+#[test]
+fn finality_members_finalize_in_real_time_too() {
+    use iosv_harness::finality::{Config, Member, ProposalSource};
+    use iosv_harness::sim::finality_net::proposal_for;
+    use std::sync::Arc;
+
+    const HEIGHTS: u64 = 5;
+    let seeds: Vec<[u8; 32]> = (0..4u8).map(|i| [i + 1; 32]).collect();
+    let nonces: Vec<[u8; 32]> = (0..4u8).map(|i| [i + 101; 32]).collect();
+    let proposals: ProposalSource =
+        Arc::new(|_, height| (height < HEIGHTS).then(|| proposal_for(height)));
+    // Generous timeouts (µs): a loaded CI machine's scheduling delays stay inside them.
+    let config = Config {
+        fanout: 2,
+        level_timeout: 50_000,
+        view_timeout: 1_000_000,
+        fast_path: true,
+    };
+    let members = Member::league(&seeds, &nonces, config, proposals);
+    let records = runtime::run(members, Duration::from_millis(3_000));
+    let mut decided: BTreeMap<u64, [u8; 32]> = BTreeMap::new();
+    let mut per_member: BTreeMap<u32, u64> = BTreeMap::new();
+    for r in &records {
+        let digest = r.output.proposal.digest();
+        assert_eq!(
+            *decided.entry(r.output.height).or_insert(digest),
+            digest,
+            "two values at height {}",
+            r.output.height
+        );
+        *per_member.entry(r.node).or_default() += 1;
+    }
+    assert_eq!(per_member.len(), 4, "every member finalized: {per_member:?}");
+    assert!(
+        per_member.values().all(|&h| h == HEIGHTS),
+        "heights per member: {per_member:?}"
+    );
+}
