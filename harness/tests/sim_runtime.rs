@@ -88,7 +88,11 @@ fn finality_members_finalize_in_real_time_too() {
         );
         *per_member.entry(r.node).or_default() += 1;
     }
-    assert_eq!(per_member.len(), 4, "every member finalized: {per_member:?}");
+    assert_eq!(
+        per_member.len(),
+        4,
+        "every member finalized: {per_member:?}"
+    );
     assert!(
         per_member.values().all(|&h| h == HEIGHTS),
         "heights per member: {per_member:?}"
