@@ -8,6 +8,8 @@
 //! 4. the [`report`].
 
 mod clients;
+mod link;
+mod nodes;
 mod setup;
 pub mod simulated;
 
