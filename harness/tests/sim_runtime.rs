@@ -98,3 +98,123 @@ fn finality_members_finalize_in_real_time_too() {
         "heights per member: {per_member:?}"
     );
 }
+
+/// The Atomix shards and clients that run under the simulator (`tests/protocol_sim/atomix.rs`)
+/// run unchanged on the real-time runner: of a cross-shard transaction and its double spend,
+/// submitted by two clients at once, exactly one commits, and both settle at their clients.
+#[test]
+fn atomix_nodes_commit_in_real_time_too() {
+    use ed25519_dalek::SigningKey;
+    use iosv_engine::cosi::Policy;
+    use iosv_engine::cosi::schnorr::MemberKey;
+    use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput, TxOutput};
+    use iosv_engine::utxo::{ShardState, UtxoSet};
+    use iosv_engine::workload::signing_key;
+    use iosv_harness::atomix::{
+        AtomixEvent, AtomixNode, AtomixShard, AtomixTiming, ClientNode, Directory, Outcome,
+        ShardMap, ShardNode,
+    };
+
+    let key = |i: u64| -> SigningKey { signing_key(0x0a70_0001, i) };
+    let map = ShardMap::new(2);
+    let mut dir = Directory::new();
+    let mut shards = Vec::new();
+    for id in 0..2u32 {
+        let keys = (0..4u8)
+            .map(|m| MemberKey::from_seed(&[id as u8 * 16 + m + 1; 32]))
+            .collect();
+        let shard = AtomixShard::new(
+            id,
+            map,
+            Policy::ByzCoin,
+            keys,
+            ShardState::new(UtxoSet::with_shards(4)),
+        )
+        .unwrap();
+        dir.update(shard.info().clone());
+        shards.push(shard);
+    }
+    let mut inputs = Vec::new();
+    for (shard, tag) in [(0u32, 1u8), (1, 2)] {
+        let op = (0..)
+            .map(|index| OutPoint {
+                txid: TxId([tag; 32]),
+                index,
+            })
+            .find(|o| map.shard_of(o) == shard)
+            .unwrap();
+        shards[shard as usize]
+            .state_mut()
+            .insert(
+                op,
+                TxOutput {
+                    amount: 50,
+                    owner: key(0).verifying_key().to_bytes(),
+                },
+            )
+            .unwrap();
+        inputs.push(op);
+    }
+    let spend = |to: u64| {
+        let mut tx = Transaction {
+            inputs: inputs
+                .iter()
+                .map(|&prev| TxInput {
+                    prev,
+                    owner: [0; 32],
+                    signature: [0; 64],
+                })
+                .collect(),
+            outputs: vec![TxOutput {
+                amount: 100,
+                owner: key(to).verifying_key().to_bytes(),
+            }],
+        };
+        tx.sign(&[key(0), key(0)]).unwrap();
+        tx
+    };
+    let (tx, double) = (spend(1), spend(2));
+    // Generous timing (µs) for a loaded machine.
+    let timing = AtomixTiming {
+        seal_every: 5_000,
+        retry_every: 200_000,
+    };
+    let mut nodes: Vec<AtomixNode> = shards
+        .into_iter()
+        .map(|s| AtomixNode::Shard(Box::new(ShardNode::new(s, dir.clone(), timing, [7; 32]))))
+        .collect();
+    nodes.push(AtomixNode::Client(ClientNode::new(
+        2,
+        map,
+        dir.clone(),
+        timing,
+        vec![tx.clone()],
+    )));
+    nodes.push(AtomixNode::Client(ClientNode::new(
+        3,
+        map,
+        dir,
+        timing,
+        vec![double.clone()],
+    )));
+    let records = runtime::run(nodes, Duration::from_millis(1_500));
+    let settled: BTreeMap<TxId, Outcome> = records
+        .iter()
+        .filter_map(|r| match r.output {
+            AtomixEvent::Settled { txid, outcome } => Some((txid, outcome)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(settled.len(), 2, "both transactions settle: {settled:?}");
+    let committed: BTreeSet<TxId> = settled
+        .iter()
+        .filter(|(_, o)| **o == Outcome::Committed)
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(
+        committed.len(),
+        1,
+        "exactly one of the two spends commits: {settled:?}"
+    );
+    assert!(committed.contains(&tx.txid()) || committed.contains(&double.txid()));
+}
