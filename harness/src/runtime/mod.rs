@@ -11,6 +11,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -59,35 +60,72 @@ pub fn run<N>(nodes: Vec<N>, duration: Duration) -> Vec<RtRecord<N::Output>>
 where
     N: Node + Send + 'static,
 {
+    run_until(nodes, Instant::now(), duration, |_| false).records
+}
+
+/// What [`run_until`] hands back: the nodes as they ended, and every output, by time.
+pub struct RtRun<N: Node> {
+    pub nodes: Vec<N>,
+    pub records: Vec<RtRecord<N::Output>>,
+}
+
+/// How often a node checks whether the run was stopped, at most (it also checks after every
+/// input).
+const STOP_CHECK: Duration = Duration::from_millis(5);
+
+/// Runs `nodes` (in id order) from `start` (the run's time origin: time 0 for every node) until
+/// `limit` has passed or `stop` — shown every output as it arrives, on the calling thread —
+/// says so; returns the nodes and every output, by time.
+pub fn run_until<N>(
+    nodes: Vec<N>,
+    start: Instant,
+    limit: Duration,
+    mut stop: impl FnMut(&RtRecord<N::Output>) -> bool,
+) -> RtRun<N>
+where
+    N: Node + Send + 'static,
+{
     let count = nodes.len() as u32;
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| channel::unbounded()).unzip();
     let transport = ChannelTransport {
         inboxes: Arc::new(senders),
     };
     let (out_tx, out_rx) = channel::unbounded();
-    let start = Instant::now();
+    let stopped = Arc::new(AtomicBool::new(false));
     let handles: Vec<_> = nodes
         .into_iter()
         .zip(receivers)
         .map(|(node, inbox)| {
             let transport = transport.clone();
             let out = out_tx.clone();
-            thread::spawn(move || node_loop(node, inbox, transport, out, start, duration, count))
+            let stopped = Arc::clone(&stopped);
+            thread::spawn(move || {
+                node_loop(node, inbox, transport, out, start, limit, count, &stopped)
+            })
         })
         .collect();
     drop(out_tx);
     drop(transport);
+    let mut records: Vec<RtRecord<N::Output>> = Vec::new();
+    for record in out_rx.iter() {
+        if !stopped.load(Ordering::Acquire) && stop(&record) {
+            stopped.store(true, Ordering::Release);
+        }
+        records.push(record);
+    }
+    let mut nodes = Vec::with_capacity(handles.len());
     for h in handles {
         // A panicking node is a bug in the node: surface it.
-        if let Err(panic) = h.join() {
-            std::panic::resume_unwind(panic);
+        match h.join() {
+            Ok(node) => nodes.push(node),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
     }
-    let mut records: Vec<RtRecord<N::Output>> = out_rx.into_iter().collect();
     records.sort_by_key(|r| (r.at, r.node));
-    records
+    RtRun { nodes, records }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn node_loop<N: Node>(
     mut node: N,
     inbox: Receiver<Envelope<N::Msg>>,
@@ -96,7 +134,8 @@ fn node_loop<N: Node>(
     start: Instant,
     duration: Duration,
     count: u32,
-) {
+    stopped: &AtomicBool,
+) -> N {
     let id = node.id();
     let end = duration.as_micros() as Time;
     let now = || start.elapsed().as_micros() as Time;
@@ -127,7 +166,7 @@ fn node_loop<N: Node>(
     apply(fx, 0, &mut timers, &mut pending);
     loop {
         let t = now();
-        if t >= end {
+        if t >= end || stopped.load(Ordering::Acquire) {
             break;
         }
         if let Some(&Reverse((due, key))) = timers.peek()
@@ -143,7 +182,8 @@ fn node_loop<N: Node>(
         }
         let wake = timers
             .peek()
-            .map_or(end, |Reverse((due, _))| (*due).min(end));
+            .map_or(end, |Reverse((due, _))| (*due).min(end))
+            .min(t + STOP_CHECK.as_micros() as Time);
         match inbox.recv_timeout(Duration::from_micros(wake.saturating_sub(t))) {
             Ok(Envelope { from, msg }) => {
                 let t = now();
@@ -155,4 +195,5 @@ fn node_loop<N: Node>(
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
+    node
 }

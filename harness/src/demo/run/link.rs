@@ -39,9 +39,10 @@ pub enum Packet {
 }
 
 /// A node's reliable links to its peers: every body is sent until acknowledged, and delivered
-/// once.
-#[derive(Default)]
+/// once. Over a transport that is reliable already (the real-time runner's channels) a link made
+/// with [`Link::new`]`(false)` keeps nothing and sends no acknowledgements.
 pub struct Link {
+    retransmit: bool,
     next_seq: BTreeMap<NodeId, u64>,
     unacked: BTreeMap<(NodeId, u64), (Time, Body)>,
     /// Per peer: every sequence number below the first is delivered; the set holds those above.
@@ -51,11 +52,22 @@ pub struct Link {
 pub(super) type Fx = Effects<Packet, DemoTimer, DemoEvent>;
 
 impl Link {
+    pub fn new(retransmit: bool) -> Link {
+        Link {
+            retransmit,
+            next_seq: BTreeMap::new(),
+            unacked: BTreeMap::new(),
+            delivered: BTreeMap::new(),
+        }
+    }
+
     pub(super) fn send(&mut self, now: Time, to: NodeId, body: Body, fx: &mut Fx) {
         let next = self.next_seq.entry(to).or_default();
         let seq = *next;
         *next += 1;
-        self.unacked.insert((to, seq), (now, body.clone()));
+        if self.retransmit {
+            self.unacked.insert((to, seq), (now, body.clone()));
+        }
         fx.send(Dest::To(to), Packet::Data { seq, body });
     }
 
@@ -67,7 +79,9 @@ impl Link {
                 None
             }
             Packet::Data { seq, body } => {
-                fx.send(Dest::To(from), Packet::Ack { seq });
+                if self.retransmit {
+                    fx.send(Dest::To(from), Packet::Ack { seq });
+                }
                 let (below, above) = self.delivered.entry(from).or_default();
                 if seq < *below || !above.insert(seq) {
                     return None;

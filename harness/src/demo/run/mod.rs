@@ -1,9 +1,10 @@
 //! The demo's driver, as named phases:
 //!
 //! 1. `setup::shards`: validators, stakes, each shard's league draw, the shards;
-//! 2. `drive`, the load in real time: one thread per shard running its rounds on its own clock
-//!    (no shard waits for another), and the driver thread as the clients and the network between
-//!    shards (`clients`), until the load is done and drained (or the drain limit);
+//! 2. `drive`, the load in real time: the shard and clients nodes (`nodes`) on the real-time
+//!    runner, one thread each (no shard waits for another), channels between them, until the
+//!    load is done and drained (or the drain limit) — the same nodes `simulated` runs in the
+//!    deterministic simulator;
 //! 3. `invariants` over the shards' final state;
 //! 4. the [`report`].
 
@@ -13,8 +14,7 @@ mod nodes;
 mod setup;
 pub mod simulated;
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use iosv_engine::sig::Verifier;
@@ -25,12 +25,16 @@ pub use setup::epoch_randomness;
 
 use super::config::DemoConfig;
 use super::report::{self, DemoReport, Invariants};
-use super::shard::{DemoShard, RoundOutput};
-use super::stats::{ShardStats, Stopwatch, process_cpu};
+use super::shard::DemoShard;
+use super::stats::{ShardStats, process_cpu};
 use super::workload::{self, Arrival};
 use crate::atomix::{Directory, ShardMap};
+use crate::node::NodeId;
 use crate::pob::{LeagueMode, Reputation};
+use crate::runtime;
 use clients::Clients;
+use link::Link;
+use nodes::{Clock, Context, DemoEvent, DemoNode};
 
 /// How long a run drains after its load ends before it stops and reports what was left as
 /// unfinished: as long as the measured load, at least 5 s (a few finality rounds) and at most
@@ -76,7 +80,7 @@ pub fn run_with_verifier(
     let load = workload::generate(cfg, &|done| progress.generating(done, total));
     let sent = load.arrivals.len() as u64;
 
-    let reputation = Mutex::new(Reputation::new());
+    let reputation = Arc::new(Mutex::new(Reputation::new()));
     let shards = setup::shards(cfg, map, load.genesis, &reputation, verifier.as_ref())?;
     let supply_before: u128 = shards.iter().map(DemoShard::value).sum();
     let mut dir = Directory::new();
@@ -88,9 +92,10 @@ pub fn run_with_verifier(
         .map(|s| (s.mode, s.believable_ids().len(), s.normal_len()))
         .collect();
 
-    let mut clients = Clients::new(cfg, map, load.arrivals.into_iter());
-    let driven = drive(cfg, shards, &dir, &reputation, &mut clients, progress)?;
+    let clients = Clients::new(cfg, map, load.arrivals.into_iter());
+    let driven = drive(cfg, shards, &dir, &reputation, clients, progress)?;
     let mut shards = driven.shards;
+    let clients = driven.clients;
     let checks = invariants(cfg, &mut shards, clients.in_flight(), supply_before);
 
     let stats: Vec<ShardStats> = shards.iter().map(|s| s.stats.clone()).collect();
@@ -114,125 +119,116 @@ pub fn run_with_verifier(
 /// What the real-time phase hands back.
 struct Driven {
     shards: Vec<DemoShard>,
+    clients: Clients<std::vec::IntoIter<Arrival>>,
     wall: Duration,
-    /// CPU time of the driver thread (clients and network).
+    /// CPU time of the clients' work (releasing the load, Atomix clients).
     driver_cpu: Duration,
     /// CPU time of the whole process over the phase (NaN where the platform has no such clock).
     process_cpu_s: f64,
 }
 
-/// Phase 2: the load in real time. Each shard's thread runs a round every block interval; the
-/// driver thread, every quarter interval, releases due arrivals, carries Atomix messages and
-/// round outputs, and stops once everything sent is settled or the drain limit passes.
-fn drive<I: Iterator<Item = Arrival>>(
+/// Phase 2: the load in real time — the same shard and clients nodes as the simulated run
+/// (`nodes`), each on its own thread of the real-time runner (`crate::runtime`), channels between
+/// them: each shard runs a round every block interval, the clients every quarter interval release
+/// due arrivals and carry the Atomix protocol. The run stops once the clients released everything
+/// and settled and every shard reported itself idle after that, or when the drain limit passes.
+fn drive(
     cfg: &DemoConfig,
     shards: Vec<DemoShard>,
     dir: &Directory,
-    reputation: &Mutex<Reputation>,
-    clients: &mut Clients<I>,
+    reputation: &Arc<Mutex<Reputation>>,
+    clients: Clients<std::vec::IntoIter<Arrival>>,
     progress: &dyn Progress,
 ) -> anyhow::Result<Driven> {
-    let interval = Duration::from_millis(cfg.block_interval_ms);
-    let tick = (interval / 4).max(Duration::from_millis(1));
+    let round_us = cfg.block_interval_ms * 1_000;
     let load_s = cfg.duration_s + cfg.warmup_s;
-    let cells: Vec<Mutex<DemoShard>> = shards.into_iter().map(Mutex::new).collect();
-    let lock = |i: usize| cells[i].lock().expect("a shard thread panicked");
-    let stop = AtomicBool::new(false);
-    let (out_tx, out_rx) = crossbeam::channel::unbounded::<RoundOutput>();
-    let cpu_at_start = process_cpu();
     let start = Instant::now();
-    let now = || start.elapsed().as_micros() as u64;
-    let driver_clock = Stopwatch::start();
-    let mut drain_started: Option<Instant> = None;
-    let result: anyhow::Result<()> = std::thread::scope(|scope| {
-        for cell in &cells {
-            let out_tx = out_tx.clone();
-            let (stop, now) = (&stop, &now);
-            scope.spawn(move || {
-                let mut round = 0u32;
-                while !stop.load(Ordering::Acquire) {
-                    let target = interval * round;
-                    let elapsed = start.elapsed();
-                    if elapsed < target {
-                        std::thread::sleep(target - elapsed);
-                    }
-                    round += 1;
-                    let out = cell
-                        .lock()
-                        .expect("the driver never panics holding a shard")
-                        .round(now, dir, reputation);
-                    if out_tx.send(out).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(out_tx);
-        let driven = (|| -> anyhow::Result<()> {
-            loop {
-                std::thread::sleep(tick);
-                let mut outbox = clients.send(now())?;
-                let t = now();
-                for round in out_rx.try_iter() {
-                    clients.receive(round, t);
-                }
-                clients.certify(dir, &mut outbox);
-                for (i, ((inbox, locks), finishes)) in outbox
-                    .inboxes
-                    .into_iter()
-                    .zip(outbox.locks)
-                    .zip(outbox.finishes)
-                    .enumerate()
-                {
-                    if inbox.is_empty() && locks.is_empty() && finishes.is_empty() {
-                        continue;
-                    }
-                    let mut shard = lock(i);
-                    for a in inbox {
-                        shard.submit(a);
-                    }
-                    for tx in locks {
-                        shard.request_lock(tx);
-                    }
-                    for (tx, certificate) in finishes {
-                        shard.request_finish(tx, certificate);
-                    }
-                }
-                let finalized = (0..cells.len())
-                    .map(|i| lock(i).stats.finals.len() as u64)
-                    .sum::<u64>()
-                    + clients.cross.finals.len() as u64;
-                let elapsed = start.elapsed().as_secs_f64();
-                progress.running(elapsed.min(load_s), load_s, finalized);
-                if clients.all_sent() {
-                    if clients.settled() && (0..cells.len()).all(|i| lock(i).idle()) {
-                        return Ok(());
-                    }
-                    let since = *drain_started.get_or_insert_with(|| {
-                        progress.draining();
-                        Instant::now()
-                    });
-                    if since.elapsed() > drain_limit(cfg) {
-                        return Ok(());
-                    }
-                }
-            }
-        })();
-        stop.store(true, Ordering::Release);
-        driven
+    let ctx = Arc::new(Context {
+        dir: dir.clone(),
+        reputation: Arc::clone(reputation),
+        round_us,
+        tick_us: (round_us / 4).max(1_000),
+        retransmit_us: 0,
+        shards: cfg.shards,
+        clock: Clock::Wall(start),
     });
-    result?;
+    let count = shards.len();
+    let mut nodes: Vec<DemoNode> = shards
+        .into_iter()
+        .enumerate()
+        .map(|(i, shard)| DemoNode::Shard {
+            id: i as NodeId,
+            shard: Box::new(shard),
+            link: Link::new(false),
+            ctx: Arc::clone(&ctx),
+            rounds: 0,
+        })
+        .collect();
+    nodes.push(DemoNode::Clients {
+        id: cfg.shards,
+        clients: Box::new(clients),
+        link: Link::new(false),
+        ctx,
+        failed: false,
+        idle_reported: false,
+        cpu: Duration::ZERO,
+    });
+    let cpu_at_start = process_cpu();
+    let limit = Duration::from_secs_f64(load_s) + drain_limit(cfg);
+    let mut finalized = vec![0u64; count];
+    let mut shard_idle: Vec<Option<u64>> = vec![None; count];
+    let mut clients_idle: Option<u64> = None;
+    let mut error: Option<String> = None;
+    let mut draining = false;
+    let run = runtime::run_until(nodes, start, limit, |record| {
+        match &record.output {
+            DemoEvent::Round {
+                shard,
+                finalized: f,
+                idle,
+                ..
+            } => {
+                let s = *shard as usize;
+                finalized[s] = *f;
+                shard_idle[s] = idle.then_some(record.at);
+            }
+            DemoEvent::ClientsIdle => clients_idle = Some(record.at),
+            DemoEvent::Error(e) => {
+                error = Some(e.clone());
+                return true;
+            }
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        progress.running(elapsed.min(load_s), load_s, finalized.iter().sum());
+        if elapsed >= load_s && !draining {
+            draining = true;
+            progress.draining();
+        }
+        clients_idle.is_some_and(|c| shard_idle.iter().all(|t| t.is_some_and(|t| t >= c)))
+    });
+    if let Some(e) = error {
+        anyhow::bail!("the clients stopped: {e}");
+    }
     let wall = start.elapsed();
-    let driver_cpu = driver_clock.elapsed();
     let process_cpu_s = match (cpu_at_start, process_cpu()) {
         (Some(a), Some(b)) => b.saturating_sub(a).as_secs_f64(),
         _ => f64::NAN,
     };
+    let mut shards = Vec::with_capacity(count);
+    let mut ended_clients = None;
+    let mut driver_cpu = Duration::ZERO;
+    for node in run.nodes {
+        match node {
+            DemoNode::Shard { shard, .. } => shards.push(*shard),
+            DemoNode::Clients { clients, cpu, .. } => {
+                driver_cpu = cpu;
+                ended_clients = Some(*clients);
+            }
+        }
+    }
     Ok(Driven {
-        shards: cells
-            .into_iter()
-            .map(|c| c.into_inner().expect("no shard thread panicked"))
-            .collect(),
+        shards,
+        clients: ended_clients.expect("the clients node is the last node"),
         wall,
         driver_cpu,
         process_cpu_s,

@@ -1,8 +1,18 @@
 //! The demo's nodes: each shard (its `DemoShard`, a round every block interval) and the clients
 //! (the workload released by time, the Atomix clients), as `crate::node::Node`s talking over
-//! reliable links ([`super::link`]). The simulator drives them (`super::simulated`).
+//! reliable links ([`super::link`]). The same nodes run in the deterministic simulator
+//! (`super::simulated`) and in real time on the runner (`crate::runtime`, `super::drive`).
+//!
+//! Rounds are due at multiples of the block interval from the start (round `k` at `k · interval`);
+//! a round that ends late makes the next one start at once, as many times as it takes to catch up.
+//!
+//! The one thing a node reads besides its inputs is a **measurement clock** ([`Clock`]) for the
+//! latency statistics: the input's time in the simulator, the wall clock in real time (where a
+//! round's blocks are stamped when each is produced, not when the round began). It decides
+//! nothing: no protocol step depends on it.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -10,6 +20,7 @@ use super::clients::{Clients, Outbox};
 use super::link::{Body, Fx, Link, Packet};
 use crate::atomix::Directory;
 use crate::demo::shard::DemoShard;
+use crate::demo::stats::Stopwatch;
 use crate::demo::workload::Arrival;
 use crate::node::{Node, NodeId, Time, Traceable};
 use crate::pob::Reputation;
@@ -31,9 +42,23 @@ pub enum DemoEvent {
         blocks: u64,
         finalized: u64,
         root: [u8; 32],
+        /// Nothing waits in the shard and nothing it sent is unacknowledged.
+        idle: bool,
     },
+    /// The clients released the whole workload and nothing of theirs is in flight (reported
+    /// once).
+    ClientsIdle,
     /// The clients could not go on.
     Error(String),
+}
+
+/// The clock the latency statistics read.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Clock {
+    /// The time of the input being handled (the simulator's virtual clock).
+    Input,
+    /// Microseconds of wall time since this instant (the real-time run's origin).
+    Wall(Instant),
 }
 
 /// Timing and shared context of the nodes.
@@ -42,8 +67,19 @@ pub(super) struct Context {
     pub(super) reputation: Arc<Mutex<Reputation>>,
     pub(super) round_us: u64,
     pub(super) tick_us: u64,
+    /// 0: the transport is reliable (no acknowledgements, nothing kept for retransmission).
     pub(super) retransmit_us: u64,
     pub(super) shards: u32,
+    pub(super) clock: Clock,
+}
+
+impl Context {
+    fn stamp(&self, input: Time) -> Time {
+        match self.clock {
+            Clock::Input => input,
+            Clock::Wall(start) => start.elapsed().as_micros() as Time,
+        }
+    }
 }
 
 /// A shard or the clients.
@@ -53,6 +89,8 @@ pub(super) enum DemoNode {
         shard: Box<DemoShard>,
         link: Link,
         ctx: Arc<Context>,
+        /// Rounds run so far (the next is due at `rounds · round_us`).
+        rounds: u64,
     },
     Clients {
         id: NodeId,
@@ -60,6 +98,9 @@ pub(super) enum DemoNode {
         link: Link,
         ctx: Arc<Context>,
         failed: bool,
+        idle_reported: bool,
+        /// CPU time of the clients' work (thread CPU).
+        cpu: Duration,
     },
 }
 
@@ -116,7 +157,9 @@ impl Node for DemoNode {
             DemoNode::Clients { .. } => DemoTimer::Tick,
         };
         fx.timer(0, first);
-        fx.timer(self.ctx().retransmit_us, DemoTimer::Retransmit);
+        if self.ctx().retransmit_us > 0 {
+            fx.timer(self.ctx().retransmit_us, DemoTimer::Retransmit);
+        }
     }
 
     fn on_message(&mut self, now: Time, from: NodeId, packet: Packet, fx: &mut Fx) {
@@ -139,9 +182,13 @@ impl Node for DemoNode {
                     }
                 }
             }
-            DemoNode::Clients { clients, link, .. } => {
+            DemoNode::Clients {
+                clients, link, cpu, ..
+            } => {
                 if let Some(Body::Round(round)) = link.receive(from, packet, fx) {
+                    let t = Stopwatch::start();
                     clients.receive(round, now);
+                    *cpu += t.elapsed();
                 }
             }
         }
@@ -160,10 +207,11 @@ impl Node for DemoNode {
                     shard,
                     link,
                     ctx,
+                    rounds,
                 },
                 DemoTimer::Round,
             ) => {
-                let out = shard.round(&|| now, &ctx.dir, &ctx.reputation);
+                let out = shard.round(&|| ctx.stamp(now), &ctx.dir, &ctx.reputation);
                 if !(out.proofs.is_empty() && out.finished.is_empty()) {
                     link.send(now, ctx.shards, Body::Round(out), fx);
                 }
@@ -172,8 +220,11 @@ impl Node for DemoNode {
                     blocks: shard.stats.blocks,
                     finalized: shard.stats.finals.len() as u64,
                     root: shard.state_root(),
+                    idle: shard.idle() && link.unacked() == 0,
                 });
-                fx.timer(ctx.round_us, DemoTimer::Round);
+                *rounds += 1;
+                let due = rounds.saturating_mul(ctx.round_us);
+                fx.timer(due.saturating_sub(now), DemoTimer::Round);
             }
             (
                 DemoNode::Clients {
@@ -181,6 +232,8 @@ impl Node for DemoNode {
                     link,
                     ctx,
                     failed,
+                    idle_reported,
+                    cpu,
                     ..
                 },
                 DemoTimer::Tick,
@@ -188,10 +241,18 @@ impl Node for DemoNode {
                 if *failed {
                     return;
                 }
-                if let Err(e) = DemoNode::tick(now, clients, link, ctx, fx) {
+                let t = Stopwatch::start();
+                let ticked = DemoNode::tick(now, clients, link, ctx, fx);
+                let idle = clients.all_sent() && clients.settled() && link.unacked() == 0;
+                *cpu += t.elapsed();
+                if let Err(e) = ticked {
                     *failed = true;
                     fx.output(DemoEvent::Error(e.to_string()));
                     return;
+                }
+                if idle && !*idle_reported {
+                    *idle_reported = true;
+                    fx.output(DemoEvent::ClientsIdle);
                 }
                 fx.timer(ctx.tick_us, DemoTimer::Tick);
             }
@@ -199,9 +260,9 @@ impl Node for DemoNode {
         }
     }
 
-    /// Never called: the simulated demo crashes normal-league members inside a shard's finality
-    /// (`DemoShard::crash_normal_member`), never a whole shard or the clients, and its
-    /// configuration has no way to ask for that (`DemoSimulation::validate`).
+    /// Never called: the demo crashes normal-league members inside a shard's finality
+    /// (`DemoShard::crash_normal_member`), never a whole shard or the clients, and neither its
+    /// configuration nor the real-time runner has a way to ask for that.
     fn restart(&self) -> DemoNode {
         unreachable!("the simulated demo never crashes a shard or client node")
     }
@@ -225,12 +286,15 @@ impl Traceable for DemoEvent {
                 blocks,
                 finalized,
                 root,
+                idle,
             } => json!({
                 "shard": shard,
                 "blocks": blocks,
                 "finalized": finalized,
                 "root": hex::encode(root),
+                "idle": idle,
             }),
+            DemoEvent::ClientsIdle => json!({"clients_idle": true}),
             DemoEvent::Error(e) => json!({"error": e}),
         }
     }

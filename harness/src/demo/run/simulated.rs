@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use super::clients::Clients;
 use super::link::Link;
-use super::nodes::{Context, DemoEvent, DemoNode};
+use super::nodes::{Clock, Context, DemoEvent, DemoNode};
 use super::{invariants, setup};
 use crate::atomix::{Directory, ShardMap};
 use crate::demo::config::DemoConfig;
@@ -118,6 +118,7 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
         tick_us: (round_us / 4).max(MICROS_PER_MS),
         retransmit_us: sim_cfg.retransmit_ms * MICROS_PER_MS,
         shards: cfg.shards,
+        clock: Clock::Input,
     });
     let mut nodes: Vec<DemoNode> = shards
         .into_iter()
@@ -125,16 +126,19 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
         .map(|(i, shard)| DemoNode::Shard {
             id: i as NodeId,
             shard: Box::new(shard),
-            link: Link::default(),
+            link: Link::new(true),
             ctx: Arc::clone(&ctx),
+            rounds: 0,
         })
         .collect();
     nodes.push(DemoNode::Clients {
         id: cfg.shards,
         clients: Box::new(Clients::new(&cfg, map, load.arrivals.into_iter())),
-        link: Link::default(),
+        link: Link::new(true),
         ctx: Arc::clone(&ctx),
         failed: false,
+        idle_reported: false,
+        cpu: std::time::Duration::ZERO,
     });
     let partitions = sim_cfg
         .partitions
