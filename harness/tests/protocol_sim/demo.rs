@@ -103,3 +103,20 @@ fn simulated_demo_with_loss_and_crashed_normal_validators_keeps_its_invariants()
     simulated::run(&cfg, 4, &mut other).expect("the simulated demo runs");
     assert!(first != other, "the seed drives the run");
 }
+
+#[test]
+fn a_crash_of_a_member_the_league_does_not_have_is_refused() {
+    let mut cfg = config();
+    cfg.duration_s = 0.2;
+    cfg.warmup_s = 0.1;
+    if let Some(sim) = cfg.simulation.as_mut() {
+        sim.crashes[0].member = 9;
+    }
+    let err = simulated::run(&cfg, 3, std::io::sink())
+        .err()
+        .expect("a crash of member 9 of a 7-member league is refused");
+    assert!(
+        err.to_string().contains("no member 9"),
+        "the error says why: {err}"
+    );
+}

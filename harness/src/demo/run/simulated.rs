@@ -95,6 +95,17 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
     let sent = load.arrivals.len() as u64;
     let reputation = Arc::new(Mutex::new(Reputation::new()));
     let mut shards = setup::shards(&cfg, map, load.genesis, &reputation, None)?;
+    for c in &sim_cfg.crashes {
+        let normal = shards[c.shard as usize].normal_len();
+        anyhow::ensure!(
+            (c.member as usize) < normal,
+            "simulation.crashes: shard {} has {normal} normal-league members (0 to {}); there is \
+             no member {}",
+            c.shard,
+            normal.saturating_sub(1),
+            c.member
+        );
+    }
     let supply_before: u128 = shards.iter().map(DemoShard::value).sum();
     let mut dir = Directory::new();
     for s in &shards {
