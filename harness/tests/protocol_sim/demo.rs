@@ -113,8 +113,7 @@ fn a_crash_of_a_member_the_league_does_not_have_is_refused() {
         sim.crashes[0].member = 9;
     }
     let err = simulated::run(&cfg, 3, std::io::sink())
-        .err()
-        .expect("a crash of member 9 of a 7-member league is refused");
+        .expect_err("a crash of member 9 of a 7-member league is refused");
     assert!(
         err.to_string().contains("no member 9"),
         "the error says why: {err}"
