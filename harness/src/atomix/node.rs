@@ -28,9 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use iosv_engine::tx::{Transaction, TxId};
 use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::SeedableRng;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::client::{AtomixClient, ClientAction};
 use super::error::AtomixError;
@@ -133,11 +131,7 @@ pub enum AtomixNode {
 type Fx = Effects<AtomixMsg, AtomixTimer, AtomixEvent>;
 
 fn incarnation_rng(rng_seed: &[u8; 32], incarnation: u64) -> ChaCha20Rng {
-    let mut h = Sha256::new();
-    h.update(crate::domain::ATOMIX_NONCE_RNG);
-    h.update(rng_seed);
-    h.update(incarnation.to_le_bytes());
-    ChaCha20Rng::from_seed(h.finalize().into())
+    crate::node::incarnation_rng(crate::domain::ATOMIX_NONCE_RNG, rng_seed, incarnation)
 }
 
 fn refused(fx: &mut Fx, node: NodeId, e: &AtomixError) {

@@ -19,7 +19,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::SeedableRng;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -41,11 +40,7 @@ pub struct Member {
 }
 
 fn incarnation_rng(rng_seed: &[u8; 32], incarnation: u64) -> ChaCha20Rng {
-    let mut h = Sha256::new();
-    h.update(crate::domain::FINALITY_NONCE_RNG);
-    h.update(rng_seed);
-    h.update(incarnation.to_le_bytes());
-    ChaCha20Rng::from_seed(h.finalize().into())
+    crate::node::incarnation_rng(crate::domain::FINALITY_NONCE_RNG, rng_seed, incarnation)
 }
 
 impl Member {

@@ -78,6 +78,24 @@ impl<M, T, O> Effects<M, T, O> {
     }
 }
 
+/// The random stream of one incarnation of a node: ChaCha20 seeded by
+/// `SHA-256(domain ‖ rng seed ‖ incarnation)`. A restart moves to the next incarnation's stream,
+/// so a restarted node never replays the draws (nonces) of an earlier life; in the simulator the
+/// rng seed derives from the run's seed, so runs stay reproducible.
+pub fn incarnation_rng(
+    domain: &[u8],
+    rng_seed: &[u8; 32],
+    incarnation: u64,
+) -> rand_chacha::ChaCha20Rng {
+    use rand_chacha::rand_core::SeedableRng;
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(domain);
+    h.update(rng_seed);
+    h.update(incarnation.to_le_bytes());
+    rand_chacha::ChaCha20Rng::from_seed(h.finalize().into())
+}
+
 /// A value that can describe itself as one JSON object in a trace. Implementations must be
 /// deterministic (`serde_json::Value` maps are sorted), so traces compare byte for byte.
 pub trait Traceable {

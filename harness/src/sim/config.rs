@@ -164,6 +164,25 @@ pub struct PartitionConfig {
     pub groups: Vec<Vec<NodeId>>,
 }
 
+impl PartitionConfig {
+    /// The partition in simulator units.
+    pub fn partition(&self) -> Partition {
+        Partition {
+            start: self.start_ms * MICROS_PER_MS,
+            end: self.end_ms * MICROS_PER_MS,
+            groups: self.groups.clone(),
+        }
+    }
+}
+
+impl NetworkConfig {
+    /// The link in simulator units, checked (loss and duplication in [0, 1], times finite and
+    /// non-negative).
+    pub fn link_model(&self) -> Result<LinkModel, ConfigError> {
+        link(self.latency_ms, self.jitter_ms, self.loss, self.duplicate)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CrashConfig {
@@ -379,7 +398,7 @@ impl SimConfig {
     > {
         self.validate()?;
         let n = &self.network;
-        let default = link(n.latency_ms, n.jitter_ms, n.loss, n.duplicate)?;
+        let default = n.link_model()?;
         let mut links = BTreeMap::new();
         for l in &self.links {
             links.insert(
@@ -390,11 +409,7 @@ impl SimConfig {
         let partitions = self
             .partitions
             .iter()
-            .map(|p| Partition {
-                start: p.start_ms * MICROS_PER_MS,
-                end: p.end_ms * MICROS_PER_MS,
-                groups: p.groups.clone(),
-            })
+            .map(PartitionConfig::partition)
             .collect();
         Ok((default, links, partitions))
     }

@@ -29,11 +29,9 @@ use super::shard::DemoShard;
 use super::stats::{ShardStats, process_cpu};
 use super::workload::{self, Arrival};
 use crate::atomix::{Directory, ShardMap};
-use crate::node::NodeId;
 use crate::pob::{LeagueMode, Reputation};
 use crate::runtime;
 use clients::Clients;
-use link::Link;
 use nodes::{Clock, Context, DemoEvent, DemoNode};
 
 /// How long a run drains after its load ends before it stops and reports what was left as
@@ -153,26 +151,7 @@ fn drive(
         clock: Clock::Wall(start),
     });
     let count = shards.len();
-    let mut nodes: Vec<DemoNode> = shards
-        .into_iter()
-        .enumerate()
-        .map(|(i, shard)| DemoNode::Shard {
-            id: i as NodeId,
-            shard: Box::new(shard),
-            link: Link::new(false),
-            ctx: Arc::clone(&ctx),
-            rounds: 0,
-        })
-        .collect();
-    nodes.push(DemoNode::Clients {
-        id: cfg.shards,
-        clients: Box::new(clients),
-        link: Link::new(false),
-        ctx,
-        failed: false,
-        idle_reported: false,
-        cpu: Duration::ZERO,
-    });
+    let nodes = DemoNode::network(shards, clients, ctx);
     let cpu_at_start = process_cpu();
     let limit = Duration::from_secs_f64(load_s) + drain_limit(cfg);
     let mut finalized = vec![0u64; count];

@@ -105,6 +105,37 @@ pub(super) enum DemoNode {
 }
 
 impl DemoNode {
+    /// The nodes of one run: shard `i` as node `i`, the clients last (node `shards`), all
+    /// sharing `ctx`; links that retransmit when `ctx.retransmit_us` is set.
+    pub(super) fn network(
+        shards: Vec<DemoShard>,
+        clients: Clients<std::vec::IntoIter<Arrival>>,
+        ctx: Arc<Context>,
+    ) -> Vec<DemoNode> {
+        let retransmit = ctx.retransmit_us > 0;
+        let mut nodes: Vec<DemoNode> = shards
+            .into_iter()
+            .enumerate()
+            .map(|(i, shard)| DemoNode::Shard {
+                id: i as NodeId,
+                shard: Box::new(shard),
+                link: Link::new(retransmit),
+                ctx: Arc::clone(&ctx),
+                rounds: 0,
+            })
+            .collect();
+        nodes.push(DemoNode::Clients {
+            id: ctx.shards,
+            clients: Box::new(clients),
+            link: Link::new(retransmit),
+            ctx,
+            failed: false,
+            idle_reported: false,
+            cpu: Duration::ZERO,
+        });
+        nodes
+    }
+
     fn ctx(&self) -> &Context {
         match self {
             DemoNode::Shard { ctx, .. } | DemoNode::Clients { ctx, .. } => ctx,

@@ -29,18 +29,17 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::clients::Clients;
-use super::link::Link;
 use super::nodes::{Clock, Context, DemoEvent, DemoNode};
 use super::{invariants, setup};
 use crate::atomix::{Directory, ShardMap};
 use crate::demo::config::DemoConfig;
 use crate::demo::report::Invariants;
 use crate::demo::shard::DemoShard;
-use crate::demo::sim_config::DemoSimulation;
 use crate::demo::workload;
-use crate::node::{MICROS_PER_MS, NodeId};
+use crate::node::MICROS_PER_MS;
 use crate::pob::Reputation;
-use crate::sim::network::{LinkModel, Partition, SimNetwork};
+use crate::sim::config::PartitionConfig;
+use crate::sim::network::{LinkModel, SimNetwork};
 use crate::sim::{Happening, Simulator};
 
 /// What a simulated demo did and whether its invariants held.
@@ -70,16 +69,6 @@ pub struct SimDemoReport {
 impl SimDemoReport {
     pub fn ok(&self) -> bool {
         self.errors.is_empty() && self.invariants.ok()
-    }
-}
-
-fn link_model(sim: &DemoSimulation) -> LinkModel {
-    let n = &sim.network;
-    LinkModel {
-        latency: (n.latency_ms * MICROS_PER_MS as f64).round() as u64,
-        jitter: (n.jitter_ms * MICROS_PER_MS as f64).round() as u64,
-        loss: n.loss,
-        duplicate: n.duplicate,
     }
 }
 
@@ -131,36 +120,15 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
         shards: cfg.shards,
         clock: Clock::Input,
     });
-    let mut nodes: Vec<DemoNode> = shards
-        .into_iter()
-        .enumerate()
-        .map(|(i, shard)| DemoNode::Shard {
-            id: i as NodeId,
-            shard: Box::new(shard),
-            link: Link::new(true),
-            ctx: Arc::clone(&ctx),
-            rounds: 0,
-        })
-        .collect();
-    nodes.push(DemoNode::Clients {
-        id: cfg.shards,
-        clients: Box::new(Clients::new(&cfg, map, load.arrivals.into_iter())),
-        link: Link::new(true),
-        ctx: Arc::clone(&ctx),
-        failed: false,
-        idle_reported: false,
-        cpu: std::time::Duration::ZERO,
-    });
+    let clients = Clients::new(&cfg, map, load.arrivals.into_iter());
+    let nodes = DemoNode::network(shards, clients, ctx);
     let partitions = sim_cfg
         .partitions
         .iter()
-        .map(|p| Partition {
-            start: p.start_ms * MICROS_PER_MS,
-            end: p.end_ms * MICROS_PER_MS,
-            groups: p.groups.clone(),
-        })
+        .map(PartitionConfig::partition)
         .collect();
-    let net = SimNetwork::new(link_model(&sim_cfg), BTreeMap::new(), partitions, seed);
+    let link = sim_cfg.network.link_model()?;
+    let net = SimNetwork::new(link, BTreeMap::new(), partitions, seed);
     let mut sim = Simulator::new(nodes, net, trace);
     for (k, c) in sim_cfg.crashes.iter().enumerate() {
         sim.schedule_external(c.at_ms * MICROS_PER_MS, 2 * k as u64);
