@@ -61,6 +61,7 @@ pub struct PipelineMetrics {
     pub batch: StageCounters,
     pub verify: StageCounters,
     pub commit: StageCounters,
+    pub reclaim: StageCounters,
     latency_us: Mutex<Histogram<u64>>,
     pub committed: AtomicU64,
     pub rejected: AtomicU64,
@@ -74,6 +75,7 @@ impl PipelineMetrics {
             batch: StageCounters::default(),
             verify: StageCounters::default(),
             commit: StageCounters::default(),
+            reclaim: StageCounters::default(),
             // 1 µs to 1 hour, 3 significant digits.
             latency_us: Mutex::new(
                 Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds"),
@@ -115,6 +117,8 @@ impl PipelineMetrics {
                     .report("signature verification", "signatures", false),
                 self.commit
                     .report("utxo validation+commit", "transactions", true),
+                self.reclaim
+                    .report("freeing committed batches", "transactions", true),
             ],
         }
     }

@@ -5,7 +5,9 @@
 //! must follow admission order (numbering, one hash-set operation, the UTXO overlay pass);
 //! decoding and hashing run on [`PipelineConfig::decode_workers`] threads, signature verification
 //! on [`PipelineConfig::verify_workers`], and the commit stage's lookups and writes spread over the
-//! ledger's own threads (sharded by outpoint, see [`crate::utxo::UtxoSet::with_threads`]).
+//! ledger's own threads (sharded by outpoint, see [`crate::utxo::UtxoSet::with_threads`]); one
+//! more thread frees committed batches, so the commit thread does not spend its time in the
+//! allocator.
 //!
 //! Invariants:
 //! - **Backpressure, nothing unbounded.** Every channel is bounded; a full stage blocks the one
@@ -185,6 +187,9 @@ impl Pipeline {
         let (verify_tx, verify_rx) = channel::bounded(queue);
         let (commit_tx, commit_rx) = channel::bounded(queue);
         let (outcome_tx, outcome_rx) = channel::bounded(config.submit_queue.max(1));
+        // Batches waiting to be freed; when full, the commit stage frees its own (see
+        // `stages::commit`).
+        let (reclaim_tx, reclaim_rx) = channel::bounded(queue);
         let dedup = Dedup::new(config.dedup_window);
         let keyer = dedup.keyer().clone();
 
@@ -228,7 +233,13 @@ impl Pipeline {
         {
             let metrics = metrics.clone();
             threads.push(spawn("iosv-commit", move || {
-                stages::commit(commit_rx, outcome_tx, &*ledger, &metrics)
+                stages::commit(commit_rx, outcome_tx, reclaim_tx, &*ledger, &metrics)
+            }));
+        }
+        {
+            let metrics = metrics.clone();
+            threads.push(spawn("iosv-reclaim", move || {
+                stages::reclaim(reclaim_rx, &metrics)
             }));
         }
         let pipeline = Pipeline {

@@ -146,12 +146,16 @@ impl Prefetched {
 struct Overlay {
     /// Outpoint → index of the valid transaction of the batch that spent it.
     spent_by: HashMap<OutPoint, usize, foldhash::fast::RandomState>,
-    /// Outputs created by valid transactions of the batch and not yet spent in it.
-    created: HashMap<OutPoint, TxOutput, foldhash::fast::RandomState>,
+    /// Outputs created by valid transactions of the batch and not yet spent in it: outpoint →
+    /// the output and its place in `created_order`.
+    created: HashMap<OutPoint, (TxOutput, usize), foldhash::fast::RandomState>,
+    /// Every output created by a valid transaction of the batch, in creation order, and whether it
+    /// is still unspent (the net change keeps those, in this order, without a second lookup).
+    created_order: Vec<(OutPoint, TxOutput, bool)>,
 }
 
 impl Overlay {
-    /// An empty overlay sized for `txs` (no rehash while the pass fills it).
+    /// An empty overlay sized for `txs` (no rehash or regrowth while the pass fills it).
     fn for_batch(txs: &[Transaction]) -> Overlay {
         let (inputs, outputs) = txs.iter().fold((0, 0), |(i, o), tx| {
             (i + tx.inputs.len(), o + tx.outputs.len())
@@ -159,7 +163,35 @@ impl Overlay {
         Overlay {
             spent_by: HashMap::with_capacity_and_hasher(inputs, Default::default()),
             created: HashMap::with_capacity_and_hasher(outputs, Default::default()),
+            created_order: Vec::with_capacity(outputs),
         }
+    }
+
+    /// Records that valid transaction `index` spent `outpoint`; true when the output was created
+    /// earlier in the batch (so it never reached the set).
+    fn spend(&mut self, outpoint: OutPoint, index: usize) -> bool {
+        self.spent_by.insert(outpoint, index);
+        match self.created.remove(&outpoint) {
+            Some((_, place)) => {
+                self.created_order[place].2 = false;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn create(&mut self, outpoint: OutPoint, output: TxOutput) {
+        self.created
+            .insert(outpoint, (output, self.created_order.len()));
+        self.created_order.push((outpoint, output, true));
+    }
+
+    /// The outputs created in the batch and not spent in it, in creation order.
+    fn unspent_created(self) -> Vec<(OutPoint, TxOutput)> {
+        self.created_order
+            .into_iter()
+            .filter_map(|(o, out, live)| live.then_some((o, out)))
+            .collect()
     }
 }
 
@@ -201,10 +233,13 @@ impl UtxoSet {
                     ..
                 }) => return Err(UtxoError::Locked { outpoint, lock_id }),
                 Some(entry) => entry.output,
-                None => *overlay
-                    .created
-                    .get(&outpoint)
-                    .ok_or(UtxoError::UnknownOutpoint { outpoint })?,
+                None => {
+                    overlay
+                        .created
+                        .get(&outpoint)
+                        .ok_or(UtxoError::UnknownOutpoint { outpoint })?
+                        .0
+                }
             };
             if input.owner != output.owner {
                 return Err(UtxoError::WrongOwner {
@@ -228,7 +263,9 @@ impl UtxoSet {
             })?;
         for (index, entry_before) in output_entries.iter().enumerate() {
             let outpoint = created_outpoint(txid, index);
-            let in_set = !overlay.spent_by.contains_key(&outpoint) && entry_before.is_some();
+            // (The spent-by lookup only when the set held the outpoint: rare, and the pass's
+            // hashing is its main cost.)
+            let in_set = entry_before.is_some() && !overlay.spent_by.contains_key(&outpoint);
             if in_set || overlay.created.contains_key(&outpoint) {
                 return Err(UtxoError::OutputExists { outpoint });
             }
@@ -244,30 +281,23 @@ impl UtxoSet {
         let before = Prefetched::gather(self, txs, txids);
         let mut overlay = Overlay::for_batch(txs);
         let mut verdicts = Vec::with_capacity(txs.len());
-        let mut spent = Vec::new();
-        let mut created_order = Vec::new();
+        let mut spent = Vec::with_capacity(txs.iter().map(|tx| tx.inputs.len()).sum());
         let mut resolved = Vec::new();
         for (index, (tx, &txid)) in txs.iter().zip(txids).enumerate() {
             let verdict = Self::check_tx(index, tx, txid, &before, &overlay, &mut resolved);
             if verdict.is_ok() {
                 for (input, output) in tx.inputs.iter().zip(&resolved) {
-                    overlay.spent_by.insert(input.prev, index);
-                    if overlay.created.remove(&input.prev).is_none() {
+                    if !overlay.spend(input.prev, index) {
                         spent.push((input.prev, *output));
                     }
                 }
                 for (k, output) in tx.outputs.iter().enumerate() {
-                    let outpoint = created_outpoint(txid, k);
-                    overlay.created.insert(outpoint, *output);
-                    created_order.push(outpoint);
+                    overlay.create(created_outpoint(txid, k), *output);
                 }
             }
             verdicts.push(verdict);
         }
-        let created = created_order
-            .into_iter()
-            .filter_map(|o| overlay.created.get(&o).map(|out| (o, *out)))
-            .collect();
+        let created = overlay.unspent_created();
         Plan {
             verdicts,
             spent,
