@@ -56,8 +56,10 @@ pub const DRP_ROSTER: &str = "iosv/drp/v1/roster";
 pub const DRP_ROUND: &str = "iosv/drp/v1/round";
 /// Used in `drp/session.rs` (length-prefixed).
 pub const DRP_SESSION: &str = "iosv/drp/v1/session";
-/// Used in `drp/driver.rs` (length-prefixed).
+/// Used in `drp/roster.rs` (length-prefixed).
 pub const DRP_TEST_SERVER_SEED: &str = "iosv/drp/v1/test-server-seed";
+/// Used in `drp/node.rs` (length-prefixed).
+pub const DRP_TEST_SERVER_RNG: &str = "iosv/drp/v1/test-server-rng";
 /// Used in `epoch/lottery.rs`.
 pub const EPOCH_LOTTERY: &[u8] = b"iosv/epoch/lottery/v1";
 /// Used in `epoch/announce.rs`.
@@ -224,6 +226,11 @@ pub const HARNESS_TAGS: &[Tag] = &[
     Tag {
         name: "DRP_TEST_SERVER_SEED",
         bytes: DRP_TEST_SERVER_SEED.as_bytes(),
+        framing: Framing::LengthPrefixed,
+    },
+    Tag {
+        name: "DRP_TEST_SERVER_RNG",
+        bytes: DRP_TEST_SERVER_RNG.as_bytes(),
         framing: Framing::LengthPrefixed,
     },
     Tag {

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use iosv_harness::drp::driver::server_keys;
+use iosv_harness::drp::server_keys;
 use iosv_harness::drp::{
     DrpPeer, DrpRoster, DrpWire, LeaderFault, PeerStep, ServerFault, ServerKeys, Session,
     SessionParams,

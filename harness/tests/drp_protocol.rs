@@ -2,11 +2,11 @@
 //! of the issue (bad encrypted share, forged DLEQ proofs in dealing and decryption, a leader
 //! equivocating on the choice), plus withheld and tampered messages.
 
-use iosv_harness::drp::driver::{Envelope, Network};
 use iosv_harness::drp::{
     DealingFault, Dest, DrpFailure, DrpMsg, ExclusionReason, LeaderFault, LeaderPhase, Refusal,
     ServerFault, ServerPhase, SessionParams,
 };
+use iosv_harness::sim::drp_net::{DrpNet as Network, Envelope};
 
 fn params(epoch: u64, group_size: u32) -> SessionParams {
     SessionParams {
@@ -20,13 +20,13 @@ fn params(epoch: u64, group_size: u32) -> SessionParams {
 /// and the transcript verifies to it.
 fn run_ok(network: &mut Network) -> [u8; 32] {
     network.run();
-    let output = match network.leader.result() {
+    let output = match network.leader().result() {
         Some(Ok(o)) => *o,
         other => panic!("session did not succeed: {other:?}"),
     };
-    let transcript = network.leader.transcript().expect("transcript");
+    let transcript = network.leader().transcript().expect("transcript");
     assert_eq!(transcript.verify(), Ok(output));
-    for server in &network.servers {
+    for server in network.servers() {
         if let Some(o) = server.output() {
             assert_eq!(*o, output, "server {} disagrees", server.index());
         }
@@ -39,9 +39,9 @@ fn honest_sessions_agree_and_verify() {
     for (n, group_size) in [(1, 4), (4, 4), (7, 3), (10, 4), (16, 5)] {
         let mut network = Network::new(n, params(3, group_size), 42).unwrap();
         let output = run_ok(&mut network);
-        assert!(network.leader.exclusions().is_empty());
+        assert!(network.leader().exclusions().is_empty());
         assert_eq!(network.server_outputs().len(), n as usize, "n = {n}");
-        let transcript = network.leader.transcript().unwrap();
+        let transcript = network.leader().transcript().unwrap();
         let chosen: usize = transcript.groups.iter().map(|g| g.threshold as usize).sum();
         assert_eq!(transcript.dealings.len(), chosen);
 
@@ -49,7 +49,7 @@ fn honest_sessions_agree_and_verify() {
         let mut again = Network::new(n, params(3, group_size), 42).unwrap();
         assert_eq!(run_ok(&mut again), output);
         assert_eq!(
-            serde_json::to_string(again.leader.transcript().unwrap()).unwrap(),
+            serde_json::to_string(again.leader().transcript().unwrap()).unwrap(),
             serde_json::to_string(transcript).unwrap()
         );
         let mut next = Network::new(n, params(4, group_size), 42).unwrap();
@@ -70,14 +70,14 @@ fn dealing_fault_is_excluded(fault: ServerFault) {
     let mut network = Network::new(8, params(5, 4), 7).unwrap();
     network.server_fault(faulty, fault);
     run_ok(&mut network);
-    let exclusions = network.leader.exclusions();
+    let exclusions = network.leader().exclusions();
     assert_eq!(exclusions.len(), 1, "{exclusions:?}");
     assert_eq!(exclusions[0].server, faulty);
     assert!(matches!(
         &exclusions[0].reason,
         ExclusionReason::Dealing(DealingFault::InvalidEncryptedShares { indices }) if indices.len() == 1
     ));
-    let transcript = network.leader.transcript().unwrap();
+    let transcript = network.leader().transcript().unwrap();
     assert!(transcript.dealings.iter().all(|d| d.dealer != faulty));
     assert_eq!(network.server_outputs().len(), 8);
 }
@@ -98,7 +98,7 @@ fn forged_decryption_proof_is_excluded() {
     let mut network = Network::new(8, params(6, 4), 9).unwrap();
     network.server_fault(0, ServerFault::ForgedDecryptionProof);
     run_ok(&mut network);
-    let exclusions = network.leader.exclusions();
+    let exclusions = network.leader().exclusions();
     assert!(!exclusions.is_empty());
     for e in exclusions {
         assert_eq!(e.server, 0);
@@ -107,7 +107,7 @@ fn forged_decryption_proof_is_excluded() {
             "{e:?}"
         );
     }
-    let transcript = network.leader.transcript().unwrap();
+    let transcript = network.leader().transcript().unwrap();
     let (group, position) = network.session.placement(0).unwrap();
     for (dealing, secret) in transcript.dealings.iter().zip(&transcript.secrets) {
         if network.session.placement(dealing.dealer).unwrap().0 == group {
@@ -125,7 +125,7 @@ fn too_many_bad_dealings_in_a_group_abort() {
     }
     network.run();
     assert_eq!(
-        network.leader.result(),
+        network.leader().result(),
         Some(&Err(DrpFailure::NotEnoughDealings {
             group: 0,
             valid: 1,
@@ -137,9 +137,9 @@ fn too_many_bad_dealings_in_a_group_abort() {
 
 /// Who signed the transcript's choice (the CoSi mask after `V ‖ r`).
 fn signers(network: &Network) -> Vec<u32> {
-    let sig = &network.leader.transcript().unwrap().choice_signature;
+    let sig = &network.leader().transcript().unwrap().choice_signature;
     let mask = &sig[64..];
-    (0..network.servers.len() as u32)
+    (0..network.servers().count() as u32)
         .filter(|&i| mask[i as usize / 8] >> (i % 8) & 1 == 1)
         .collect()
 }
@@ -152,15 +152,15 @@ fn leader_equivocating_to_half_the_servers_gets_no_signature() {
         servers: shown_other.clone(),
     });
     network.run();
-    assert_eq!(network.leader.phase(), LeaderPhase::Failed);
+    assert_eq!(network.leader().phase(), LeaderPhase::Failed);
     assert_eq!(
-        network.leader.result(),
+        network.leader().result(),
         Some(&Err(DrpFailure::ChoiceRefused {
             servers: shown_other.clone()
         }))
     );
-    assert!(network.leader.transcript().is_none());
-    for server in &network.servers {
+    assert!(network.leader().transcript().is_none());
+    for server in network.servers() {
         // Nobody decrypted anything, nobody has an output.
         assert!(server.output().is_none());
         assert_ne!(server.phase(), ServerPhase::Decrypted);
@@ -182,10 +182,10 @@ fn leader_equivocating_to_a_minority_only_gets_the_majority_choice_signed() {
     network.leader_fault(LeaderFault::EquivocateChoice { servers: vec![5] });
     let output = run_ok(&mut network);
     assert!(matches!(
-        network.servers[5].evidence(),
+        network.server(5).unwrap().evidence(),
         [Refusal::BadChallenge(_)]
     ));
-    assert!(network.servers[5].output().is_none());
+    assert!(network.server(5).unwrap().output().is_none());
     assert_eq!(signers(&network), vec![0, 1, 2, 3, 4, 6, 7]);
     assert_eq!(network.server_outputs().len(), 7);
     assert!(network.server_outputs().iter().all(|(_, o)| *o == output));
@@ -212,7 +212,7 @@ fn a_second_different_choice_is_refused_as_equivocation() {
         vec![e]
     }));
     run_ok(&mut network);
-    let server = &network.servers[2];
+    let server = network.server(2).unwrap();
     assert!(server.output().is_none());
     assert!(
         matches!(server.evidence(), [Refusal::ConflictingChoice { first, got }] if first != got),
@@ -255,7 +255,7 @@ fn a_server_that_missed_the_choice_still_gets_the_output() {
         }
     }));
     run_ok(&mut network);
-    assert!(network.servers[6].evidence().is_empty());
+    assert!(network.server(6).unwrap().evidence().is_empty());
     assert_eq!(signers(&network), vec![0, 2, 3, 4, 5, 7]);
     assert_eq!(network.server_outputs().len(), 8);
 }
@@ -293,8 +293,8 @@ fn reordered_decrypt_and_reveal_are_buffered() {
     }));
     run_ok(&mut network);
     for s in [3, 5] {
-        assert!(network.servers[s].evidence().is_empty(), "{s}");
-        assert!(network.servers[s].output().is_some(), "{s}");
+        assert!(network.server(s).unwrap().evidence().is_empty(), "{s}");
+        assert!(network.server(s).unwrap().output().is_some(), "{s}");
     }
     assert_eq!(network.server_outputs().len(), 8);
 }
@@ -309,7 +309,7 @@ fn too_many_lost_signers_fail_after_the_last_attempt() {
     }));
     network.run();
     assert!(matches!(
-        network.leader.result(),
+        network.leader().result(),
         Some(Err(DrpFailure::ResponsesMissing { servers })) if servers.len() == 8
     ));
     assert!(network.server_outputs().is_empty());
@@ -330,10 +330,10 @@ fn a_dealing_forged_by_the_leader_is_refused_by_every_server() {
     }));
     network.run();
     assert!(matches!(
-        network.leader.result(),
+        network.leader().result(),
         Some(Err(DrpFailure::NotEnoughCommitments { got: 0, .. }))
     ));
-    for server in &network.servers {
+    for server in network.servers() {
         assert!(
             matches!(
                 server.evidence(),
@@ -366,7 +366,7 @@ fn too_few_signers_abort() {
     network.server_fault(1, ServerFault::Withhold);
     network.run();
     assert!(matches!(
-        network.leader.result(),
+        network.leader().result(),
         Some(Err(DrpFailure::NotEnoughCommitments { got: 2, needed: 3 }))
     ));
 }
@@ -388,9 +388,9 @@ fn tampered_reveal_is_refused_by_the_server() {
         vec![e]
     }));
     let output = run_ok(&mut network);
-    assert!(network.servers[3].output().is_none());
+    assert!(network.server(3).unwrap().output().is_none());
     assert!(matches!(
-        network.servers[3].evidence(),
+        network.server(3).unwrap().evidence(),
         [Refusal::BadReveal(_)]
     ));
     assert_eq!(network.server_outputs().len(), 7);
@@ -433,7 +433,7 @@ fn dropped_decrypt_request_still_gives_an_output() {
         _ => vec![e],
     }));
     run_ok(&mut network);
-    assert!(network.servers[0].output().is_none());
+    assert!(network.server(0).unwrap().output().is_none());
     assert_eq!(network.server_outputs().len(), 7);
 }
 

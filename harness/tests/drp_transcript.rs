@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use iosv_harness::drp::driver::{Network, server_keys};
+use iosv_harness::drp::server_keys;
 use iosv_harness::drp::{Check, SessionParams, SignedDealing, Transcript};
+use iosv_harness::sim::drp_net::DrpNet as Network;
 use proptest::prelude::*;
 
 const SEED: u64 = 21;
@@ -21,7 +22,7 @@ fn honest() -> &'static Transcript {
         };
         let mut network = Network::new(8, params, SEED).unwrap();
         network.run();
-        network.leader.transcript().unwrap().clone()
+        network.leader().transcript().unwrap().clone()
     })
 }
 

@@ -25,7 +25,7 @@ use iosv_engine::workload::{KeyReuse, TxWorkload, signed_items};
 use iosv_fuzz::container::encode_package;
 use iosv_fuzz::fixtures;
 use iosv_harness::demo::DemoConfig;
-use iosv_harness::drp::driver::Network;
+use iosv_harness::sim::drp_net::DrpNet as Network;
 use iosv_harness::drp::{ServerFault, SessionParams};
 use iosv_harness::msb::SignedMsb;
 use iosv_harness::pob::ShardingPolicy;
@@ -175,7 +175,7 @@ fn drp_transcripts(c: &mut Corpus) {
             network.server_fault(0, fault);
         }
         network.run();
-        let transcript = network.leader.transcript().expect("the session finished");
+        let transcript = network.leader().transcript().expect("the session finished");
         transcript
             .verify()
             .expect("an honest leader's transcript verifies");

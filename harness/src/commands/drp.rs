@@ -1,4 +1,4 @@
-//! `iosv drp`: runs one DRP session in memory (honest servers, or one faulty server) and writes its
+//! `iosv drp`: runs one DRP session on the simulator (honest servers, or one faulty server) and writes its
 //! transcript for `iosv verify-drp`.
 
 use std::fs;
@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use crate::drp::driver::Network;
 use crate::drp::{ServerFault, SessionParams};
+use crate::sim::drp_net::DrpNet;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DrpFaultArg {
@@ -58,7 +58,7 @@ pub fn run(args: &DrpArgs) -> anyhow::Result<bool> {
         previous: [0; 32],
         group_size: args.group_size,
     };
-    let mut network = Network::new(args.servers, params, args.seed)?;
+    let mut network = DrpNet::new(args.servers, params, args.seed)?;
     if let Some(fault) = args.fault {
         let server = args.faulty_server.unwrap_or(0);
         if server >= args.servers {
@@ -72,10 +72,10 @@ pub fn run(args: &DrpArgs) -> anyhow::Result<bool> {
     let started = std::time::Instant::now();
     network.run();
     let elapsed = started.elapsed();
-    for exclusion in network.leader.exclusions() {
+    for exclusion in network.leader().exclusions() {
         println!("excluded server {}: {}", exclusion.server, exclusion.reason);
     }
-    let output = match network.leader.result() {
+    let output = match network.leader().result() {
         Some(Ok(output)) => *output,
         Some(Err(failure)) => {
             println!("FAILED: the session produced no output: {failure}");
@@ -99,7 +99,7 @@ pub fn run(args: &DrpArgs) -> anyhow::Result<bool> {
         elapsed.as_secs_f64() * 1e3
     );
     if let Some(path) = &args.out {
-        let transcript = network.leader.transcript().context("no transcript")?;
+        let transcript = network.leader().transcript().context("no transcript")?;
         fs::write(path, serde_json::to_string_pretty(transcript)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }

@@ -32,6 +32,8 @@
 //! [`randomness::DrpRandomness`] runs it as the epoch flow's [`RandomnessProtocol`](crate::epoch::RandomnessProtocol).
 //! [`DrpPeer`] packages steps 1–5 for one validator (its server, plus the leader when it leads,
 //! with the messages between them kept inside the node): the simpler way to embed the DRP.
+//! [`DrpNode`] is a dedicated leader or a server as a [`crate::node::Node`], for running one
+//! session on the simulator (`crate::sim::drp_net`, the DRP's scenario tests and `iosv drp`).
 //!
 //! Messages carry no session name: one state machine per session, routed by the node (e.g. by
 //! epoch); everything signed or proved inside is bound to the session digest.
@@ -55,10 +57,10 @@
 //! the embedding layer then starts a new one (e.g. under the next leader).
 
 pub mod choice;
-pub mod driver;
 pub mod encoding;
 pub mod leader;
 pub mod msg;
+pub mod node;
 pub mod peer;
 pub mod randomness;
 pub mod reveal;
@@ -75,8 +77,9 @@ pub use msg::{
     ChosenShare, Dest, DrpFailure, DrpMsg, Exclusion, ExclusionReason, Outgoing, Refusal,
     RevealedSecret,
 };
+pub use node::{DrpEvent, DrpNode, DrpNodeConfig, DrpTimer};
 pub use peer::{DrpPeer, DrpWire, PeerStep};
-pub use roster::{DrpRoster, MemberInfo, ServerKeys};
+pub use roster::{DrpRoster, MemberInfo, ServerKeys, server_keys};
 pub use server::{Server, ServerFault, ServerPhase};
 pub use session::{Group, Session, SessionParams};
 pub use transcript::{Check, CheckFailure, Transcript};

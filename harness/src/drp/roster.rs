@@ -48,6 +48,15 @@ pub struct ServerKeys {
     pvss: KeyPair,
 }
 
+/// The keys of server `i` of a deterministic test roster (tests, `iosv drp`, the fuzz corpus).
+pub fn server_keys(seed: u64, i: u32) -> ServerKeys {
+    let derived = Tagged::new(crate::domain::DRP_TEST_SERVER_SEED)
+        .u64(seed)
+        .u32(i)
+        .finish();
+    ServerKeys::from_seed(&derived)
+}
+
 impl ServerKeys {
     /// Keys derived from a 32-byte seed (the PVSS secret is hashed from it under its own domain).
     pub fn from_seed(seed: &[u8; 32]) -> Self {

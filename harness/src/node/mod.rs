@@ -8,8 +8,9 @@
 //! (`crate::sim`), the real-time runner (`crate::runtime`) and, later, a real network.
 //!
 //! The roles that are nodes today: the epoch validators (`epoch::Validator`, with the DRP inside
-//! as their randomness protocol), the finality members (`finality::Member`) and the Atomix shards
-//! and clients (`atomix::AtomixNode`). One id type, [`NodeId`], names a node in every one of them.
+//! as their randomness protocol), a DRP session's dedicated leader and servers (`drp::DrpNode`),
+//! the finality members (`finality::Member`) and the Atomix shards and clients
+//! (`atomix::AtomixNode`). One id type, [`NodeId`], names a node in every one of them.
 //!
 //! Invariants a driver keeps:
 //! - inputs reach a node one at a time, in the driver's order; `now` never decreases;

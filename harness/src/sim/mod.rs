@@ -16,10 +16,13 @@
 //! - [`shards`]: shard rosters through TransEpoch and their real transaction processing;
 //! - [`run`](mod@run): one simulation of the epoch protocol; [`checks`]: its guarantees;
 //! - [`finality_net`]: a finality league on the simulator with scripted faults (scenario tests,
-//!   the demo's finality rounds).
+//!   the demo's finality rounds);
+//! - [`drp_net`]: one DRP session (a leader and its servers) on the simulator, with a hook on
+//!   every message in flight (scenario tests, the fuzz corpus, `iosv drp`).
 
 pub mod checks;
 pub mod config;
+pub mod drp_net;
 pub mod finality_net;
 pub mod network;
 pub mod queue;

@@ -11,7 +11,12 @@
 //! - the network never reorders by itself beyond what latency and jitter imply, and never alters
 //!   a message; a duplicated message is delivered twice, each copy with its own jitter;
 //! - a link without duplication draws nothing for it, so adding the option changed no earlier
-//!   run's trace.
+//!   run's trace;
+//! - an optional in-flight adversary ([`SimNetwork::set_adversary`], for scenario tests) sees every
+//!   message as it is sent and says what the network carries instead — nothing, the message
+//!   altered, several messages, messages it held back earlier, even with another sender (a
+//!   spoofing network); what it returns then meets partitions, loss and latency like any message,
+//!   and is traced as sent. Without one, nothing changes.
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -87,6 +92,10 @@ pub enum Fate<M> {
     },
 }
 
+/// An in-flight adversary: given (now, from, to, message) as sent, the (from, to, message)
+/// envelopes the network carries instead, in order.
+pub type Adversary<M> = Box<dyn FnMut(Time, NodeId, NodeId, M) -> Vec<(NodeId, NodeId, M)> + Send>;
+
 /// The network model and the fates of the messages sent since the simulator last drained them.
 pub struct SimNetwork<M> {
     default_link: LinkModel,
@@ -95,6 +104,7 @@ pub struct SimNetwork<M> {
     partitions: Vec<Partition>,
     rng: ChaCha8Rng,
     fates: Vec<Fate<M>>,
+    adversary: Option<Adversary<M>>,
 }
 
 /// 2⁻⁵³, to turn 53 random bits into a float in `[0, 1)`.
@@ -113,7 +123,13 @@ impl<M> SimNetwork<M> {
             partitions,
             rng: ChaCha8Rng::seed_from_u64(seed),
             fates: Vec::new(),
+            adversary: None,
         }
+    }
+
+    /// Puts an adversary on every link (see the module documentation).
+    pub fn set_adversary(&mut self, adversary: Adversary<M>) {
+        self.adversary = Some(adversary);
     }
 
     pub fn partitions(&self) -> &[Partition] {
@@ -154,6 +170,21 @@ impl<M> SimNetwork<M> {
 
 impl<M: Clone> Transport<M> for SimNetwork<M> {
     fn send(&mut self, now: Time, from: NodeId, to: NodeId, msg: M) {
+        match self.adversary.take() {
+            None => self.carry(now, from, to, msg),
+            Some(mut adversary) => {
+                for (from, to, msg) in adversary(now, from, to, msg) {
+                    self.carry(now, from, to, msg);
+                }
+                self.adversary = Some(adversary);
+            }
+        }
+    }
+}
+
+impl<M: Clone> SimNetwork<M> {
+    /// The network's own fate for one message: partition, loss, duplication, latency and jitter.
+    fn carry(&mut self, now: Time, from: NodeId, to: NodeId, msg: M) {
         if self.partitions.iter().any(|p| p.separates(now, from, to)) {
             self.fates.push(Fate::Dropped {
                 from,
