@@ -317,6 +317,60 @@ fn harness_suite_measures_each_rate_and_plots() {
     std::fs::remove_dir_all(&out).ok();
 }
 
+/// The harness suite's core-count sweep: one point per core count (the run really held to it:
+/// rayon's pool reports that many threads), safety and drain reported, the bound read off the
+/// driver thread, a summary section and no rate charts (a sweep has no rate points).
+#[test]
+fn harness_sweep_holds_each_run_to_its_cores() {
+    use iosv_harness::bench::harness::{HarnessPlan, sweep};
+    use iosv_harness::demo::DemoConfig;
+    let base = DemoConfig {
+        shards: 2,
+        accounts_per_shard: 200,
+        block_interval_ms: 50,
+        ..DemoConfig::default()
+    };
+    let plan = HarnessPlan {
+        rates: vec![1_000.0, 2_000.0],
+        runs: 1,
+        duration_s: 1.0,
+        warmup_s: 0.5,
+    };
+    let lines = std::sync::Mutex::new(Vec::new());
+    let h = sweep(base, plan, &[2, 1, 2], &|l| lines.lock().unwrap().push(l)).expect("sweep runs");
+    assert_eq!(
+        lines.lock().unwrap().len(),
+        2,
+        "one line per core count and run"
+    );
+    let scaling = h.scaling.as_ref().expect("a sweep reports its scaling");
+    assert_eq!(scaling.offered_tps, 2_000.0);
+    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores: Vec<usize> = scaling.points.iter().map(|p| p.cores).collect();
+    assert_eq!(cores, vec![1, 2.min(available)]);
+    for p in &scaling.points {
+        assert!(p.safe && p.drained, "{p:?}");
+        assert!(p.final_tps.median > 0.5 * 2_000.0, "{p:?}");
+        assert!(p.driver_us_per_final_tx.median > 0.0, "{p:?}");
+        assert!(
+            p.cpu_us_per_final_tx.median > p.driver_us_per_final_tx.median,
+            "{p:?}"
+        );
+    }
+    assert!(scaling.bound_16_cores > 0.0 && scaling.bound_64_cores >= scaling.bound_16_cores);
+    assert!(h.points.is_empty());
+    let report = BenchReport {
+        harness: Some(h),
+        ..BenchReport::empty("2026-01-05".into())
+    };
+    let out = temp_out();
+    let dir = report::write(&out, &report).expect("report written");
+    let summary = std::fs::read_to_string(dir.join(report::SUMMARY_MD)).unwrap();
+    assert!(summary.contains("by core count"), "{summary}");
+    assert!(!dir.join(report::HARNESS_LATENCY_SVG).exists());
+    std::fs::remove_dir_all(&out).ok();
+}
+
 /// Lines drawn 2 pixels wide in a report chart: each series' line and its legend entry.
 fn series_lines(svg: &str) -> usize {
     svg.split("<polyline")

@@ -1,9 +1,13 @@
 //! `iosv bench harness`: the protocol demonstration (`iosv demo`) measured at several offered
 //! rates, several runs each — finalized and optimistic throughput and latency against the offered
-//! load, and the finalized rate and p99 latency over time in the busiest run.
+//! load, and the finalized rate and p99 latency over time in the busiest run. With a core-count
+//! sweep ([`sweep`]), the same demo held to 1, 2, … cores at the plan's highest rate: finalized
+//! throughput, CPU per finalized transaction, and the part of it on the one driver thread (clients,
+//! routing), which bounds the demo whatever the cores.
 
 use serde::Serialize;
 
+use super::pipeline::pin_to_cores;
 use super::timing::Spread;
 use crate::demo::report::PerSecond;
 use crate::demo::{self, DemoConfig, Quiet};
@@ -69,6 +73,43 @@ pub struct HarnessReport {
     /// Finalized transactions and p99 latency per second of the first run at the highest rate.
     pub over_time: Vec<PerSecond>,
     pub over_time_offered_tps: f64,
+    /// The core-count sweep, when one was asked for.
+    pub scaling: Option<HarnessScaling>,
+}
+
+/// One core count of a sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct HarnessScalingPoint {
+    /// Cores the runs were held to (rayon's pool sized to match).
+    pub cores: usize,
+    pub final_tps: Spread,
+    /// Process CPU time over the run (load and drain) per transaction finalized in it, µs.
+    pub cpu_us_per_final_tx: Spread,
+    /// The driver thread's CPU time (clients, routing) per finalized transaction, µs: one thread.
+    pub driver_us_per_final_tx: Spread,
+    /// Every run's safety invariants held (supply, no double spend, agreement, state trees, no
+    /// finality failure); whether the backlog drained is reported apart, since an offered rate
+    /// past a core count's capacity leaves one.
+    pub safe: bool,
+    /// Every run finished its work within the drain limit.
+    pub drained: bool,
+}
+
+/// The demo's scaling curve, and what its largest point says of larger machines.
+#[derive(Clone, Debug, Serialize)]
+pub struct HarnessScaling {
+    pub offered_tps: f64,
+    pub points: Vec<HarnessScalingPoint>,
+    /// Finalized tx/s of the largest core count over the smallest (medians).
+    pub speedup: f64,
+    /// The driver thread's µs per finalized transaction at the largest count (median).
+    pub driver_us_per_tx: f64,
+    /// Finalized tx/s a machine of 16 and 64 such cores could reach at most by this breakdown:
+    /// the lower of the driver thread's ceiling and cores / CPU time per finalized transaction.
+    /// (The driver is the demo's one thread outside the shards' parallel work; each shard's
+    /// round is a further per-shard serial step, which more shards spread.)
+    pub bound_16_cores: f64,
+    pub bound_64_cores: f64,
 }
 
 /// Runs `plan` on the default demo configuration; `log` gets one line per run.
@@ -131,5 +172,113 @@ pub fn run_with(
         points,
         over_time,
         over_time_offered_tps: top,
+        scaling: None,
+    })
+}
+
+/// `demo::run` with the run held to `cores` CPUs: a thread of its own is pinned, and the rayon pool
+/// the demo's parallel work runs on is built from it with that many threads (threads inherit the
+/// pinning), so a 1-core run really has one core.
+fn run_on_cores(cfg: &DemoConfig, cores: usize) -> anyhow::Result<demo::DemoReport> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let got = pin_to_cores(cores)?;
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(got).build()?;
+                pool.install(|| demo::run(cfg, &Quiet))
+            })
+            .join()
+            .map_err(|_| anyhow::anyhow!("the pinned demo run panicked"))?
+    })
+}
+
+/// The demo at each core count of `cores` (sorted, deduplicated), at the plan's highest rate,
+/// `plan.runs` runs each, the counts interleaved run by run so drift on a shared machine hits them
+/// alike. The report's rate points are left empty: a sweep measures capacity per core count.
+pub fn sweep(
+    base: DemoConfig,
+    plan: HarnessPlan,
+    cores: &[usize],
+    log: &dyn Fn(String),
+) -> anyhow::Result<HarnessReport> {
+    anyhow::ensure!(
+        !cores.is_empty() && !plan.rates.is_empty() && plan.runs > 0,
+        "a sweep needs core counts, a rate and runs"
+    );
+    let mut cores = cores.to_vec();
+    cores.sort_unstable();
+    cores.dedup();
+    let rate = plan.rates.iter().copied().fold(f64::MIN, f64::max);
+    let mut by_count: Vec<Vec<demo::DemoReport>> = vec![Vec::new(); cores.len()];
+    for run in 0..plan.runs {
+        for (k, &n) in cores.iter().enumerate() {
+            let cfg = DemoConfig {
+                rate,
+                duration_s: plan.duration_s,
+                warmup_s: plan.warmup_s,
+                seed: base.seed + run as u64,
+                ..base.clone()
+            };
+            let r = run_on_cores(&cfg, n)?;
+            log(format!(
+                "harness on {n} core(s), offered {rate:.0} tx/s, run {}/{}: final {:.0} tx/s, {:.2} CPU µs and {:.2} driver µs per finalized tx",
+                run + 1,
+                plan.runs,
+                r.final_tps,
+                r.process_cpu_s * 1e6 / r.finalized_total.max(1) as f64,
+                r.driver_cpu_s * 1e6 / r.finalized_total.max(1) as f64,
+            ));
+            by_count[k].push(r);
+        }
+    }
+    let points: Vec<HarnessScalingPoint> = by_count
+        .iter()
+        .map(|runs| {
+            let spread =
+                |f: &dyn Fn(&demo::DemoReport) -> f64| Spread::of(runs.iter().map(f).collect());
+            let per_tx = |s: f64, r: &demo::DemoReport| s * 1e6 / r.finalized_total.max(1) as f64;
+            HarnessScalingPoint {
+                cores: runs[0].cores,
+                final_tps: spread(&|r| r.final_tps),
+                cpu_us_per_final_tx: spread(&|r| per_tx(r.process_cpu_s, r)),
+                driver_us_per_final_tx: spread(&|r| per_tx(r.driver_cpu_s, r)),
+                safe: runs.iter().all(|r| {
+                    let i = &r.invariants;
+                    i.supply_conserved
+                        && i.no_double_spend
+                        && i.honest_agreement
+                        && i.state_trees_consistent
+                        && i.finality_never_failed
+                }),
+                drained: runs.iter().all(|r| r.invariants.drained),
+            }
+        })
+        .collect();
+    let (first, last) = (&points[0], &points[points.len() - 1]);
+    let driver = last.driver_us_per_final_tx.median;
+    let cpu = last.cpu_us_per_final_tx.median;
+    let bound = |n: f64| {
+        let serial = if driver > 0.0 {
+            1e6 / driver
+        } else {
+            f64::INFINITY
+        };
+        serial.min(n * 1e6 / cpu)
+    };
+    let scaling = HarnessScaling {
+        offered_tps: rate,
+        speedup: last.final_tps.median / first.final_tps.median,
+        driver_us_per_tx: driver,
+        bound_16_cores: bound(16.0),
+        bound_64_cores: bound(64.0),
+        points,
+    };
+    Ok(HarnessReport {
+        plan,
+        config: base,
+        points: Vec::new(),
+        over_time: Vec::new(),
+        over_time_offered_tps: rate,
+        scaling: Some(scaling),
     })
 }

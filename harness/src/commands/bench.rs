@@ -59,8 +59,9 @@ pub struct BenchArgs {
     /// single suite then writes its report under `--out`, default `perf-reports`).
     #[arg(long)]
     pub flamegraph: bool,
-    /// `pipeline` only: a scaling sweep over these core counts (comma-separated, e.g. 1,2,4,8,16),
-    /// the process held to each in turn; the report gains the curve and the serial-stage bound.
+    /// `pipeline` and `harness` only: a scaling sweep over these core counts (comma-separated, e.g.
+    /// 1,2,4,8,16), the process held to each in turn; the report gains the curve and the bound its
+    /// one-thread work sets (`harness`: the demo at the plan's highest rate).
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Vec<u32>,
 }
@@ -70,8 +71,8 @@ pub const DEFAULT_OUT: &str = "perf-reports";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.threads.is_empty() || args.suite == BenchSuite::Pipeline,
-        "--threads (a core-count sweep) applies to the pipeline suite only"
+        args.threads.is_empty() || matches!(args.suite, BenchSuite::Pipeline | BenchSuite::Harness),
+        "--threads (a core-count sweep) applies to the pipeline and harness suites only"
     );
     match args.suite {
         BenchSuite::All => all_cmd(args),
@@ -172,7 +173,11 @@ fn measure_suite(
             } else {
                 HarnessPlan::full()
             };
-            report.harness = Some(harness::run(plan, log)?);
+            report.harness = Some(if sweep.is_empty() {
+                harness::run(plan, log)?
+            } else {
+                harness::sweep(crate::demo::DemoConfig::default(), plan, sweep, log)?
+            });
         }
         BenchSuite::All => unreachable!("`all` is split into its suites by the caller"),
     }

@@ -113,7 +113,8 @@ pub fn write_into(dir: &Path, report: &BenchReport) -> anyhow::Result<PathBuf> {
             &svg::render(&plots::gpu_against_cpu(g)),
         )?;
     }
-    if let Some(h) = &report.harness {
+    // (A core-count sweep has no rate points: nothing to chart.)
+    if let Some(h) = report.harness.as_ref().filter(|h| !h.points.is_empty()) {
         put(
             &dir,
             HARNESS_LATENCY_SVG,
