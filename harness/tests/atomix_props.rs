@@ -13,10 +13,13 @@ use ed25519_dalek::SigningKey;
 use iosv_engine::cosi::Policy;
 use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput, TxOutput};
 use iosv_engine::workload::signing_key;
-use iosv_harness::atomix::{AtomixWorld, Outcome};
+use iosv_harness::atomix::Outcome;
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+
+mod atomix_world;
+use atomix_world::AtomixWorld;
 
 const KEY_SEED: u64 = 0x9a7;
 const SHARDS: u32 = 3;

@@ -9,11 +9,14 @@ use iosv_engine::sig::{Backend, Verifier};
 use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput, TxOutput};
 use iosv_engine::workload::signing_key;
 use iosv_harness::atomix::{
-    AtomixError, AtomixProof, AtomixWorld, Certificate, CertificateError, ClientAction, Decision,
-    Outcome, ProofError, RECOVERY_EPOCHS, RejectReason, ShardId, ShardInfo, VerifiedBatches,
+    AtomixError, AtomixProof, Certificate, CertificateError, ClientAction, Decision, Outcome,
+    ProofError, RECOVERY_EPOCHS, RejectReason, ShardId, ShardInfo, VerifiedBatches,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+
+mod atomix_world;
+use atomix_world::AtomixWorld;
 
 const KEY_SEED: u64 = 0xa701c;
 

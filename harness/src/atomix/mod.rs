@@ -34,10 +34,10 @@
 //! Files: `statement` (signed bytes, shard map), `proof` (proofs, directory, certificates),
 //! `shard` (the shard's state machine), `client` (the client's), `node` (shards and clients as
 //! [`crate::node::Node`]s, for the simulator and the runner, with retries and acknowledgements),
-//! `driver` (a deterministic in-process driver for scenario and property tests), `error`.
+//! `error`. The caller-scheduled world of the adversarial scenario and property tests lives with
+//! them (`harness/tests/atomix_world`).
 
 pub mod client;
-pub mod driver;
 pub mod error;
 pub mod node;
 pub mod proof;
@@ -45,7 +45,6 @@ pub mod shard;
 pub mod statement;
 
 pub use client::{AtomixClient, ClientAction};
-pub use driver::{AtomixWorld, Delivered, Envelope};
 pub use error::{AtomixError, CertificateError, ProofError};
 pub use node::{
     AtomixEvent, AtomixMsg, AtomixNode, AtomixTimer, AtomixTiming, ClientNode, ShardNode,

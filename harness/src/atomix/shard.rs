@@ -495,8 +495,8 @@ impl AtomixShard {
     }
 
     /// Transactions this shard committed as an input shard, in txid order: the public record from
-    /// which a recipient claims outputs that no finish delivered (see
-    /// [`AtomixWorld::claim_outputs`](super::AtomixWorld::claim_outputs)).
+    /// which a recipient claims outputs that no finish delivered (the Atomix scenario tests'
+    /// `AtomixWorld::claim_outputs` does).
     pub fn committed_inputs(&self) -> Vec<Transaction> {
         let mut done: Vec<(&TxId, &Record)> = self
             .decisions

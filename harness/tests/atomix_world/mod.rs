@@ -1,7 +1,14 @@
-//! A small deterministic driver for Atomix: shards, a directory of current rosters, clients, and a
-//! network of pending messages delivered in whatever order the caller (a test, a property test, the
-//! simulator later) chooses. It adds no rule of its own: every decision is the shards' and
-//! clients', and every refusal is kept in [`AtomixWorld::refusals`] for inspection.
+//! A caller-scheduled world for Atomix's adversarial tests: shards, a directory of current rosters,
+//! clients, and a pool of pending messages delivered, lost or replayed in whatever order the test
+//! chooses, with roster rotation, recovery after epochs and replays of old finishes. It adds no
+//! rule of its own: every decision is the shards' and clients', and every refusal is kept in
+//! [`AtomixWorld::refusals`] for inspection.
+//!
+//! Not an event loop: there is no clock and no network model, only "deliver message k now" —
+//! the interleavings a model checker would pick, which a timed simulator reaches only by luck.
+//! Atomix under timing, loss, duplication and crashes runs as `atomix::AtomixNode`s on the one
+//! simulator (`tests/protocol_sim/atomix.rs`). Shared by `atomix_scenarios` and `atomix_props`.
+#![allow(dead_code)]
 
 use std::collections::BTreeSet;
 
@@ -11,11 +18,10 @@ use iosv_engine::tx::{OutPoint, Transaction, TxId, TxOutput};
 use iosv_engine::utxo::{ShardState, UtxoSet};
 use rand::CryptoRng;
 
-use super::client::{AtomixClient, ClientAction};
-use super::error::{AtomixError, CertificateError, ProofError};
-use super::proof::{Certificate, Directory, Outcome};
-use super::shard::AtomixShard;
-use super::statement::{ShardId, ShardMap};
+use iosv_harness::atomix::{
+    AtomixClient, AtomixError, AtomixShard, Certificate, CertificateError, ClientAction, Directory,
+    Outcome, ProofError, ShardId, ShardMap,
+};
 
 /// UTXO set shards inside each Atomix shard's set (small: the driver's sets are small).
 const UTXO_SHARDS: usize = 4;
