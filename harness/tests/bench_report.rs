@@ -278,13 +278,7 @@ fn compare_command_lines_up_figures() {
 #[test]
 fn harness_suite_measures_each_rate_and_plots() {
     use iosv_harness::bench::harness::{HarnessPlan, run_with};
-    use iosv_harness::demo::DemoConfig;
-    let base = DemoConfig {
-        shards: 2,
-        accounts_per_shard: 200,
-        block_interval_ms: 50,
-        ..DemoConfig::default()
-    };
+    let base = small_demo();
     let plan = HarnessPlan {
         rates: vec![1_000.0, 3_000.0],
         runs: 2,
@@ -323,13 +317,7 @@ fn harness_suite_measures_each_rate_and_plots() {
 #[test]
 fn harness_sweep_holds_each_run_to_its_cores() {
     use iosv_harness::bench::harness::{HarnessPlan, sweep};
-    use iosv_harness::demo::DemoConfig;
-    let base = DemoConfig {
-        shards: 2,
-        accounts_per_shard: 200,
-        block_interval_ms: 50,
-        ..DemoConfig::default()
-    };
+    let base = small_demo();
     let plan = HarnessPlan {
         rates: vec![1_000.0, 2_000.0],
         runs: 1,
@@ -369,6 +357,16 @@ fn harness_sweep_holds_each_run_to_its_cores() {
     assert!(summary.contains("by core count"), "{summary}");
     assert!(!dir.join(report::HARNESS_LATENCY_SVG).exists());
     std::fs::remove_dir_all(&out).ok();
+}
+
+/// A demo small enough for a test: two shards, few accounts, short blocks.
+fn small_demo() -> iosv_harness::demo::DemoConfig {
+    iosv_harness::demo::DemoConfig {
+        shards: 2,
+        accounts_per_shard: 200,
+        block_interval_ms: 50,
+        ..iosv_harness::demo::DemoConfig::default()
+    }
 }
 
 /// Lines drawn 2 pixels wide in a report chart: each series' line and its legend entry.

@@ -38,6 +38,17 @@ impl HarnessPlan {
         }
     }
 
+    /// Run `run` (from 0) at `rate`: `base` with the plan's durations and its own seed.
+    fn config(&self, base: &DemoConfig, rate: f64, run: usize) -> DemoConfig {
+        DemoConfig {
+            rate,
+            duration_s: self.duration_s,
+            warmup_s: self.warmup_s,
+            seed: base.seed + run as u64,
+            ..base.clone()
+        }
+    }
+
     /// Two rates, one short run each: a smoke test of the suite.
     pub fn quick() -> HarnessPlan {
         HarnessPlan {
@@ -133,14 +144,7 @@ pub fn run_with(
     for &rate in &plan.rates {
         let mut reports = Vec::new();
         for run in 0..plan.runs {
-            let cfg = DemoConfig {
-                rate,
-                duration_s: plan.duration_s,
-                warmup_s: plan.warmup_s,
-                seed: base.seed + run as u64,
-                ..base.clone()
-            };
-            let r = demo::run(&cfg, &Quiet)?;
+            let r = demo::run(&plan.config(&base, rate, run), &Quiet)?;
             log(format!(
                 "harness offered {:>8.0} tx/s run {}: final {:>8.0} tx/s, p99 {:>8.1} ms, invariants {}",
                 rate,
@@ -212,14 +216,7 @@ pub fn sweep(
     let mut by_count: Vec<Vec<demo::DemoReport>> = vec![Vec::new(); cores.len()];
     for run in 0..plan.runs {
         for (k, &n) in cores.iter().enumerate() {
-            let cfg = DemoConfig {
-                rate,
-                duration_s: plan.duration_s,
-                warmup_s: plan.warmup_s,
-                seed: base.seed + run as u64,
-                ..base.clone()
-            };
-            let r = run_on_cores(&cfg, n)?;
+            let r = run_on_cores(&plan.config(&base, rate, run), n)?;
             log(format!(
                 "harness on {n} core(s), offered {rate:.0} tx/s, run {}/{}: final {:.0} tx/s, {:.2} CPU µs and {:.2} driver µs per finalized tx",
                 run + 1,
@@ -257,14 +254,7 @@ pub fn sweep(
     let (first, last) = (&points[0], &points[points.len() - 1]);
     let driver = last.driver_us_per_final_tx.median;
     let cpu = last.cpu_us_per_final_tx.median;
-    let bound = |n: f64| {
-        let serial = if driver > 0.0 {
-            1e6 / driver
-        } else {
-            f64::INFINITY
-        };
-        serial.min(n * 1e6 / cpu)
-    };
+    let bound = |n: f64| super::timing::core_bound(driver, cpu, n);
     let scaling = HarnessScaling {
         offered_tps: rate,
         speedup: last.final_tps.median / first.final_tps.median,

@@ -387,14 +387,7 @@ impl Scaling {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap_or_default();
         let cpu = last.cpu_us_per_tx.median;
-        let bound = |cores: f64| {
-            let serial = if serial_us_per_tx > 0.0 {
-                1e6 / serial_us_per_tx
-            } else {
-                f64::INFINITY
-            };
-            serial.min(cores * 1e6 / cpu)
-        };
+        let bound = |cores: f64| super::timing::core_bound(serial_us_per_tx, cpu, cores);
         Scaling {
             serial_stage,
             serial_us_per_tx,

@@ -65,3 +65,15 @@ pub fn one_sample(min_sample: Duration, work_items: usize, f: &mut dyn FnMut()) 
     }
     (reps * work_items) as f64 / start.elapsed().as_secs_f64()
 }
+
+/// The most items per second `cores` cores can process when one thread spends `serial_us` µs of
+/// CPU on each and all threads together `cpu_us`: the lower of the one thread's ceiling and the
+/// cores' total (Amdahl's bound for a pipeline whose serial part overlaps the rest).
+pub fn core_bound(serial_us: f64, cpu_us: f64, cores: f64) -> f64 {
+    let serial = if serial_us > 0.0 {
+        1e6 / serial_us
+    } else {
+        f64::INFINITY
+    };
+    serial.min(cores * 1e6 / cpu_us)
+}
