@@ -78,45 +78,6 @@ fn spend(inputs: &[(OutPoint, u64)], outputs: &[(u64, u64)]) -> Transaction {
     tx
 }
 
-fn outcomes(w: &AtomixWorld, txid: &TxId) -> Vec<Option<Outcome>> {
-    w.shards().iter().map(|s| s.outcome(txid)).collect()
-}
-
-/// Every shard involved in `tx` ended it with `outcome`.
-fn ended_everywhere(w: &AtomixWorld, tx: &Transaction, outcome: Outcome) {
-    let txid = tx.txid();
-    let map = w.map();
-    let mut involved = map.input_shards(tx);
-    if outcome == Outcome::Committed {
-        involved.extend(map.output_shards(tx));
-    }
-    for shard in involved {
-        assert_eq!(
-            w.shards()[shard as usize].outcome(&txid),
-            Some(outcome),
-            "shard {shard}: {:?}",
-            outcomes(w, &txid)
-        );
-    }
-}
-
-fn outputs_exist(w: &AtomixWorld, tx: &Transaction) -> bool {
-    let txid = tx.txid();
-    (0..tx.outputs.len() as u32).all(|index| {
-        let o = OutPoint { txid, index };
-        w.shards()[w.map().shard_of(&o) as usize]
-            .state()
-            .contains(&o)
-    })
-}
-
-fn unlocked_present(w: &AtomixWorld, o: &OutPoint) -> bool {
-    w.shards()[w.map().shard_of(o) as usize]
-        .state()
-        .get(o)
-        .is_some_and(|e| e.locked_by.is_none())
-}
-
 #[test]
 fn commit_across_two_input_shards() {
     let (mut w, mut rng) = world(1);
@@ -136,8 +97,8 @@ fn commit_across_two_input_shards() {
         Some(Decision::Accept { value: 50 })
     );
     assert!(w.settle(4, &mut rng));
-    ended_everywhere(&w, &tx, Outcome::Committed);
-    assert!(outputs_exist(&w, &tx));
+    w.assert_ended_everywhere(&tx, Outcome::Committed);
+    assert!(w.outputs_exist(&tx));
     assert!(!w.shards()[0].state().contains(&a) && !w.shards()[1].state().contains(&b));
     assert_eq!(
         w.total_value(),
@@ -181,11 +142,11 @@ fn double_spend_across_two_input_shards_commits_at_most_one() {
             })
         );
         assert!(w.settle(6, &mut rng));
-        ended_everywhere(&w, winner, Outcome::Committed);
-        ended_everywhere(&w, loser, Outcome::Aborted);
-        assert!(outputs_exist(&w, winner) && !outputs_exist(&w, loser));
+        w.assert_ended_everywhere(winner, Outcome::Committed);
+        w.assert_ended_everywhere(loser, Outcome::Aborted);
+        assert!(w.outputs_exist(winner) && !w.outputs_exist(loser));
         assert!(
-            unlocked_present(&w, &freed),
+            w.unlocked_present(&freed),
             "the loser's other input is free"
         );
         assert_eq!(w.total_value(), before);
@@ -213,8 +174,8 @@ fn client_crash_after_lock_is_recovered_to_commit() {
     assert_eq!(w.shards()[0].stalled(RECOVERY_EPOCHS), vec![tx.clone()]);
     assert_eq!(w.recover(RECOVERY_EPOCHS), 1);
     assert!(w.settle(4, &mut rng));
-    ended_everywhere(&w, &tx, Outcome::Committed);
-    assert!(outputs_exist(&w, &tx));
+    w.assert_ended_everywhere(&tx, Outcome::Committed);
+    assert!(w.outputs_exist(&tx));
     assert_eq!(w.total_value(), before);
 }
 
@@ -238,8 +199,8 @@ fn client_crash_after_a_partial_lock_is_recovered_to_abort() {
     assert_eq!(w.shards()[1].decision(&tx.txid()), None);
     assert_eq!(w.locks_held(), 1);
     assert!(w.settle(6, &mut rng), "recovery ends it");
-    ended_everywhere(&w, &tx, Outcome::Aborted);
-    assert!(unlocked_present(&w, &a) && unlocked_present(&w, &b));
+    w.assert_ended_everywhere(&tx, Outcome::Aborted);
+    assert!(w.unlocked_present(&a) && w.unlocked_present(&b));
     assert_eq!(w.total_value(), 100);
 }
 
@@ -254,7 +215,7 @@ fn a_request_that_never_arrived_is_decided_during_recovery() {
     assert_eq!(w.shards()[1].decision(&tx.txid()), None);
     assert_eq!(w.recover(0), 1);
     assert!(w.settle(6, &mut rng));
-    ended_everywhere(&w, &tx, Outcome::Committed);
+    w.assert_ended_everywhere(&tx, Outcome::Committed);
     assert_eq!(w.total_value(), 90);
 }
 
@@ -339,8 +300,8 @@ fn replayed_and_misbound_proofs_are_refused() {
     assert_eq!(roots, after, "no refusal changed any state");
 
     assert!(w.settle(4, &mut rng));
-    ended_everywhere(&w, &tx, Outcome::Committed);
-    ended_everywhere(&w, &other, Outcome::Committed);
+    w.assert_ended_everywhere(&tx, Outcome::Committed);
+    w.assert_ended_everywhere(&other, Outcome::Committed);
     let total = w.total_value();
     let settled: Vec<[u8; 32]> = w
         .shards()
@@ -388,7 +349,7 @@ fn proofs_from_a_stale_roster_are_refused_then_recertified() {
             ..
         })
     )));
-    ended_everywhere(&w, &tx, Outcome::Committed);
+    w.assert_ended_everywhere(&tx, Outcome::Committed);
     assert_eq!(w.total_value(), 195);
 }
 
@@ -516,7 +477,7 @@ fn insufficient_value_aborts_and_a_bad_signature_locks_nothing() {
     let greedy = spend(&[(a, 1), (b, 2)], &[(201, 3)]);
     w.submit(greedy.clone()).unwrap();
     assert!(w.settle(4, &mut rng));
-    ended_everywhere(&w, &greedy, Outcome::Aborted);
+    w.assert_ended_everywhere(&greedy, Outcome::Aborted);
     let client = w.client(0).unwrap();
     assert!(matches!(
         client.certificate(),
@@ -534,8 +495,8 @@ fn insufficient_value_aborts_and_a_bad_signature_locks_nothing() {
         })
     );
     assert!(w.settle(4, &mut rng));
-    ended_everywhere(&w, &forged, Outcome::Aborted);
-    assert!(unlocked_present(&w, &a) && unlocked_present(&w, &b));
+    w.assert_ended_everywhere(&forged, Outcome::Aborted);
+    assert!(w.unlocked_present(&a) && w.unlocked_present(&b));
     assert_eq!(w.total_value(), 200);
 }
 

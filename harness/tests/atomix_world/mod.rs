@@ -121,6 +121,48 @@ impl AtomixWorld {
         &self.refusals
     }
 
+    /// Every shard's outcome for `txid`, by shard.
+    pub fn outcomes(&self, txid: &TxId) -> Vec<Option<Outcome>> {
+        self.shards.iter().map(|s| s.outcome(txid)).collect()
+    }
+
+    /// Asserts that every shard involved in `tx` ended it with `outcome` (input shards always,
+    /// output shards when it committed).
+    pub fn assert_ended_everywhere(&self, tx: &Transaction, outcome: Outcome) {
+        let txid = tx.txid();
+        let mut involved = self.map.input_shards(tx);
+        if outcome == Outcome::Committed {
+            involved.extend(self.map.output_shards(tx));
+        }
+        for shard in involved {
+            assert_eq!(
+                self.shards[shard as usize].outcome(&txid),
+                Some(outcome),
+                "shard {shard}: {:?}",
+                self.outcomes(&txid)
+            );
+        }
+    }
+
+    /// Whether every output of `tx` is in the set of the shard that holds it.
+    pub fn outputs_exist(&self, tx: &Transaction) -> bool {
+        let txid = tx.txid();
+        (0..tx.outputs.len() as u32).all(|index| {
+            let o = OutPoint { txid, index };
+            self.shards[self.map.shard_of(&o) as usize]
+                .state()
+                .contains(&o)
+        })
+    }
+
+    /// Whether `o` is in its shard's set and not locked.
+    pub fn unlocked_present(&self, o: &OutPoint) -> bool {
+        self.shards[self.map.shard_of(o) as usize]
+            .state()
+            .get(o)
+            .is_some_and(|e| e.locked_by.is_none())
+    }
+
     /// Adds an output to the shard that holds its outpoint.
     pub fn genesis(&mut self, outpoint: OutPoint, output: TxOutput) -> Result<(), AtomixError> {
         let shard = self.map.shard_of(&outpoint) as usize;
