@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::pipeline::pin_to_cores;
+use super::pipeline::on_cores;
 use super::timing::Spread;
 use crate::demo::report::PerSecond;
 use crate::demo::{self, DemoConfig, Quiet};
@@ -184,15 +184,9 @@ pub fn run_with(
 /// the demo's parallel work runs on is built from it with that many threads (threads inherit the
 /// pinning), so a 1-core run really has one core.
 fn run_on_cores(cfg: &DemoConfig, cores: usize) -> anyhow::Result<demo::DemoReport> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let got = pin_to_cores(cores)?;
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(got).build()?;
-                pool.install(|| demo::run(cfg, &Quiet))
-            })
-            .join()
-            .map_err(|_| anyhow::anyhow!("the pinned demo run panicked"))?
+    on_cores(cores, |got| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(got).build()?;
+        pool.install(|| demo::run(cfg, &Quiet))
     })
 }
 
@@ -239,14 +233,7 @@ pub fn sweep(
                 final_tps: spread(&|r| r.final_tps),
                 cpu_us_per_final_tx: spread(&|r| per_tx(r.process_cpu_s, r)),
                 driver_us_per_final_tx: spread(&|r| per_tx(r.driver_cpu_s, r)),
-                safe: runs.iter().all(|r| {
-                    let i = &r.invariants;
-                    i.supply_conserved
-                        && i.no_double_spend
-                        && i.honest_agreement
-                        && i.state_trees_consistent
-                        && i.finality_never_failed
-                }),
+                safe: runs.iter().all(|r| r.invariants.safety_ok()),
                 drained: runs.iter().all(|r| r.invariants.drained),
             }
         })

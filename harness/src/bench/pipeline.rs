@@ -115,8 +115,22 @@ pub fn pin_to_cores(cores: usize) -> anyhow::Result<usize> {
     }
 }
 
-/// [`run_once`] with the run's threads held to `cores` CPUs (a thread of its own is pinned, and
-/// the pipeline's threads inherit it), so a 1-core run really has one core.
+/// Runs `f` on a thread of its own held to `cores` CPUs ([`pin_to_cores`]; `f` gets how many it
+/// got); threads `f` spawns inherit the pinning.
+pub fn on_cores<T: Send>(
+    cores: usize,
+    f: impl FnOnce(usize) -> anyhow::Result<T> + Send,
+) -> anyhow::Result<T> {
+    thread::scope(|scope| {
+        scope
+            .spawn(|| f(pin_to_cores(cores)?))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the pinned run panicked"))?
+    })
+}
+
+/// [`run_once`] with the run's threads held to `cores` CPUs (the pipeline's threads inherit the
+/// pinning), so a 1-core run really has one core.
 pub fn run_pinned(
     workload: &TxWorkload,
     inputs_per_tx: usize,
@@ -125,16 +139,10 @@ pub fn run_pinned(
     threads: StageThreads,
     verifier: Verifier,
 ) -> anyhow::Result<PipelineRun> {
-    thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let got = pin_to_cores(cores)?;
-                let mut run = run_once(workload, inputs_per_tx, rate, threads, verifier)?;
-                run.pinned_cores = Some(got);
-                Ok(run)
-            })
-            .join()
-            .map_err(|_| anyhow::anyhow!("the pinned pipeline run panicked"))?
+    on_cores(cores, |got| {
+        let mut run = run_once(workload, inputs_per_tx, rate, threads, verifier)?;
+        run.pinned_cores = Some(got);
+        Ok(run)
     })
 }
 
