@@ -84,6 +84,10 @@ pub const MSB_COSI: &[u8] = b"iosv/msb/v1/cosi";
 pub const MSB_GENESIS: &str = "iosv/msb/v1/genesis";
 /// Used in `msb/scenario.rs` (length-prefixed).
 pub const MSB_TEST_ROSTER: &str = "iosv/msb/v1/test-roster";
+/// Used in `net/channel.rs`: the node network's handshake transcript and signatures.
+pub const NET_HANDSHAKE: &[u8] = b"iosv/net/handshake/v1";
+/// Used in `net/channel.rs`: a connection's keys from its Diffie–Hellman secret.
+pub const NET_SESSION_KEY: &[u8] = b"iosv/net/session-key/v1";
 /// Used in `pob/reputation.rs`.
 pub const POB_EQUIVOCATION: &[u8] = b"iosv/pob/equivocation/v1";
 /// Used in `pob/league.rs`.
@@ -292,6 +296,16 @@ pub const HARNESS_TAGS: &[Tag] = &[
         name: "MSB_TEST_ROSTER",
         bytes: MSB_TEST_ROSTER.as_bytes(),
         framing: Framing::LengthPrefixed,
+    },
+    Tag {
+        name: "NET_HANDSHAKE",
+        bytes: NET_HANDSHAKE,
+        framing: Framing::Raw,
+    },
+    Tag {
+        name: "NET_SESSION_KEY",
+        bytes: NET_SESSION_KEY,
+        framing: Framing::Raw,
     },
     Tag {
         name: "POB_EQUIVOCATION",

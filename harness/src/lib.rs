@@ -30,6 +30,7 @@ pub mod epoch;
 pub mod finality;
 pub mod input;
 pub mod msb;
+pub mod net;
 pub mod node;
 pub mod pob;
 pub mod report;

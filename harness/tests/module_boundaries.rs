@@ -22,7 +22,7 @@ const PROTOCOL: &[&str] = &[
 
 /// Modules that drive, measure or present protocols.
 const DRIVERS: &[&str] = &[
-    "sim", "runtime", "demo", "bench", "report", "commands", "cli", "main",
+    "sim", "runtime", "net", "demo", "bench", "report", "commands", "cli", "main",
 ];
 
 fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {

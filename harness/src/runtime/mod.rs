@@ -3,7 +3,9 @@
 //!
 //! Each node's thread owns the node and a private timer heap; it waits on its inbox until the next
 //! timer is due, feeds the node whichever comes first, and sends the node's messages through
-//! [`ChannelTransport`] (an implementation of [`Transport`], as a socket transport would be).
+//! [`ChannelTransport`] (an implementation of [`Transport`]). That loop, [`drive`], is the one
+//! real-time event loop: the node processes of `crate::net` run it too, with the TCP transport
+//! and a checkpoint that makes the node's durable state durable before its messages leave.
 //! Time is microseconds since the run's common start instant, so the node sees the same kind of
 //! clock as in the simulator. Unlike the simulator the interleaving depends on the OS scheduler:
 //! runs are not reproducible event by event, only in what the protocol guarantees.
@@ -20,9 +22,9 @@ use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
 use crate::node::{Effects, Node, NodeId, Time, Transport, dispatch};
 
 /// A message in a node's inbox.
-struct Envelope<M> {
-    from: NodeId,
-    msg: M,
+pub struct Envelope<M> {
+    pub from: NodeId,
+    pub msg: M,
 }
 
 /// Delivers messages into the receivers' inboxes (in-process, reliable, FIFO per link).
@@ -100,7 +102,13 @@ where
             let out = out_tx.clone();
             let stopped = Arc::clone(&stopped);
             thread::spawn(move || {
-                node_loop(node, inbox, transport, out, start, limit, count, &stopped)
+                let run = Drive {
+                    start,
+                    limit,
+                    roster: count,
+                    stopped: &stopped,
+                };
+                run.node(node, &inbox, transport, &out, |_| true)
             })
         })
         .collect();
@@ -125,75 +133,101 @@ where
     RtRun { nodes, records }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn node_loop<N: Node>(
-    mut node: N,
-    inbox: Receiver<Envelope<N::Msg>>,
-    mut transport: ChannelTransport<N::Msg>,
-    out: Sender<RtRecord<N::Output>>,
-    start: Instant,
-    duration: Duration,
-    count: u32,
-    stopped: &AtomicBool,
-) -> N {
-    let id = node.id();
-    let end = duration.as_micros() as Time;
-    let now = || start.elapsed().as_micros() as Time;
-    let mut timers: BinaryHeap<Reverse<(Time, u64)>> = BinaryHeap::new();
-    let mut pending: std::collections::BTreeMap<u64, N::Timer> = Default::default();
-    let mut seq = 0u64;
-    let mut apply = |fx: Effects<N::Msg, N::Timer, N::Output>,
-                     at: Time,
-                     timers: &mut BinaryHeap<Reverse<(Time, u64)>>,
-                     pending: &mut std::collections::BTreeMap<u64, N::Timer>| {
-        dispatch(&mut transport, at, id, count, fx.sends);
-        for (delay, timer) in fx.timers {
-            timers.push(Reverse((at + delay, seq)));
-            pending.insert(seq, timer);
-            seq += 1;
+/// How one node runs in real time: the run's time origin and length, the roster's size (for
+/// [`crate::node::Dest::AllOthers`]) and the flag that stops every node of the run.
+pub struct Drive<'a> {
+    pub start: Instant,
+    pub limit: Duration,
+    pub roster: u32,
+    pub stopped: &'a AtomicBool,
+}
+
+impl Drive<'_> {
+    /// Runs `node` until the run's limit, the stop flag or the inbox's end: feeds it its start,
+    /// then each message from `inbox` and each of its timers as they fall due, sends what it says
+    /// through `transport` and reports its outputs on `out`. After every input, before any of
+    /// the input's messages, timers or outputs take effect, `checkpoint` sees the node; when it
+    /// returns false the node stops there, its last effects withheld (a node that cannot make
+    /// its state durable must not speak). Returns the node as it ended.
+    pub fn node<N: Node, T: Transport<N::Msg>>(
+        &self,
+        mut node: N,
+        inbox: &Receiver<Envelope<N::Msg>>,
+        mut transport: T,
+        out: &Sender<RtRecord<N::Output>>,
+        mut checkpoint: impl FnMut(&N) -> bool,
+    ) -> N {
+        let id = node.id();
+        let count = self.roster;
+        let start = self.start;
+        let end = self.limit.as_micros() as Time;
+        let now = || start.elapsed().as_micros() as Time;
+        let mut timers: BinaryHeap<Reverse<(Time, u64)>> = BinaryHeap::new();
+        let mut pending: std::collections::BTreeMap<u64, N::Timer> = Default::default();
+        let mut seq = 0u64;
+        let mut apply =
+            |fx: Effects<N::Msg, N::Timer, N::Output>,
+             at: Time,
+             timers: &mut BinaryHeap<Reverse<(Time, u64)>>,
+             pending: &mut std::collections::BTreeMap<u64, N::Timer>| {
+                dispatch(&mut transport, at, id, count, fx.sends);
+                for (delay, timer) in fx.timers {
+                    timers.push(Reverse((at + delay, seq)));
+                    pending.insert(seq, timer);
+                    seq += 1;
+                }
+                for output in fx.outputs {
+                    let _ = out.send(RtRecord {
+                        at,
+                        node: id,
+                        output,
+                    });
+                }
+            };
+        // Every node starts at the run's origin, time 0 (the same instant for all).
+        let mut fx = Effects::default();
+        node.on_start(0, &mut fx);
+        if !checkpoint(&node) {
+            return node;
         }
-        for output in fx.outputs {
-            let _ = out.send(RtRecord {
-                at,
-                node: id,
-                output,
-            });
-        }
-    };
-    // Every node starts at the run's origin, time 0 (the same instant for all).
-    let mut fx = Effects::default();
-    node.on_start(0, &mut fx);
-    apply(fx, 0, &mut timers, &mut pending);
-    loop {
-        let t = now();
-        if t >= end || stopped.load(Ordering::Acquire) {
-            break;
-        }
-        if let Some(&Reverse((due, key))) = timers.peek()
-            && due <= t
-        {
-            timers.pop();
-            if let Some(timer) = pending.remove(&key) {
-                let mut fx = Effects::default();
-                node.on_timer(t, timer, &mut fx);
-                apply(fx, t, &mut timers, &mut pending);
+        apply(fx, 0, &mut timers, &mut pending);
+        loop {
+            let t = now();
+            if t >= end || self.stopped.load(Ordering::Acquire) {
+                break;
             }
-            continue;
-        }
-        let wake = timers
-            .peek()
-            .map_or(end, |Reverse((due, _))| (*due).min(end))
-            .min(t + STOP_CHECK.as_micros() as Time);
-        match inbox.recv_timeout(Duration::from_micros(wake.saturating_sub(t))) {
-            Ok(Envelope { from, msg }) => {
-                let t = now();
-                let mut fx = Effects::default();
-                node.on_message(t, from, msg, &mut fx);
-                apply(fx, t, &mut timers, &mut pending);
+            if let Some(&Reverse((due, key))) = timers.peek()
+                && due <= t
+            {
+                timers.pop();
+                if let Some(timer) = pending.remove(&key) {
+                    let mut fx = Effects::default();
+                    node.on_timer(t, timer, &mut fx);
+                    if !checkpoint(&node) {
+                        break;
+                    }
+                    apply(fx, t, &mut timers, &mut pending);
+                }
+                continue;
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            let wake = timers
+                .peek()
+                .map_or(end, |Reverse((due, _))| (*due).min(end))
+                .min(t + STOP_CHECK.as_micros() as Time);
+            match inbox.recv_timeout(Duration::from_micros(wake.saturating_sub(t))) {
+                Ok(Envelope { from, msg }) => {
+                    let t = now();
+                    let mut fx = Effects::default();
+                    node.on_message(t, from, msg, &mut fx);
+                    if !checkpoint(&node) {
+                        break;
+                    }
+                    apply(fx, t, &mut timers, &mut pending);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
         }
+        node
     }
-    node
 }
