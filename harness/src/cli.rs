@@ -53,6 +53,12 @@ pub enum Command {
     /// Open-loop load against `iosv serve` endpoints; checks every verdict (exit 1 on a wrong
     /// one).
     Load(commands::load::LoadArgs),
+    /// One validator process: a finality member over authenticated TCP, its state in its own
+    /// store (restarts from it after any crash, SIGKILL included).
+    Node(commands::node::NodeArgs),
+    /// Networks of node processes: write one (`init`), run one on this host with faults and
+    /// check it (`up`), check a stopped one's stores (`check`).
+    Net(commands::net::NetArgs),
 }
 
 pub fn init_tracing() {
@@ -83,6 +89,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::MsbBootstrap(args) => commands::msb_bootstrap::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Load(args) => commands::load::run(&args),
+        Command::Node(args) => commands::node::run(&args),
+        Command::Net(args) => commands::net::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

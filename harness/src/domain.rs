@@ -86,6 +86,8 @@ pub const MSB_GENESIS: &str = "iosv/msb/v1/genesis";
 pub const MSB_TEST_ROSTER: &str = "iosv/msb/v1/test-roster";
 /// Used in `net/channel.rs`: the node network's handshake transcript and signatures.
 pub const NET_HANDSHAKE: &[u8] = b"iosv/net/handshake/v1";
+/// Used in `net/process.rs`: the stand-in values a finality-only node network finalizes.
+pub const NET_PROPOSAL: &[u8] = b"iosv/net/proposal/v1";
 /// Used in `net/channel.rs`: a connection's keys from its Diffie–Hellman secret.
 pub const NET_SESSION_KEY: &[u8] = b"iosv/net/session-key/v1";
 /// Used in `pob/reputation.rs`.
@@ -300,6 +302,11 @@ pub const HARNESS_TAGS: &[Tag] = &[
     Tag {
         name: "NET_HANDSHAKE",
         bytes: NET_HANDSHAKE,
+        framing: Framing::Raw,
+    },
+    Tag {
+        name: "NET_PROPOSAL",
+        bytes: NET_PROPOSAL,
         framing: Framing::Raw,
     },
     Tag {

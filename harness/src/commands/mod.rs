@@ -10,6 +10,8 @@ pub mod gen_sigs;
 pub mod info;
 pub mod load;
 pub mod msb_bootstrap;
+pub mod net;
+pub mod node;
 pub mod parse;
 pub mod pipeline;
 pub mod serve;

@@ -46,11 +46,22 @@ fn incarnation_rng(rng_seed: &[u8; 32], incarnation: u64) -> ChaCha20Rng {
 impl Member {
     /// Wraps `inner`; `rng_seed` seeds its nonce streams, `proposals` gives its values.
     pub fn new(inner: FinalityNode, rng_seed: [u8; 32], proposals: ProposalSource) -> Member {
+        Member::incarnation_of(inner, rng_seed, 0, proposals)
+    }
+
+    /// Wraps `inner` as its `incarnation`-th start (a process restarting from its store counts
+    /// its starts, so that each one draws its nonces from a stream of its own).
+    pub fn incarnation_of(
+        inner: FinalityNode,
+        rng_seed: [u8; 32],
+        incarnation: u64,
+        proposals: ProposalSource,
+    ) -> Member {
         Member {
             inner,
-            rng: incarnation_rng(&rng_seed, 0),
+            rng: incarnation_rng(&rng_seed, incarnation),
             rng_seed,
-            incarnation: 0,
+            incarnation,
             proposals,
         }
     }

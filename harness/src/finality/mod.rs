@@ -39,6 +39,6 @@ pub use member::{Member, ProposalSource};
 pub use messages::{
     Message, NewView, NodeId, Phase, Prepared, PreparedProof, Proposal, ViewChange, Vote, VoteKind,
 };
-pub use node::{Certificate, Config, Finality, Input, Node, Output, Timer};
+pub use node::{Certificate, Config, Durable, Finality, Input, Node, Output, Timer};
 
 pub(crate) use iosv_engine::hex_serde::bytes32_list as hex_list;

@@ -85,6 +85,19 @@ pub struct Finality {
     pub certificate: Certificate,
 }
 
+/// The part of a node's state a restart keeps, besides its finalized log (see
+/// [`Node::durable`]); what a node process writes to its store before it speaks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Durable {
+    pub height: u64,
+    pub view: u64,
+    pub prepared_for: BTreeMap<u64, [u8; 32]>,
+    pub prepared: Option<Prepared>,
+    pub next_round: u64,
+    pub requested: u64,
+    pub new_view_sent: BTreeSet<u64>,
+}
+
 /// What a node asks its driver to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -171,36 +184,86 @@ impl Node {
         }
     }
 
-    /// The node as it comes back after a crash. Durable: keys, roster, configuration, the
-    /// finalized log, the height and view it reached, what it prepared, signed or asked for at
+    /// The node as it comes back after a crash: [`Node::recover`] from its [`Durable`] state and
+    /// finalized log, which is all a restart keeps (the simulator's restarts and a process
+    /// reopening its store go through the same definition).
+    pub fn restarted(&self) -> Node {
+        Node::recover(
+            self.id,
+            self.roster.clone(),
+            self.cosi_key.clone(),
+            self.ed_key.clone(),
+            self.config,
+            self.durable(),
+            self.finalized.clone(),
+        )
+    }
+
+    /// What this node must keep across a crash besides its keys, roster, configuration and
+    /// finalized log: the height and view it reached, what it prepared, signed or asked for at
     /// this height (so a restart never makes it co-sign or vote for a second value in a view it
     /// already took part in) and its CoSi round counter (so its rounds stay numbered upwards).
     /// Volatile, lost: candidates, running CoSi rounds (their nonces die with them), the votes
     /// and view changes heard from others, the PBFT view's value and buffered messages.
-    pub fn restarted(&self) -> Node {
-        Node {
-            id: self.id,
-            roster: self.roster.clone(),
-            keys: self.keys.clone(),
-            cosi_key: self.cosi_key.clone(),
-            ed_key: self.ed_key.clone(),
-            config: self.config,
+    pub fn durable(&self) -> Durable {
+        Durable {
             height: self.height,
             view: self.view,
-            candidates: BTreeMap::new(),
             prepared_for: self.prepared_for.clone(),
             prepared: self.prepared.clone(),
-            member: None,
-            leader: None,
             next_round: self.next_round,
             requested: self.requested,
-            view_changes: BTreeMap::new(),
             new_view_sent: self.new_view_sent.clone(),
+        }
+    }
+
+    /// Node `id` back from its durable state and finalized log (`finalized[i]` at height `i`).
+    pub fn recover(
+        id: NodeId,
+        roster: Roster,
+        cosi_key: MemberKey,
+        ed_key: SigningKey,
+        config: Config,
+        durable: Durable,
+        finalized: Vec<Finality>,
+    ) -> Node {
+        Node {
+            id,
+            keys: roster.public_keys().to_vec(),
+            roster,
+            cosi_key,
+            ed_key,
+            config,
+            height: durable.height,
+            view: durable.view,
+            candidates: BTreeMap::new(),
+            prepared_for: durable.prepared_for,
+            prepared: durable.prepared,
+            member: None,
+            leader: None,
+            next_round: durable.next_round,
+            requested: durable.requested,
+            view_changes: BTreeMap::new(),
+            new_view_sent: durable.new_view_sent,
             pbft: None,
             votes: BTreeMap::new(),
-            finalized: self.finalized.clone(),
+            finalized,
             future: Vec::new(),
         }
+    }
+
+    /// Node `id` of the league `roster`, from its key seed, back from its durable state.
+    pub fn recover_from_seed(
+        id: NodeId,
+        roster: Roster,
+        seed: &[u8; 32],
+        config: Config,
+        durable: Durable,
+        finalized: Vec<Finality>,
+    ) -> Node {
+        let cosi_key = MemberKey::from_seed(seed);
+        let ed_key = SigningKey::from_bytes(seed);
+        Node::recover(id, roster, cosi_key, ed_key, config, durable, finalized)
     }
 
     /// (Re)starts the node where its durable state left it: a fresh node enters height 0; a

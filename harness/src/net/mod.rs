@@ -6,10 +6,20 @@
 //!   lengths).
 //! - [`transport`]: [`transport::TcpTransport`], the [`crate::node::Transport`] over those
 //!   channels, with every queue and connection count bounded.
+//! - [`config`]: a node process's configuration file (and a local network's files).
+//! - [`store`]: a node's durable state in redb, written before the node speaks.
+//! - [`process`]: one node process (`iosv node`): a finality member over TCP, with its store.
+//! - [`launch`]: a network of node processes on this host (`iosv net up`), with faults.
+//! - [`check`]: the invariants across the nodes of a network, from their stores.
 //!
 //! The nodes themselves are the protocol's state machines, unchanged: a process runs one of them
 //! with the real-time runner's event loop (`crate::runtime::Drive`), the TCP transport in place
 //! of the in-process channels.
 
 pub mod channel;
+pub mod check;
+pub mod config;
+pub mod launch;
+pub mod process;
+pub mod store;
 pub mod transport;

@@ -1,0 +1,250 @@
+//! A node process's configuration file, and the files of a local network.
+//!
+//! ```json
+//! {
+//!   "role": "finality",
+//!   "id": 0,
+//!   "listen": "127.0.0.1:7100",
+//!   "key_file": "node-0.key",
+//!   "store": "node-0.redb",
+//!   "members": [
+//!     { "public_key": "…64 hex…", "proof_of_possession": "…128 hex…", "address": "127.0.0.1:7100" }
+//!   ],
+//!   "finality": { "fanout": 2, "level_timeout_ms": 20, "view_timeout_ms": 400, "fast_path": true }
+//! }
+//! ```
+//! Paths are relative to the configuration file's folder. The key file holds the node's RFC 8032
+//! seed in hex and nothing else; every other member appears only by public key, proof of
+//! possession and address. Everything is checked before the node starts: the file's size, unknown
+//! fields, every key and proof of possession (the roster is built as finality builds it), that the
+//! node's seed gives its listed key, and that the id is in the roster.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+use iosv_engine::cosi::schnorr::{MemberKey, Registration, Roster};
+use serde::{Deserialize, Serialize};
+
+use crate::finality::Config as FinalityConfig;
+use crate::node::{MICROS_PER_MS, NodeId};
+
+/// Largest configuration file read.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The protocol role a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A member of a normal league running finality (ByzCoin fast path, PBFT fallback).
+    Finality,
+}
+
+/// A roster member as other nodes know it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberEntry {
+    #[serde(with = "hex::serde")]
+    pub public_key: [u8; 32],
+    #[serde(with = "hex::serde")]
+    pub proof_of_possession: [u8; 64],
+    pub address: SocketAddr,
+}
+
+/// Finality's timing, in milliseconds of real time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinalityTiming {
+    pub fanout: usize,
+    pub level_timeout_ms: u64,
+    pub view_timeout_ms: u64,
+    pub fast_path: bool,
+}
+
+impl Default for FinalityTiming {
+    fn default() -> Self {
+        FinalityTiming {
+            fanout: 2,
+            level_timeout_ms: 20,
+            view_timeout_ms: 400,
+            fast_path: true,
+        }
+    }
+}
+
+impl FinalityTiming {
+    /// The state machine's configuration (its ticks are the drivers' microseconds).
+    pub fn config(&self) -> FinalityConfig {
+        FinalityConfig {
+            fanout: self.fanout,
+            level_timeout: self.level_timeout_ms * MICROS_PER_MS,
+            view_timeout: self.view_timeout_ms * MICROS_PER_MS,
+            fast_path: self.fast_path,
+        }
+    }
+}
+
+/// A node process's configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    pub role: Role,
+    pub id: NodeId,
+    pub listen: SocketAddr,
+    pub key_file: PathBuf,
+    pub store: PathBuf,
+    pub members: Vec<MemberEntry>,
+    #[serde(default)]
+    pub finality: FinalityTiming,
+}
+
+/// A configuration checked and resolved: paths absolute, roster built, key loaded.
+pub struct LoadedNode {
+    pub config: NodeConfig,
+    pub seed: [u8; 32],
+    pub roster: Roster,
+    pub store: PathBuf,
+}
+
+impl LoadedNode {
+    /// Every member's address, by id.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.config.members.iter().map(|m| m.address).collect()
+    }
+
+    /// Every member's public key, by id.
+    pub fn public_keys(&self) -> Vec<[u8; 32]> {
+        self.config.members.iter().map(|m| m.public_key).collect()
+    }
+}
+
+fn read_bounded(path: &Path, what: &str) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "{what} {} is over {MAX_CONFIG_BYTES} bytes",
+            path.display()
+        ));
+    }
+    Ok(text)
+}
+
+/// Reads and checks the configuration at `path` (see the module documentation).
+pub fn load(path: &Path) -> Result<LoadedNode, String> {
+    let text = read_bounded(path, "configuration")?;
+    let config: NodeConfig = serde_json::from_str(&text)
+        .map_err(|e| format!("configuration {}: {e}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let members = config.members.len();
+    if config.id as usize >= members {
+        return Err(format!(
+            "node id {} is not in the roster of {members} members",
+            config.id
+        ));
+    }
+    let registrations: Vec<Registration> = config
+        .members
+        .iter()
+        .map(|m| Registration {
+            public_key: m.public_key,
+            proof_of_possession: m.proof_of_possession,
+        })
+        .collect();
+    let roster = Roster::from_registrations(&registrations)
+        .map_err(|e| format!("the roster does not register: {e}"))?;
+    let key_path = dir.join(&config.key_file);
+    let key_text = read_bounded(&key_path, "key file")?;
+    let seed: [u8; 32] = hex::decode(key_text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            format!(
+                "key file {} does not hold 32 bytes of hex",
+                key_path.display()
+            )
+        })?;
+    let own = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+    if own != config.members[config.id as usize].public_key {
+        return Err(format!(
+            "the key in {} is not member {}'s key",
+            key_path.display(),
+            config.id
+        ));
+    }
+    Ok(LoadedNode {
+        store: dir.join(&config.store),
+        seed,
+        roster,
+        config,
+    })
+}
+
+/// Writes the files of a network of `nodes` finality members on this host into `dir`:
+/// `node-<i>.json`, `node-<i>.key` (fresh seeds from the OS), listening on
+/// `127.0.0.1:<base_port + i>`. Returns the configuration paths.
+pub fn write_local_network(
+    dir: &Path,
+    nodes: usize,
+    base_port: u16,
+    timing: FinalityTiming,
+) -> Result<Vec<PathBuf>, String> {
+    if nodes == 0 || nodes > 1000 {
+        return Err(format!("{nodes} nodes: between 1 and 1000"));
+    }
+    if base_port as usize + nodes > u16::MAX as usize {
+        return Err(format!("ports {base_port}.. do not fit {nodes} nodes"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let seeds: Vec<[u8; 32]> = (0..nodes).map(|_| rand::random()).collect();
+    let members: Vec<MemberEntry> = seeds
+        .iter()
+        .enumerate()
+        .map(|(i, seed)| {
+            let reg = MemberKey::from_seed(seed).registration();
+            MemberEntry {
+                public_key: reg.public_key,
+                proof_of_possession: reg.proof_of_possession,
+                address: SocketAddr::from(([127, 0, 0, 1], base_port + i as u16)),
+            }
+        })
+        .collect();
+    let mut paths = Vec::with_capacity(nodes);
+    for (i, seed) in seeds.iter().enumerate() {
+        let key_file = PathBuf::from(format!("node-{i}.key"));
+        write_private(&dir.join(&key_file), hex::encode(seed).as_bytes())?;
+        let config = NodeConfig {
+            role: Role::Finality,
+            id: i as NodeId,
+            listen: members[i].address,
+            key_file,
+            store: PathBuf::from(format!("node-{i}.redb")),
+            members: members.clone(),
+            finality: timing,
+        };
+        let path = dir.join(format!("node-{i}.json"));
+        let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// Writes a secret readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}

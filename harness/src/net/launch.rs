@@ -1,0 +1,252 @@
+//! A network of node processes on this host: `iosv net up`.
+//!
+//! Writes the network's files (fresh keys), starts one `iosv node` process per member on
+//! loopback ports, applies the planned faults (SIGKILL a node at a time, start it again after a
+//! pause), watches the processes' logs until every node has finalized the target number of
+//! heights or the deadline passes, stops them (SIGTERM, SIGKILL after a grace period) and checks
+//! the invariants across their stores (`super::check`).
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::check::{NetworkCheck, check_stores};
+use super::config::{FinalityTiming, load, write_local_network};
+
+/// A node killed with SIGKILL at `at` after the launch and started again `down` later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KillRestart {
+    pub node: usize,
+    pub at: Duration,
+    pub down: Duration,
+}
+
+impl std::str::FromStr for KillRestart {
+    type Err = String;
+
+    /// `NODE@AT_MS+DOWN_MS`, e.g. `1@1500+500`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}': expected NODE@AT_MS+DOWN_MS, e.g. 1@1500+500");
+        let (node, rest) = s.split_once('@').ok_or_else(bad)?;
+        let (at, down) = rest.split_once('+').ok_or_else(bad)?;
+        let num = |t: &str| t.trim().parse::<u64>().map_err(|_| bad());
+        Ok(KillRestart {
+            node: num(node)? as usize,
+            at: Duration::from_millis(num(at)?),
+            down: Duration::from_millis(num(down)?),
+        })
+    }
+}
+
+/// What to launch.
+#[derive(Clone, Debug)]
+pub struct LaunchPlan {
+    /// The `iosv` executable to run as each node.
+    pub exe: PathBuf,
+    pub dir: PathBuf,
+    pub nodes: usize,
+    pub base_port: u16,
+    /// Stop once every node finalized this many heights.
+    pub heights: u64,
+    /// Stop at this deadline whatever the heights.
+    pub deadline: Duration,
+    pub timing: FinalityTiming,
+    pub faults: Vec<KillRestart>,
+}
+
+/// How the launch went.
+#[derive(Debug, Serialize)]
+pub struct LaunchReport {
+    pub nodes: usize,
+    pub target_heights: u64,
+    /// Whether every node reached the target before the deadline.
+    pub reached: bool,
+    pub wall_s: f64,
+    /// Heights finalized by the slowest node per second of the run.
+    pub heights_per_s: f64,
+    /// Process starts per node (1 + restarts).
+    pub starts: Vec<u32>,
+    pub check: NetworkCheck,
+}
+
+impl LaunchReport {
+    pub fn ok(&self) -> bool {
+        self.reached && self.check.ok()
+    }
+}
+
+struct Proc {
+    config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+    starts: u32,
+}
+
+fn spawn(exe: &Path, p: &mut Proc) -> Result<(), String> {
+    let open = |path: &Path| {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let stdout = open(&p.log)?;
+    let stderr = open(&p.log.with_extension("err"))?;
+    let child = Command::new(exe)
+        .arg("node")
+        .arg("--config")
+        .arg(&p.config)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| format!("start {}: {e}", exe.display()))?;
+    p.child = Some(child);
+    p.starts += 1;
+    Ok(())
+}
+
+/// The highest finalized height + 1 a node's log shows (0 if none).
+fn heights_in_log(log: &Path) -> u64 {
+    let Ok(text) = std::fs::read_to_string(log) else {
+        return 0;
+    };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "finalized")
+        .filter_map(|v| v["height"].as_u64())
+        .map(|h| h + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: kill(2) on our own child's pid; no memory is touched.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, sig);
+    }
+}
+
+/// Stops a node: SIGTERM, then SIGKILL if it has not exited within `grace`.
+fn stop(child: &mut Child, grace: Duration) {
+    signal(child, libc::SIGTERM);
+    let until = Instant::now() + grace;
+    while Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Runs the plan (see the module documentation).
+pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
+    for f in &plan.faults {
+        if f.node >= plan.nodes {
+            return Err(format!(
+                "fault on node {} of a {}-node network",
+                f.node, plan.nodes
+            ));
+        }
+    }
+    let configs = write_local_network(&plan.dir, plan.nodes, plan.base_port, plan.timing)?;
+    let mut procs: Vec<Proc> = configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Proc {
+            config: c.clone(),
+            log: plan.dir.join(format!("node-{i}.log")),
+            child: None,
+            starts: 0,
+        })
+        .collect();
+    for p in &procs {
+        let _ = std::fs::remove_file(&p.log);
+    }
+    let begin = Instant::now();
+    let result = drive(plan, &mut procs, begin);
+    for p in &mut procs {
+        if let Some(mut child) = p.child.take() {
+            stop(&mut child, Duration::from_secs(5));
+        }
+    }
+    let reached = result?;
+    let wall_s = begin.elapsed().as_secs_f64();
+    let loaded = configs
+        .iter()
+        .map(|c| load(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let check = check_stores(&loaded)?;
+    let slowest = check.heights.iter().copied().min().unwrap_or(0);
+    Ok(LaunchReport {
+        nodes: plan.nodes,
+        target_heights: plan.heights,
+        reached,
+        wall_s,
+        heights_per_s: slowest as f64 / wall_s,
+        starts: procs.iter().map(|p| p.starts).collect(),
+        check,
+    })
+}
+
+/// Starts the nodes, applies the faults and waits for the target; whether it was reached.
+fn drive(plan: &LaunchPlan, procs: &mut [Proc], begin: Instant) -> Result<bool, String> {
+    for p in procs.iter_mut() {
+        spawn(&plan.exe, p)?;
+    }
+    // (node, when to kill, when to start again), done in order of time.
+    let mut kills: Vec<(usize, Duration, Duration)> = plan
+        .faults
+        .iter()
+        .map(|f| (f.node, f.at, f.at + f.down))
+        .collect();
+    let mut restarts: Vec<(usize, Duration)> = Vec::new();
+    loop {
+        let now = begin.elapsed();
+        kills.retain(|&(node, at, back)| {
+            if now < at {
+                return true;
+            }
+            if let Some(mut child) = procs[node].child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            restarts.push((node, back));
+            false
+        });
+        let mut due = Vec::new();
+        restarts.retain(|&(node, back)| {
+            if now < back {
+                return true;
+            }
+            due.push(node);
+            false
+        });
+        for node in due {
+            spawn(&plan.exe, &mut procs[node])?;
+        }
+        let all_up = kills.is_empty() && restarts.is_empty();
+        if all_up && procs.iter().all(|p| heights_in_log(&p.log) >= plan.heights) {
+            return Ok(true);
+        }
+        for (i, p) in procs.iter_mut().enumerate() {
+            if let Some(child) = p.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(format!(
+                    "node {i} exited early ({status}); see {}",
+                    p.log.with_extension("err").display()
+                ));
+            }
+        }
+        if now >= plan.deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
