@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 
 use crate::net::check::check_stores;
 use crate::net::config::{FinalityTiming, load, write_local_network};
-use crate::net::launch::{KillRestart, LaunchPlan, launch};
+use crate::net::launch::{KillRestart, LaunchPlan, launch, run_in_process};
 
 #[derive(Args, Debug)]
 pub struct NetArgs {
@@ -66,6 +66,10 @@ pub enum NetCommand {
         /// (NODE@AT_MS+DOWN_MS; repeatable).
         #[arg(long = "kill-restart")]
         kill_restart: Vec<KillRestart>,
+        /// Run the same league in this process over in-memory channels instead (no TCP, no
+        /// stores): the baseline for the process network's figures.
+        #[arg(long, conflicts_with = "kill_restart")]
+        in_process: bool,
     },
     /// Check a stopped network's stores together: agreement per height, certificates, no gaps.
     Check {
@@ -98,7 +102,18 @@ pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
             heights,
             seconds,
             kill_restart,
+            in_process,
         } => {
+            if *in_process {
+                let report = run_in_process(
+                    shape.nodes as usize,
+                    *heights,
+                    Duration::from_secs(*seconds),
+                    shape.timing(),
+                );
+                println!("{}", serde_json::to_string(&report)?);
+                return Ok(report.reached && report.check.ok());
+            }
             let plan = LaunchPlan {
                 exe: std::env::current_exe()?,
                 dir: shape.dir.clone(),

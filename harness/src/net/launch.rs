@@ -64,8 +64,12 @@ pub struct LaunchReport {
     pub target_heights: u64,
     /// Whether every node reached the target before the deadline.
     pub reached: bool,
+    /// From launch to stopped processes.
     pub wall_s: f64,
-    /// Heights finalized by the slowest node per second of the run.
+    /// When the launcher saw every node at the target (its logs are read every 100 ms).
+    pub reached_s: Option<f64>,
+    /// Heights finalized by the slowest node when the target was seen, per second since launch
+    /// (process start-up included).
     pub heights_per_s: f64,
     /// Process starts per node (1 + restarts).
     pub starts: Vec<u32>,
@@ -130,18 +134,75 @@ fn signal(child: &Child, sig: i32) {
     }
 }
 
-/// Stops a node: SIGTERM, then SIGKILL if it has not exited within `grace`.
-fn stop(child: &mut Child, grace: Duration) {
-    signal(child, libc::SIGTERM);
+/// Stops every node at once: SIGTERM to all, then SIGKILL to those that have not exited within
+/// `grace`.
+fn stop_all(procs: &mut [Proc], grace: Duration) {
+    let mut children: Vec<Child> = procs.iter_mut().filter_map(|p| p.child.take()).collect();
+    for child in &children {
+        signal(child, libc::SIGTERM);
+    }
     let until = Instant::now() + grace;
     while Instant::now() < until {
-        if let Ok(Some(_)) = child.try_wait() {
+        children.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
+        if children.is_empty() {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    for mut child in children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// The same league as [`launch`] would start, in this process on the real-time runner's
+/// channels (no TCP, no stores, no processes): the baseline the process network is compared with.
+#[derive(Debug, Serialize)]
+pub struct InProcessReport {
+    pub nodes: usize,
+    pub target_heights: u64,
+    pub reached: bool,
+    pub wall_s: f64,
+    pub heights_per_s: f64,
+    pub check: NetworkCheck,
+}
+
+/// Runs `nodes` finality members with `timing` on the real-time runner until each finalized
+/// `heights` (or `deadline`), and checks their logs as [`launch`] checks stores.
+pub fn run_in_process(
+    nodes: usize,
+    heights: u64,
+    deadline: Duration,
+    timing: FinalityTiming,
+) -> InProcessReport {
+    use crate::finality::{Member, ProposalSource};
+    use crate::node::Node;
+    let seeds: Vec<[u8; 32]> = (0..nodes).map(|_| rand::random()).collect();
+    let rng_seeds: Vec<[u8; 32]> = (0..nodes).map(|_| rand::random()).collect();
+    let proposals: ProposalSource =
+        std::sync::Arc::new(|m, h| Some(super::process::stand_in_proposal(m, h)));
+    let league = Member::league(&seeds, &rng_seeds, timing.config(), proposals);
+    let mut done = vec![0u64; nodes];
+    let begin = Instant::now();
+    let run = crate::runtime::run_until(league, begin, deadline, |r| {
+        done[r.node as usize] = r.output.height + 1;
+        done.iter().all(|&h| h >= heights)
+    });
+    let wall_s = begin.elapsed().as_secs_f64();
+    let verifier = &run.nodes[0];
+    let logs: Vec<Vec<crate::finality::Finality>> =
+        run.nodes.iter().map(|m| m.finalized().to_vec()).collect();
+    let check = super::check::check_logs(&logs, |f| verifier.state().finality_is_valid(f));
+    let slowest = check.heights.iter().copied().min().unwrap_or(0);
+    debug_assert!(run.nodes.iter().all(|m| (m.id() as usize) < nodes));
+    InProcessReport {
+        nodes,
+        target_heights: heights,
+        reached: slowest >= heights,
+        wall_s,
+        heights_per_s: slowest as f64 / wall_s,
+        check,
+    }
 }
 
 /// Runs the plan (see the module documentation).
@@ -170,11 +231,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
     }
     let begin = Instant::now();
     let result = drive(plan, &mut procs, begin);
-    for p in &mut procs {
-        if let Some(mut child) = p.child.take() {
-            stop(&mut child, Duration::from_secs(5));
-        }
-    }
+    stop_all(&mut procs, Duration::from_secs(5));
     let reached = result?;
     let wall_s = begin.elapsed().as_secs_f64();
     let loaded = configs
@@ -182,20 +239,25 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
         .map(|c| load(c))
         .collect::<Result<Vec<_>, _>>()?;
     let check = check_stores(&loaded)?;
-    let slowest = check.heights.iter().copied().min().unwrap_or(0);
     Ok(LaunchReport {
         nodes: plan.nodes,
         target_heights: plan.heights,
-        reached,
+        reached: reached.is_some(),
         wall_s,
-        heights_per_s: slowest as f64 / wall_s,
+        reached_s: reached.map(|(s, _)| s),
+        heights_per_s: reached.map_or(0.0, |(s, h)| h as f64 / s),
         starts: procs.iter().map(|p| p.starts).collect(),
         check,
     })
 }
 
-/// Starts the nodes, applies the faults and waits for the target; whether it was reached.
-fn drive(plan: &LaunchPlan, procs: &mut [Proc], begin: Instant) -> Result<bool, String> {
+/// Starts the nodes, applies the faults and waits for the target; when it was seen reached (and
+/// the slowest node's heights then), if it was.
+fn drive(
+    plan: &LaunchPlan,
+    procs: &mut [Proc],
+    begin: Instant,
+) -> Result<Option<(f64, u64)>, String> {
     for p in procs.iter_mut() {
         spawn(&plan.exe, p)?;
     }
@@ -230,9 +292,15 @@ fn drive(plan: &LaunchPlan, procs: &mut [Proc], begin: Instant) -> Result<bool, 
         for node in due {
             spawn(&plan.exe, &mut procs[node])?;
         }
-        let all_up = kills.is_empty() && restarts.is_empty();
-        if all_up && procs.iter().all(|p| heights_in_log(&p.log) >= plan.heights) {
-            return Ok(true);
+        if kills.is_empty() && restarts.is_empty() {
+            let slowest = procs
+                .iter()
+                .map(|p| heights_in_log(&p.log))
+                .min()
+                .unwrap_or(0);
+            if slowest >= plan.heights {
+                return Ok(Some((begin.elapsed().as_secs_f64(), slowest)));
+            }
         }
         for (i, p) in procs.iter_mut().enumerate() {
             if let Some(child) = p.child.as_mut()
@@ -245,7 +313,7 @@ fn drive(plan: &LaunchPlan, procs: &mut [Proc], begin: Instant) -> Result<bool, 
             }
         }
         if now >= plan.deadline {
-            return Ok(false);
+            return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(100));
     }

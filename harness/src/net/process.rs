@@ -48,6 +48,18 @@ pub struct ProcessReport {
     pub store_error: Option<String>,
 }
 
+/// CPU time (user + system) this process used so far, in seconds.
+fn process_cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct it is given; a zeroed rusage is a valid value.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
 /// The value member `member` proposes at `height` (see the module documentation).
 pub fn stand_in_proposal(member: u32, height: u64) -> Proposal {
     let mut h = Sha256::new();
@@ -141,14 +153,12 @@ pub fn run_finality_member(
     };
     let mut heights = recovered_heights;
     loop {
+        if terminate.load(Ordering::Acquire) {
+            stopped.store(true, Ordering::Release);
+        }
         let record = match out_rx.recv_timeout(Duration::from_millis(20)) {
             Ok(r) => r,
-            Err(channel::RecvTimeoutError::Timeout) => {
-                if terminate.load(Ordering::Acquire) {
-                    stopped.store(true, Ordering::Release);
-                }
-                continue;
-            }
+            Err(channel::RecvTimeoutError::Timeout) => continue,
             Err(channel::RecvTimeoutError::Disconnected) => break,
         };
         let f = &record.output;
@@ -177,7 +187,7 @@ pub fn run_finality_member(
         log,
         json!({"event": "stopped", "node": config.id, "heights": report.heights,
                "net": report.net, "store_error": report.store_error,
-               "seconds": start_at.elapsed().as_secs_f64()}),
+               "seconds": start_at.elapsed().as_secs_f64(), "cpu_s": process_cpu_seconds()}),
     );
     Ok(report)
 }
