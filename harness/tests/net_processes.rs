@@ -2,6 +2,8 @@
 //! - `iosv net up` runs four `iosv node` processes, kills two of them with SIGKILL mid-run and
 //!   starts them again from their stores; every node reaches the target height and the stores
 //!   agree at every height, each finality carrying a certificate that verifies;
+//! - the same through a partition between the two halves that heals, packet loss, message drops
+//!   and jitter on every link;
 //! - in one process, three honest members on the TCP transport keep finalizing while a
 //!   Byzantine fourth member and strangers throw garbage, impostor hellos, silent connections,
 //!   oversized and undecodable frames at them — each refused and counted, none fatal.
@@ -18,6 +20,7 @@ use ed25519_dalek::SigningKey;
 use iosv_harness::finality::{Config, Finality, Member, ProposalSource};
 use iosv_harness::net::channel::{HELLO_LEN, Identity, MAGIC, Members, initiate};
 use iosv_harness::net::check::check_logs;
+use iosv_harness::net::faults::LinkFaults;
 use iosv_harness::net::process::stand_in_proposal;
 use iosv_harness::net::transport::{Endpoint, NetConfig, NetCounters, start};
 use iosv_harness::runtime::{Drive, RtRecord};
@@ -126,6 +129,57 @@ fn node_processes_agree_through_sigkill_and_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn node_processes_agree_through_a_partition_loss_and_jitter() {
+    let dir = scratch("faults");
+    let base = free_ports(4);
+    let out = Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .args([
+            "net",
+            "up",
+            "--nodes",
+            "4",
+            "--heights",
+            "25",
+            "--seconds",
+            "120",
+        ])
+        .args(["--base-port", &base.to_string()])
+        .arg("--dir")
+        .arg(&dir)
+        // Halves {0, 1} and {2, 3} cut apart from 0.3 s to 1.1 s (no quorum on either side),
+        // 5% packet loss (retransmitted an RTO late), 1% of messages dropped for good, 20 ms of
+        // jitter on every link.
+        .args(["--partition", "300+800", "--loss", "0.05", "--drop", "0.01"])
+        .args(["--jitter-ms", "20"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "iosv net up failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["reached"], true);
+    assert_eq!(report["check"]["disagreements"], serde_json::json!([]));
+    assert_eq!(report["check"]["uncertified"], serde_json::json!([]));
+    // The partition and the drops happened: every node says how many messages they cost it.
+    let (mut partitioned, mut dropped) = (0, 0);
+    for node in 0..4 {
+        let log = std::fs::read_to_string(dir.join(format!("node-{node}.log"))).unwrap();
+        let stopped: serde_json::Value = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["event"] == "stopped")
+            .unwrap();
+        partitioned += stopped["net"]["partitioned"].as_u64().unwrap();
+        dropped += stopped["net"]["emulated_loss"].as_u64().unwrap();
+    }
+    assert!(partitioned > 0 && dropped > 0, "{partitioned} {dropped}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A closed port: dials to it are refused at once.
 fn closed_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
@@ -175,9 +229,13 @@ fn honest_members_keep_finalizing_while_peers_send_garbage() {
             members: members.clone(),
             addrs: addrs.clone(),
         };
-        let (transport, inbox, net) =
-            start::<iosv_harness::finality::Message>(listener, endpoint, net_config.clone())
-                .unwrap();
+        let (transport, inbox, net) = start::<iosv_harness::finality::Message>(
+            listener,
+            endpoint,
+            net_config.clone(),
+            LinkFaults::default(),
+        )
+        .unwrap();
         counters.push(net.counters());
         let out = out_tx.clone();
         let stopped = Arc::clone(&stopped);

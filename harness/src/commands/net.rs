@@ -8,8 +8,9 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 
 use crate::net::check::check_stores;
-use crate::net::config::{FinalityTiming, load, write_local_network};
-use crate::net::launch::{KillRestart, LaunchPlan, launch, run_in_process};
+use crate::net::config::{FinalityTiming, LocalNetwork, load, write_local_network};
+use crate::net::faults::LinkFaults;
+use crate::net::launch::{KillRestart, LaunchPlan, Window, launch, run_in_process};
 
 #[derive(Args, Debug)]
 pub struct NetArgs {
@@ -31,17 +32,53 @@ pub struct NetworkShape {
     /// How long a view may run before members ask for the next, in milliseconds.
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub view_timeout_ms: u64,
+    /// How long a fast-path node waits per tree level for its children, in milliseconds
+    /// (default: 20 plus twice the emulated delay and jitter).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub level_timeout_ms: Option<u64>,
     /// Run PBFT from view 1 only (no CoSi fast path).
     #[arg(long)]
     pub no_fast_path: bool,
+    /// Emulated delay on every link, milliseconds (at the sender; see net/faults.rs).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub delay_ms: u64,
+    /// Emulated uniform jitter on every link, up to this many milliseconds.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub jitter_ms: u64,
+    /// Emulated packet loss on every link, as TCP sees it: a lost message arrives an RTO (200 ms,
+    /// doubling per further loss) late and holds back the ones behind it.
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// Emulated message drops on every link: the probability that a message is gone for good.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop: f64,
 }
 
 impl NetworkShape {
     fn timing(&self) -> FinalityTiming {
         FinalityTiming {
             view_timeout_ms: self.view_timeout_ms,
+            level_timeout_ms: self
+                .level_timeout_ms
+                .unwrap_or(20 + 2 * (self.delay_ms + self.jitter_ms)),
             fast_path: !self.no_fast_path,
             ..FinalityTiming::default()
+        }
+    }
+
+    fn network(&self) -> LocalNetwork {
+        LocalNetwork {
+            nodes: self.nodes as usize,
+            base_port: self.base_port,
+            timing: self.timing(),
+            link: LinkFaults {
+                delay_ms: self.delay_ms,
+                jitter_ms: self.jitter_ms,
+                loss: self.loss,
+                drop: self.drop,
+                partitions: Vec::new(),
+            },
+            halves: Vec::new(),
         }
     }
 }
@@ -66,9 +103,13 @@ pub enum NetCommand {
         /// (NODE@AT_MS+DOWN_MS; repeatable).
         #[arg(long = "kill-restart")]
         kill_restart: Vec<KillRestart>,
+        /// Cut the first half of the nodes off from the second AT_MS after launch for LEN_MS
+        /// (AT_MS+LEN_MS; repeatable).
+        #[arg(long)]
+        partition: Vec<Window>,
         /// Run the same league in this process over in-memory channels instead (no TCP, no
         /// stores): the baseline for the process network's figures.
-        #[arg(long, conflicts_with = "kill_restart")]
+        #[arg(long, conflicts_with_all = ["kill_restart", "partition"])]
         in_process: bool,
     },
     /// Check a stopped network's stores together: agreement per height, certificates, no gaps.
@@ -85,13 +126,8 @@ pub enum NetCommand {
 pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
     match &args.command {
         NetCommand::Init(shape) => {
-            let paths = write_local_network(
-                &shape.dir,
-                shape.nodes as usize,
-                shape.base_port,
-                shape.timing(),
-            )
-            .map_err(|e| anyhow!(e))?;
+            let paths =
+                write_local_network(&shape.dir, &shape.network()).map_err(|e| anyhow!(e))?;
             for p in paths {
                 println!("{}", p.display());
             }
@@ -102,6 +138,7 @@ pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
             heights,
             seconds,
             kill_restart,
+            partition,
             in_process,
         } => {
             if *in_process {
@@ -117,11 +154,10 @@ pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
             let plan = LaunchPlan {
                 exe: std::env::current_exe()?,
                 dir: shape.dir.clone(),
-                nodes: shape.nodes as usize,
-                base_port: shape.base_port,
+                network: shape.network(),
+                partitions: partition.clone(),
                 heights: *heights,
                 deadline: Duration::from_secs(*seconds),
-                timing: shape.timing(),
                 faults: kill_restart.clone(),
             };
             let report = launch(&plan).map_err(|e| anyhow!(e))?;

@@ -26,6 +26,7 @@ use ed25519_dalek::SigningKey;
 use iosv_engine::cosi::schnorr::{MemberKey, Registration, Roster};
 use serde::{Deserialize, Serialize};
 
+use super::faults::{LinkFaults, Partition};
 use crate::finality::Config as FinalityConfig;
 use crate::node::{MICROS_PER_MS, NodeId};
 
@@ -85,7 +86,7 @@ impl FinalityTiming {
 }
 
 /// A node process's configuration file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
     pub role: Role,
@@ -96,6 +97,9 @@ pub struct NodeConfig {
     pub members: Vec<MemberEntry>,
     #[serde(default)]
     pub finality: FinalityTiming,
+    /// Faults this node applies to what it sends (`super::faults`).
+    #[serde(default, skip_serializing_if = "LinkFaults::is_none")]
+    pub link: LinkFaults,
 }
 
 /// A configuration checked and resolved: paths absolute, roster built, key loaded.
@@ -147,6 +151,10 @@ pub fn load(path: &Path) -> Result<LoadedNode, String> {
             config.id
         ));
     }
+    config
+        .link
+        .validate(members)
+        .map_err(|e| format!("configuration {}: link: {e}", path.display()))?;
     let registrations: Vec<Registration> = config
         .members
         .iter()
@@ -184,15 +192,24 @@ pub fn load(path: &Path) -> Result<LoadedNode, String> {
     })
 }
 
-/// Writes the files of a network of `nodes` finality members on this host into `dir`:
-/// `node-<i>.json`, `node-<i>.key` (fresh seeds from the OS), listening on
-/// `127.0.0.1:<base_port + i>`. Returns the configuration paths.
-pub fn write_local_network(
-    dir: &Path,
-    nodes: usize,
-    base_port: u16,
-    timing: FinalityTiming,
-) -> Result<Vec<PathBuf>, String> {
+/// A network of finality members on this host, as `iosv net init` and `iosv net up` write it.
+#[derive(Clone, Debug)]
+pub struct LocalNetwork {
+    pub nodes: usize,
+    /// Node `i` listens on `127.0.0.1:<base_port + i>`.
+    pub base_port: u16,
+    pub timing: FinalityTiming,
+    /// Delay, jitter and loss on every link (partitions come from `halves`).
+    pub link: LinkFaults,
+    /// Windows (Unix milliseconds, from–until) in which the first half of the nodes
+    /// (`0..nodes/2`) and the second cannot reach each other.
+    pub halves: Vec<(u64, u64)>,
+}
+
+/// Writes the files of `net` into `dir`: `node-<i>.json`, `node-<i>.key` (fresh seeds from the
+/// OS). Returns the configuration paths.
+pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf>, String> {
+    let (nodes, base_port) = (net.nodes, net.base_port);
     if nodes == 0 || nodes > 1000 {
         return Err(format!("{nodes} nodes: between 1 and 1000"));
     }
@@ -214,7 +231,21 @@ pub fn write_local_network(
         })
         .collect();
     let mut paths = Vec::with_capacity(nodes);
+    let half = nodes / 2;
     for (i, seed) in seeds.iter().enumerate() {
+        let other_half: Vec<NodeId> = if i < half {
+            (half..nodes).map(|j| j as NodeId).collect()
+        } else {
+            (0..half).map(|j| j as NodeId).collect()
+        };
+        let mut link = net.link.clone();
+        link.partitions
+            .extend(net.halves.iter().map(|&(from, until)| Partition {
+                from_unix_ms: from,
+                until_unix_ms: until,
+                peers: other_half.clone(),
+            }));
+        link.validate(nodes)?;
         let key_file = PathBuf::from(format!("node-{i}.key"));
         write_private(&dir.join(&key_file), hex::encode(seed).as_bytes())?;
         let config = NodeConfig {
@@ -224,7 +255,8 @@ pub fn write_local_network(
             key_file,
             store: PathBuf::from(format!("node-{i}.redb")),
             members: members.clone(),
-            finality: timing,
+            finality: net.timing,
+            link,
         };
         let path = dir.join(format!("node-{i}.json"));
         let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;

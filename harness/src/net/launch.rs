@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::check::{NetworkCheck, check_stores};
-use super::config::{FinalityTiming, load, write_local_network};
+use super::config::{FinalityTiming, LocalNetwork, load, write_local_network};
 
 /// A node killed with SIGKILL at `at` after the launch and started again `down` later.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,19 +41,50 @@ impl std::str::FromStr for KillRestart {
     }
 }
 
+/// A window after launch: starts `at`, lasts `len`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub at: Duration,
+    pub len: Duration,
+}
+
+impl std::str::FromStr for Window {
+    type Err = String;
+
+    /// `AT_MS+LEN_MS`, e.g. `1000+800`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}': expected AT_MS+LEN_MS, e.g. 1000+800");
+        let (at, len) = s.split_once('+').ok_or_else(bad)?;
+        let num = |t: &str| t.trim().parse::<u64>().map_err(|_| bad());
+        Ok(Window {
+            at: Duration::from_millis(num(at)?),
+            len: Duration::from_millis(num(len)?),
+        })
+    }
+}
+
+/// Unix milliseconds `w.at` after `origin` and `w.len` later.
+pub fn unix_window(origin: std::time::SystemTime, w: Window) -> (u64, u64) {
+    let from = (origin + w.at)
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    (from, from + w.len.as_millis() as u64)
+}
+
 /// What to launch.
 #[derive(Clone, Debug)]
 pub struct LaunchPlan {
     /// The `iosv` executable to run as each node.
     pub exe: PathBuf,
     pub dir: PathBuf,
-    pub nodes: usize,
-    pub base_port: u16,
+    /// The network; its `halves` are replaced by `partitions`, timed from the launch.
+    pub network: LocalNetwork,
+    /// Windows after launch in which the two halves of the network cannot reach each other.
+    pub partitions: Vec<Window>,
     /// Stop once every node finalized this many heights.
     pub heights: u64,
     /// Stop at this deadline whatever the heights.
     pub deadline: Duration,
-    pub timing: FinalityTiming,
     pub faults: Vec<KillRestart>,
 }
 
@@ -207,15 +238,25 @@ pub fn run_in_process(
 
 /// Runs the plan (see the module documentation).
 pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
+    let nodes = plan.network.nodes;
     for f in &plan.faults {
-        if f.node >= plan.nodes {
+        if f.node >= nodes {
             return Err(format!(
-                "fault on node {} of a {}-node network",
-                f.node, plan.nodes
+                "fault on node {} of a {nodes}-node network",
+                f.node
             ));
         }
     }
-    let configs = write_local_network(&plan.dir, plan.nodes, plan.base_port, plan.timing)?;
+    let launched = std::time::SystemTime::now();
+    let network = LocalNetwork {
+        halves: plan
+            .partitions
+            .iter()
+            .map(|&w| unix_window(launched, w))
+            .collect(),
+        ..plan.network.clone()
+    };
+    let configs = write_local_network(&plan.dir, &network)?;
     let mut procs: Vec<Proc> = configs
         .iter()
         .enumerate()
@@ -240,7 +281,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let check = check_stores(&loaded)?;
     Ok(LaunchReport {
-        nodes: plan.nodes,
+        nodes,
         target_heights: plan.heights,
         reached: reached.is_some(),
         wall_s,

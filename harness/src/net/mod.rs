@@ -6,6 +6,7 @@
 //!   lengths).
 //! - [`transport`]: [`transport::TcpTransport`], the [`crate::node::Transport`] over those
 //!   channels, with every queue and connection count bounded.
+//! - [`faults`]: link delay, jitter, loss and partitions, emulated at the sender.
 //! - [`config`]: a node process's configuration file (and a local network's files).
 //! - [`store`]: a node's durable state in redb, written before the node speaks.
 //! - [`process`]: one node process (`iosv node`): a finality member over TCP, with its store.
@@ -19,6 +20,7 @@
 pub mod channel;
 pub mod check;
 pub mod config;
+pub mod faults;
 pub mod launch;
 pub mod process;
 pub mod store;

@@ -112,6 +112,7 @@ pub fn run_finality_member(
         listener,
         endpoint,
         NetConfig::for_members(config.members.len()),
+        config.link.clone(),
     )
     .map_err(|e| format!("transport: {e}"))?;
     let line = |log: &mut dyn Write, value: serde_json::Value| {

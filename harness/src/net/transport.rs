@@ -25,7 +25,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam::channel::{
     self, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError,
@@ -34,6 +34,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::channel::{Identity, Members, initiate, respond};
+use super::faults::{Emulator, LinkFaults, Verdict};
 use crate::node::{NodeId, Time, Transport};
 use crate::runtime::Envelope;
 
@@ -92,6 +93,10 @@ pub struct NetCounters {
     pub refused: AtomicU64,
     /// Inbound connections ended by a bad frame (over the bound, forged, undecodable).
     pub bad_frames: AtomicU64,
+    /// Messages dropped by the emulated loss.
+    pub emulated_loss: AtomicU64,
+    /// Messages dropped by an emulated partition.
+    pub partitioned: AtomicU64,
 }
 
 /// A snapshot of [`NetCounters`].
@@ -106,6 +111,8 @@ pub struct NetStats {
     pub accepted: u64,
     pub refused: u64,
     pub bad_frames: u64,
+    pub emulated_loss: u64,
+    pub partitioned: u64,
 }
 
 impl NetCounters {
@@ -121,6 +128,8 @@ impl NetCounters {
             accepted: get(&self.accepted),
             refused: get(&self.refused),
             bad_frames: get(&self.bad_frames),
+            emulated_loss: get(&self.emulated_loss),
+            partitioned: get(&self.partitioned),
         }
     }
 }
@@ -151,12 +160,16 @@ struct Shared {
     generation: AtomicU64,
 }
 
+/// A message queued for a peer: when it may leave (emulated delay) and its encoding.
+type Queued = (Option<Instant>, Vec<u8>);
+
 /// A node's outgoing side: implements [`Transport`] by encoding each message (JSON) and queueing
-/// it for its peer's writer thread.
+/// it for its peer's writer thread, after the emulated link faults if any.
 pub struct TcpTransport<M> {
-    queues: Vec<Option<Sender<Vec<u8>>>>,
+    queues: Vec<Option<Sender<Queued>>>,
     counters: Arc<NetCounters>,
     max_frame: usize,
+    emulator: Option<Emulator>,
     _msg: PhantomData<fn(M)>,
 }
 
@@ -165,6 +178,19 @@ impl<M: Serialize> Transport<M> for TcpTransport<M> {
         let Some(Some(queue)) = self.queues.get(to as usize) else {
             return;
         };
+        let due = match self.emulator.as_mut().map(|e| e.judge(to)) {
+            None => None,
+            Some(Verdict::Send(d)) if d.is_zero() => None,
+            Some(Verdict::Send(d)) => Some(Instant::now() + d),
+            Some(Verdict::Lost) => {
+                bump(&self.counters.emulated_loss);
+                return;
+            }
+            Some(Verdict::Partitioned) => {
+                bump(&self.counters.partitioned);
+                return;
+            }
+        };
         let bytes = match serde_json::to_vec(&msg) {
             Ok(b) if b.len() <= self.max_frame => b,
             _ => {
@@ -172,7 +198,7 @@ impl<M: Serialize> Transport<M> for TcpTransport<M> {
                 return;
             }
         };
-        match queue.try_send(bytes) {
+        match queue.try_send((due, bytes)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => bump(&self.counters.dropped_full),
             Err(TrySendError::Disconnected(_)) => {}
@@ -222,6 +248,7 @@ pub fn start<M>(
     listener: TcpListener,
     endpoint: Endpoint,
     config: NetConfig,
+    faults: LinkFaults,
 ) -> io::Result<(TcpTransport<M>, Receiver<Envelope<M>>, NetHandle)>
 where
     M: DeserializeOwned + Send + 'static,
@@ -257,7 +284,7 @@ where
             queues.push(None);
             continue;
         }
-        let (tx, rx) = channel::bounded::<Vec<u8>>(config.send_queue);
+        let (tx, rx) = channel::bounded::<Queued>(config.send_queue);
         queues.push(Some(tx));
         let shared = Arc::clone(&shared);
         threads.push(
@@ -279,6 +306,7 @@ where
             queues,
             counters,
             max_frame: config.max_frame,
+            emulator: (!faults.is_none()).then(|| Emulator::new(faults)),
             _msg: PhantomData,
         },
         inbox_rx,
@@ -304,7 +332,7 @@ fn sleep_unless_stopped(shared: &Shared, wait: Duration) -> bool {
 }
 
 /// Dials `peer` and keeps writing its queue, redialling when the connection breaks.
-fn writer(shared: &Shared, peer: NodeId, queue: &Receiver<Vec<u8>>) {
+fn writer(shared: &Shared, peer: NodeId, queue: &Receiver<Queued>) {
     let (first, longest) = shared.config.redial;
     let mut backoff = first;
     let addr = shared.endpoint.addrs[peer as usize];
@@ -358,10 +386,19 @@ fn writer(shared: &Shared, peer: NodeId, queue: &Receiver<Vec<u8>>) {
             // Write what is queued as one burst, then flush.
             let mut written = 0u64;
             let mut failed = false;
-            for msg in std::iter::once(first_msg).chain(queue.try_iter().take(256)) {
+            for (due, msg) in std::iter::once(first_msg).chain(queue.try_iter().take(256)) {
                 if failed {
                     bump(&shared.counters.lost_in_flight);
                     continue;
+                }
+                if let Some(wait) = due.and_then(|d| d.checked_duration_since(Instant::now())) {
+                    // An emulated delay: what is written so far goes first.
+                    if out.flush().is_err() {
+                        failed = true;
+                        bump(&shared.counters.lost_in_flight);
+                        continue;
+                    }
+                    thread::sleep(wait);
                 }
                 match sealer.write(&mut out, &msg) {
                     Ok(()) => written += 1,
