@@ -18,7 +18,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 . ./flags.sh
 
-ALL_TARGETS=(tx header snapshot fraud_proof drp_transcript msb bootstrap jsonl config crypto)
+ALL_TARGETS=(tx header snapshot fraud_proof drp_transcript msb bootstrap jsonl config crypto net)
 
 build_only=0
 if [[ "${1:-}" == "--build-only" ]]; then

@@ -6,7 +6,8 @@
 //!   and jitter on every link;
 //! - in one process, three honest members on the TCP transport keep finalizing while a
 //!   Byzantine fourth member and strangers throw garbage, impostor hellos, silent connections,
-//!   oversized and undecodable frames at them — each refused and counted, none fatal.
+//!   oversized and undecodable frames at them — each refused and counted, none fatal, and the
+//!   node's Prometheus endpoint reports the same counts.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -21,6 +22,7 @@ use iosv_harness::finality::{Config, Finality, Member, ProposalSource};
 use iosv_harness::net::channel::{HELLO_LEN, Identity, MAGIC, Members, initiate};
 use iosv_harness::net::check::check_logs;
 use iosv_harness::net::faults::LinkFaults;
+use iosv_harness::net::metrics;
 use iosv_harness::net::process::stand_in_proposal;
 use iosv_harness::net::transport::{Endpoint, NetConfig, NetCounters, start};
 use iosv_harness::runtime::{Drive, RtRecord};
@@ -304,4 +306,24 @@ fn honest_members_keep_finalizing_while_peers_send_garbage() {
     let node0 = counters[0].snapshot();
     assert!(node0.refused >= 3, "{node0:?}");
     assert!(node0.bad_frames >= 2, "{node0:?}");
+    // The node's Prometheus endpoint says the same.
+    let addr = metrics::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        metrics::registry(Arc::clone(&counters[0]), Arc::default()),
+    )
+    .unwrap();
+    let mut http = TcpStream::connect(addr).unwrap();
+    http.write_all(b"GET /metrics HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut http, &mut text).unwrap();
+    let refused = format!(
+        "iosv_net_connections_total{{outcome=\"refused\"}} {}",
+        node0.refused
+    );
+    let bad = format!(
+        "iosv_net_connections_total{{outcome=\"bad_frame\"}} {}",
+        node0.bad_frames
+    );
+    assert!(text.contains(&refused) && text.contains(&bad), "{text}");
 }

@@ -212,17 +212,27 @@ pub async fn serve_metrics(
     metrics: Arc<Metrics>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_openmetrics(listener, Arc::new(move || metrics.render()), shutdown).await
+}
+
+/// Serves `GET /metrics` with the text `render` gives at each scrape (OpenMetrics) until
+/// `shutdown` resolves: the one metrics endpoint of the service and of `iosv node`.
+pub async fn serve_openmetrics(
+    listener: tokio::net::TcpListener,
+    render: Arc<dyn Fn() -> String + Send + Sync>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
-            let metrics = Arc::clone(&metrics);
+            let render = Arc::clone(&render);
             async move {
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
                         "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     )],
-                    metrics.render(),
+                    render(),
                 )
             }
         }),

@@ -39,6 +39,9 @@ pub struct NetworkShape {
     /// Run PBFT from view 1 only (no CoSi fast path).
     #[arg(long)]
     pub no_fast_path: bool,
+    /// Node i serves Prometheus metrics on 127.0.0.1:(metrics-base-port + i).
+    #[arg(long)]
+    pub metrics_base_port: Option<u16>,
     /// Emulated delay on every link, milliseconds (at the sender; see net/faults.rs).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub delay_ms: u64,
@@ -79,6 +82,7 @@ impl NetworkShape {
                 partitions: Vec::new(),
             },
             halves: Vec::new(),
+            metrics_base_port: self.metrics_base_port,
         }
     }
 }

@@ -283,16 +283,8 @@ pub fn respond<S: Read + Write>(
 
 fn sealed_pair(keys: SessionKeys, max_frame: usize) -> (FrameSealer, FrameOpener) {
     (
-        FrameSealer {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(&keys.send)),
-            counter: 0,
-            max_frame,
-        },
-        FrameOpener {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(&keys.recv)),
-            counter: 0,
-            max_frame,
-        },
+        FrameSealer::new(&keys.send, max_frame),
+        FrameOpener::new(&keys.recv, max_frame),
     )
 }
 
@@ -310,6 +302,15 @@ pub struct FrameSealer {
 }
 
 impl FrameSealer {
+    /// A sealer under `key` (a direction's key from the handshake), counting from frame 0.
+    pub fn new(key: &[u8; 32], max_frame: usize) -> FrameSealer {
+        FrameSealer {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+            counter: 0,
+            max_frame,
+        }
+    }
+
     /// Writes `payload` as the next frame.
     pub fn write<W: Write>(&mut self, out: &mut W, payload: &[u8]) -> Result<(), ChannelError> {
         if payload.len() > self.max_frame {
@@ -350,6 +351,15 @@ pub struct FrameOpener {
 }
 
 impl FrameOpener {
+    /// An opener under `key` (a direction's key from the handshake), expecting frame 0 first.
+    pub fn new(key: &[u8; 32], max_frame: usize) -> FrameOpener {
+        FrameOpener {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+            counter: 0,
+            max_frame,
+        }
+    }
+
     /// Reads and opens the next frame. `Ok(None)` when the stream ended cleanly between frames.
     pub fn read<R: Read>(&mut self, input: &mut R) -> Result<Option<Vec<u8>>, ChannelError> {
         let mut len_bytes = [0u8; 4];

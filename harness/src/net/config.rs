@@ -97,6 +97,9 @@ pub struct NodeConfig {
     pub members: Vec<MemberEntry>,
     #[serde(default)]
     pub finality: FinalityTiming,
+    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<SocketAddr>,
     /// Faults this node applies to what it sends (`super::faults`).
     #[serde(default, skip_serializing_if = "LinkFaults::is_none")]
     pub link: LinkFaults,
@@ -204,6 +207,8 @@ pub struct LocalNetwork {
     /// Windows (Unix milliseconds, from–until) in which the first half of the nodes
     /// (`0..nodes/2`) and the second cannot reach each other.
     pub halves: Vec<(u64, u64)>,
+    /// Node `i` serves metrics on `127.0.0.1:<metrics_base_port + i>`, if set.
+    pub metrics_base_port: Option<u16>,
 }
 
 /// Writes the files of `net` into `dir`: `node-<i>.json`, `node-<i>.key` (fresh seeds from the
@@ -256,6 +261,9 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
             store: PathBuf::from(format!("node-{i}.redb")),
             members: members.clone(),
             finality: net.timing,
+            metrics: net
+                .metrics_base_port
+                .map(|p| SocketAddr::from(([127, 0, 0, 1], p.saturating_add(i as u16)))),
             link,
         };
         let path = dir.join(format!("node-{i}.json"));

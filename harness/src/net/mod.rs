@@ -11,6 +11,7 @@
 //! - [`store`]: a node's durable state in redb, written before the node speaks.
 //! - [`process`]: one node process (`iosv node`): a finality member over TCP, with its store.
 //! - [`launch`]: a network of node processes on this host (`iosv net up`), with faults.
+//! - [`metrics`]: a node's Prometheus endpoint.
 //! - [`check`]: the invariants across the nodes of a network, from their stores.
 //!
 //! The nodes themselves are the protocol's state machines, unchanged: a process runs one of them
@@ -22,6 +23,7 @@ pub mod check;
 pub mod config;
 pub mod faults;
 pub mod launch;
+pub mod metrics;
 pub mod process;
 pub mod store;
 pub mod transport;

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::channel::{Identity, Members};
 use super::config::LoadedNode;
+use super::metrics::{NodeCounters, registry, serve as serve_metrics};
 use super::store::FinalityStore;
 use super::transport::{Endpoint, NetConfig, NetStats, start};
 use crate::finality::{Member, Node as FinalityNode, Proposal, ProposalSource};
@@ -115,6 +116,17 @@ pub fn run_finality_member(
         config.link.clone(),
     )
     .map_err(|e| format!("transport: {e}"))?;
+    let counters = Arc::new(NodeCounters::default());
+    counters
+        .incarnation
+        .store(recovered.incarnation, Ordering::Relaxed);
+    let metrics_addr = match config.metrics {
+        Some(addr) => Some(serve_metrics(
+            addr,
+            registry(net.counters(), Arc::clone(&counters)),
+        )?),
+        None => None,
+    };
     let line = |log: &mut dyn Write, value: serde_json::Value| {
         let _ = writeln!(log, "{value}");
         let _ = log.flush();
@@ -122,13 +134,15 @@ pub fn run_finality_member(
     line(
         log,
         json!({"event": "started", "node": config.id, "incarnation": recovered.incarnation,
-               "recovered_heights": recovered_heights, "listen": config.listen.to_string()}),
+               "recovered_heights": recovered_heights, "listen": config.listen.to_string(),
+               "metrics": metrics_addr.map(|a| format!("http://{a}/metrics"))}),
     );
     let (out_tx, out_rx) = channel::unbounded();
     let stopped = Arc::new(AtomicBool::new(false));
     let store_error: Arc<std::sync::Mutex<Option<String>>> = Default::default();
     let start_at = Instant::now();
     let runner = {
+        let counters = Arc::clone(&counters);
         let stopped = Arc::clone(&stopped);
         let store_error = Arc::clone(&store_error);
         std::thread::Builder::new()
@@ -140,13 +154,26 @@ pub fn run_finality_member(
                     roster: roster_size,
                     stopped: &stopped,
                 };
-                drive.node(member, &inbox, transport, &out_tx, |m: &Member| match store
-                    .save(&m.state().durable(), m.finalized())
-                {
-                    Ok(()) => true,
-                    Err(e) => {
-                        *store_error.lock().expect("not poisoned") = Some(e.to_string());
-                        false
+                drive.node(member, &inbox, transport, &out_tx, |m: &Member| {
+                    let began = Instant::now();
+                    match store.save(&m.state().durable(), m.finalized()) {
+                        Ok(committed) => {
+                            if committed {
+                                counters.store_commits.fetch_add(1, Ordering::Relaxed);
+                                counters.store_commit_nanos.fetch_add(
+                                    began.elapsed().as_nanos() as u64,
+                                    Ordering::Relaxed,
+                                );
+                            }
+                            counters
+                                .finalized_height
+                                .store(m.finalized().len() as u64, Ordering::Relaxed);
+                            true
+                        }
+                        Err(e) => {
+                            *store_error.lock().expect("not poisoned") = Some(e.to_string());
+                            false
+                        }
                     }
                 })
             })

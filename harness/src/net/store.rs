@@ -116,11 +116,11 @@ impl FinalityStore {
     }
 
     /// Saves `durable` and the finalities of `finalized` not yet written, in one durable commit;
-    /// nothing when neither changed.
-    pub fn save(&mut self, durable: &Durable, finalized: &[Finality]) -> Result<(), StoreError> {
+    /// nothing when neither changed. Whether it committed.
+    pub fn save(&mut self, durable: &Durable, finalized: &[Finality]) -> Result<bool, StoreError> {
         let encoded = serde_json::to_vec(durable).map_err(err("encode durable state"))?;
         if encoded == self.written_durable && finalized.len() == self.written_heights {
-            return Ok(());
+            return Ok(false);
         }
         if finalized.len() < self.written_heights {
             return Err(StoreError {
@@ -148,7 +148,7 @@ impl FinalityStore {
         txn.commit().map_err(err("commit"))?;
         self.written_durable = encoded;
         self.written_heights = finalized.len();
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -205,9 +205,9 @@ mod tests {
                 ..Durable::default()
             };
             durable.prepared_for.insert(3, [7; 32]);
-            store.save(&durable, &[finality(0), finality(1)]).unwrap();
+            assert!(store.save(&durable, &[finality(0), finality(1)]).unwrap());
             // Saving the same again writes nothing and fails nothing.
-            store.save(&durable, &[finality(0), finality(1)]).unwrap();
+            assert!(!store.save(&durable, &[finality(0), finality(1)]).unwrap());
             // A log that shrank is a caller's bug, refused.
             assert!(store.save(&durable, &[finality(0)]).is_err());
         }
