@@ -42,6 +42,10 @@ pub struct NetworkShape {
     /// Node i serves Prometheus metrics on 127.0.0.1:(metrics-base-port + i).
     #[arg(long)]
     pub metrics_base_port: Option<u16>,
+    /// Commit the nodes' stores without waiting for the disk — to measure what durability costs
+    /// only: a crash may then make a node forget what it signed.
+    #[arg(long)]
+    pub unsafe_no_fsync: bool,
     /// Emulated delay on every link, milliseconds (at the sender; see net/faults.rs).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub delay_ms: u64,
@@ -83,6 +87,7 @@ impl NetworkShape {
             },
             halves: Vec::new(),
             metrics_base_port: self.metrics_base_port,
+            unsafe_no_fsync: self.unsafe_no_fsync,
         }
     }
 }

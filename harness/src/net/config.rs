@@ -100,6 +100,10 @@ pub struct NodeConfig {
     /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<SocketAddr>,
+    /// Commit the store without waiting for the disk: for measuring what durability costs only
+    /// (a crash may then lose what the node signed, and it may sign twice).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsafe_no_fsync: bool,
     /// Faults this node applies to what it sends (`super::faults`).
     #[serde(default, skip_serializing_if = "LinkFaults::is_none")]
     pub link: LinkFaults,
@@ -209,6 +213,8 @@ pub struct LocalNetwork {
     pub halves: Vec<(u64, u64)>,
     /// Node `i` serves metrics on `127.0.0.1:<metrics_base_port + i>`, if set.
     pub metrics_base_port: Option<u16>,
+    /// See [`NodeConfig::unsafe_no_fsync`].
+    pub unsafe_no_fsync: bool,
 }
 
 /// Writes the files of `net` into `dir`: `node-<i>.json`, `node-<i>.key` (fresh seeds from the
@@ -261,6 +267,7 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
             store: PathBuf::from(format!("node-{i}.redb")),
             members: members.clone(),
             finality: net.timing,
+            unsafe_no_fsync: net.unsafe_no_fsync,
             metrics: net
                 .metrics_base_port
                 .map(|p| SocketAddr::from(([127, 0, 0, 1], p.saturating_add(i as u16)))),

@@ -83,7 +83,8 @@ pub fn run_finality_member(
     log: &mut dyn Write,
 ) -> Result<ProcessReport, String> {
     let config = &loaded.config;
-    let (mut store, recovered) = FinalityStore::open(&loaded.store).map_err(|e| e.to_string())?;
+    let (mut store, recovered) = FinalityStore::open_with(&loaded.store, !config.unsafe_no_fsync)
+        .map_err(|e| e.to_string())?;
     let recovered_heights = recovered.finalized.len() as u64;
     let inner = FinalityNode::recover_from_seed(
         config.id,

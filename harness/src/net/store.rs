@@ -37,6 +37,9 @@ pub struct Recovered {
 /// An open store, remembering what it last wrote so that saving an unchanged state costs nothing.
 pub struct FinalityStore {
     db: Database,
+    /// Commits wait for the disk (fsync). Off only to measure what that costs: a store that
+    /// does not sync loses its last commits to a crash, and the node may then sign twice.
+    sync: bool,
     written_durable: Vec<u8>,
     written_heights: usize,
 }
@@ -60,6 +63,12 @@ impl FinalityStore {
     /// Opens (or creates) the store at `path`, starts a new incarnation and returns what it held.
     /// A store whose records do not decode, or whose finalized heights have a gap, is refused.
     pub fn open(path: &Path) -> Result<(FinalityStore, Recovered), StoreError> {
+        FinalityStore::open_with(path, true)
+    }
+
+    /// [`FinalityStore::open`], with commits that wait for the disk or (`sync` false, for
+    /// measurement only) that do not.
+    pub fn open_with(path: &Path, sync: bool) -> Result<(FinalityStore, Recovered), StoreError> {
         let db = Database::create(path).map_err(err("open"))?;
         let txn = db.begin_write().map_err(err("begin"))?;
         let recovered = {
@@ -109,6 +118,7 @@ impl FinalityStore {
         txn.commit().map_err(err("commit incarnation"))?;
         let store = FinalityStore {
             db,
+            sync,
             written_durable: serde_json::to_vec(&recovered.durable).map_err(err("encode"))?,
             written_heights: recovered.finalized.len(),
         };
@@ -132,7 +142,11 @@ impl FinalityStore {
                 ),
             });
         }
-        let txn = self.db.begin_write().map_err(err("begin"))?;
+        let mut txn = self.db.begin_write().map_err(err("begin"))?;
+        if !self.sync {
+            txn.set_durability(redb::Durability::None)
+                .map_err(err("durability"))?;
+        }
         {
             let mut meta = txn.open_table(META).map_err(err("meta table"))?;
             meta.insert("durable", encoded.as_slice())

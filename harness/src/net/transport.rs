@@ -210,6 +210,8 @@ impl<M: Serialize> Transport<M> for TcpTransport<M> {
 pub struct NetHandle {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    /// The listener's address: a connection to it wakes the acceptor to see the stop flag.
+    own_addr: SocketAddr,
 }
 
 impl NetHandle {
@@ -224,7 +226,10 @@ impl NetHandle {
     /// Stops dialling, accepting and reading; closes every connection; waits for the listener
     /// and writer threads.
     pub fn shutdown(&mut self) {
-        self.shared.stop.store(true, Ordering::Release);
+        if self.shared.stop.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = TcpStream::connect_timeout(&self.own_addr, Duration::from_secs(1));
         if let Ok(readers) = self.shared.readers.lock() {
             for (_, stream) in readers.iter().flatten() {
                 let _ = stream.shutdown(Shutdown::Both);
@@ -263,8 +268,8 @@ where
             ),
         ));
     }
-    listener.set_nonblocking(true)?;
     let me = endpoint.identity.id;
+    let own_addr = listener.local_addr()?;
     let members = endpoint.members.len();
     let counters = Arc::new(NetCounters::default());
     let shared = Arc::new(Shared {
@@ -310,7 +315,11 @@ where
             _msg: PhantomData,
         },
         inbox_rx,
-        NetHandle { shared, threads },
+        NetHandle {
+            shared,
+            threads,
+            own_addr,
+        },
     ))
 }
 
@@ -433,16 +442,15 @@ where
     while !shared.stop.load(Ordering::Acquire) {
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                thread::sleep(Duration::from_millis(5));
-                continue;
-            }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
                 thread::sleep(POLL);
                 continue;
             }
         };
+        if shared.stop.load(Ordering::Acquire) {
+            break;
+        }
         if shared.inbound.fetch_add(1, Ordering::AcqRel) >= shared.config.max_inbound {
             shared.inbound.fetch_sub(1, Ordering::AcqRel);
             bump(&shared.counters.refused);
