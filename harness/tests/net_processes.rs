@@ -11,7 +11,7 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,32 +54,17 @@ fn free_ports(n: u16) -> u16 {
     panic!("no {n} consecutive free ports");
 }
 
-#[test]
-fn node_processes_agree_through_sigkill_and_restart() {
-    let dir = scratch("up");
+/// Runs `iosv net up` for a 4-node network in `dir` to `heights` with `faults` (flags); returns
+/// its JSON report after checking that it succeeded and that the stores agree, certified.
+fn net_up(dir: &Path, heights: u64, faults: &[&str]) -> serde_json::Value {
     let base = free_ports(4);
     let out = Command::new(env!("CARGO_BIN_EXE_iosv"))
-        .args([
-            "net",
-            "up",
-            "--nodes",
-            "4",
-            "--heights",
-            "80",
-            "--seconds",
-            "120",
-        ])
+        .args(["net", "up", "--nodes", "4", "--seconds", "120"])
+        .args(["--heights", &heights.to_string()])
         .args(["--base-port", &base.to_string()])
         .arg("--dir")
-        .arg(&dir)
-        // Node 1 down from 0.6 s to 0.9 s, node 3 from 1.2 s to 1.6 s (every node leads some
-        // heights, so the network loses a leader each time).
-        .args([
-            "--kill-restart",
-            "1@600+300",
-            "--kill-restart",
-            "3@1200+400",
-        ])
+        .arg(dir)
+        .args(faults)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -90,12 +75,38 @@ fn node_processes_agree_through_sigkill_and_restart() {
     );
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["reached"], true);
+    for check in ["disagreements", "uncertified", "misplaced"] {
+        assert_eq!(report["check"][check], serde_json::json!([]), "{check}");
+    }
+    report
+}
+
+/// The JSON events of node `node`'s log.
+fn events(dir: &Path, node: usize) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join(format!("node-{node}.log")))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[test]
+fn node_processes_agree_through_sigkill_and_restart() {
+    let dir = scratch("up");
+    // Node 1 down from 0.6 s to 0.9 s, node 3 from 1.2 s to 1.6 s (every node leads some heights,
+    // so the network loses a leader each time).
+    let report = net_up(
+        &dir,
+        80,
+        &[
+            "--kill-restart",
+            "1@600+300",
+            "--kill-restart",
+            "3@1200+400",
+        ],
+    );
     assert_eq!(report["starts"], serde_json::json!([1, 2, 1, 2]));
-    let check = &report["check"];
-    assert_eq!(check["disagreements"], serde_json::json!([]));
-    assert_eq!(check["uncertified"], serde_json::json!([]));
-    assert_eq!(check["misplaced"], serde_json::json!([]));
-    let heights: Vec<u64> = check["heights"]
+    let heights: Vec<u64> = report["check"]["heights"]
         .as_array()
         .unwrap()
         .iter()
@@ -104,17 +115,13 @@ fn node_processes_agree_through_sigkill_and_restart() {
     assert!(heights.iter().all(|&h| h >= 80), "{heights:?}");
     // The restarted nodes came back from their stores, not from scratch, and went on finalizing.
     for node in [1, 3] {
-        let log = std::fs::read_to_string(dir.join(format!("node-{node}.log"))).unwrap();
-        let events: Vec<serde_json::Value> = log
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .collect();
+        let events = events(&dir, node);
         let restart = events
             .iter()
             .position(|v| v["event"] == "started" && v["incarnation"] == 1)
-            .unwrap_or_else(|| panic!("node {node} was not restarted: {log}"));
+            .unwrap_or_else(|| panic!("node {node} was not restarted: {events:?}"));
         let recovered = events[restart]["recovered_heights"].as_u64().unwrap();
-        assert!(recovered > 0, "node {node} recovered nothing: {log}");
+        assert!(recovered > 0, "node {node} recovered nothing: {events:?}");
         let after = events[restart..]
             .iter()
             .filter(|v| v["event"] == "finalized" && v["height"].as_u64() >= Some(recovered))
@@ -134,49 +141,20 @@ fn node_processes_agree_through_sigkill_and_restart() {
 #[test]
 fn node_processes_agree_through_a_partition_loss_and_jitter() {
     let dir = scratch("faults");
-    let base = free_ports(4);
-    let out = Command::new(env!("CARGO_BIN_EXE_iosv"))
-        .args([
-            "net",
-            "up",
-            "--nodes",
-            "4",
-            "--heights",
-            "25",
-            "--seconds",
-            "120",
-        ])
-        .args(["--base-port", &base.to_string()])
-        .arg("--dir")
-        .arg(&dir)
-        // Halves {0, 1} and {2, 3} cut apart from 0.3 s to 1.1 s (no quorum on either side),
-        // 5% packet loss (retransmitted an RTO late), 1% of messages dropped for good, 20 ms of
-        // jitter on every link.
-        .args(["--partition", "300+800", "--loss", "0.05", "--drop", "0.01"])
-        .args(["--jitter-ms", "20"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "iosv net up failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(report["reached"], true);
-    assert_eq!(report["check"]["disagreements"], serde_json::json!([]));
-    assert_eq!(report["check"]["uncertified"], serde_json::json!([]));
+    // Halves {0, 1} and {2, 3} cut apart from 0.3 s to 1.1 s (no quorum on either side), 5%
+    // packet loss (retransmitted an RTO late), 1% of messages dropped for good, 20 ms of jitter
+    // on every link.
+    let faults = ["--partition", "300+800", "--loss", "0.05", "--drop", "0.01"];
+    net_up(&dir, 25, &[&faults[..], &["--jitter-ms", "20"]].concat());
     // The partition and the drops happened: every node says how many messages they cost it.
     let (mut partitioned, mut dropped) = (0, 0);
     for node in 0..4 {
-        let log = std::fs::read_to_string(dir.join(format!("node-{node}.log"))).unwrap();
-        let stopped: serde_json::Value = log
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        let stopped = events(&dir, node)
+            .into_iter()
             .find(|v| v["event"] == "stopped")
             .unwrap();
         partitioned += stopped["net"]["partitioned"].as_u64().unwrap();
-        dropped += stopped["net"]["emulated_loss"].as_u64().unwrap();
+        dropped += stopped["net"]["emulated_drops"].as_u64().unwrap();
     }
     assert!(partitioned > 0 && dropped > 0, "{partitioned} {dropped}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The figures of perf-reports/network.md on whatever machine runs it: a finality league as
-# separate `iosv node` processes over authenticated TCP with durable stores, beside the same league
-# in one process on in-memory channels, alternated run by run; then the process network under
-# emulated delay, jitter, loss and drops. Usage:
+# separate `iosv node` processes over authenticated TCP with durable stores, beside the same
+# league in one process on in-memory channels and the processes without waiting for the disk,
+# alternated run by run; then the process network under emulated delay, jitter, loss and drops.
+# Usage:
 #   perf-reports/scripts/network.sh [OUT_DIR]     (RUNS, NODES, HEIGHTS, IOSV by environment)
 # Writes OUT_DIR/network.jsonl (one JSON object per run, with its label) and each process
 # network's node logs under OUT_DIR/<label>-<run>/, and prints a summary.
@@ -27,6 +28,10 @@ for n in $NODES; do
     rm -rf "$OUT/processes-$n-$r"
     "$B" net up --nodes "$n" --heights "$HEIGHTS" --dir "$OUT/processes-$n-$r" --base-port "$PORT" \
       | record "processes-$n"
+    # The same without waiting for the disk: what durability costs (unsafe outside measurement).
+    rm -rf "$OUT/nofsync-$n-$r"
+    "$B" net up --nodes "$n" --heights "$HEIGHTS" --dir "$OUT/nofsync-$n-$r" --base-port "$PORT" \
+      --unsafe-no-fsync | record "nofsync-$n"
   done
 done
 

@@ -91,7 +91,7 @@ impl Collector for Live {
                 ("queue_full", n.dropped_full),
                 ("in_flight", n.lost_in_flight),
                 ("oversized", n.oversized),
-                ("emulated_drop", n.emulated_loss),
+                ("emulated_drop", n.emulated_drops),
                 ("partitioned", n.partitioned),
             ],
         )?;

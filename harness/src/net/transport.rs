@@ -94,7 +94,7 @@ pub struct NetCounters {
     /// Inbound connections ended by a bad frame (over the bound, forged, undecodable).
     pub bad_frames: AtomicU64,
     /// Messages dropped by the emulated loss.
-    pub emulated_loss: AtomicU64,
+    pub emulated_drops: AtomicU64,
     /// Messages dropped by an emulated partition.
     pub partitioned: AtomicU64,
 }
@@ -111,7 +111,7 @@ pub struct NetStats {
     pub accepted: u64,
     pub refused: u64,
     pub bad_frames: u64,
-    pub emulated_loss: u64,
+    pub emulated_drops: u64,
     pub partitioned: u64,
 }
 
@@ -128,7 +128,7 @@ impl NetCounters {
             accepted: get(&self.accepted),
             refused: get(&self.refused),
             bad_frames: get(&self.bad_frames),
-            emulated_loss: get(&self.emulated_loss),
+            emulated_drops: get(&self.emulated_drops),
             partitioned: get(&self.partitioned),
         }
     }
@@ -183,7 +183,7 @@ impl<M: Serialize> Transport<M> for TcpTransport<M> {
             Some(Verdict::Send(d)) if d.is_zero() => None,
             Some(Verdict::Send(d)) => Some(Instant::now() + d),
             Some(Verdict::Lost) => {
-                bump(&self.counters.emulated_loss);
+                bump(&self.counters.emulated_drops);
                 return;
             }
             Some(Verdict::Partitioned) => {
