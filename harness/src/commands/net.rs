@@ -94,7 +94,7 @@ impl NetworkShape {
 
 #[derive(Subcommand, Debug)]
 pub enum NetCommand {
-    /// Write a network's files: node-<i>.json and node-<i>.key (fresh keys) per member.
+    /// Write a network's files: node-I.json and node-I.key (fresh keys) for each member I.
     Init(NetworkShape),
     /// Run a network on this host: one `iosv node` process per member; kill and restart nodes as
     /// planned; stop when every node has finalized --heights (or at --seconds); check the
@@ -126,7 +126,7 @@ pub enum NetCommand {
         /// The network's folder.
         #[arg(long)]
         dir: PathBuf,
-        /// Members (node-0.json … node-<n-1>.json).
+        /// Members (node-0.json to node-(N-1).json).
         #[arg(long, default_value_t = 4)]
         nodes: u64,
     },

@@ -3,7 +3,7 @@
 //!
 //! Each node's thread owns the node and a private timer heap; it waits on its inbox until the next
 //! timer is due, feeds the node whichever comes first, and sends the node's messages through
-//! [`ChannelTransport`] (an implementation of [`Transport`]). That loop, [`drive`], is the one
+//! [`ChannelTransport`] (an implementation of [`Transport`]). That loop, [`Drive::node`], is the one
 //! real-time event loop: the node processes of `crate::net` run it too, with the TCP transport
 //! and a checkpoint that makes the node's durable state durable before its messages leave.
 //! Time is microseconds since the run's common start instant, so the node sees the same kind of
