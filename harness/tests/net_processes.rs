@@ -93,16 +93,16 @@ fn events(dir: &Path, node: usize) -> Vec<serde_json::Value> {
 #[test]
 fn node_processes_agree_through_sigkill_and_restart() {
     let dir = scratch("up");
-    // Node 1 down from 0.6 s to 0.9 s, node 3 from 1.2 s to 1.6 s (every node leads some heights,
+    // Node 1 down from 1 s to 1.3 s, node 3 from 1.6 s to 2 s (every node leads some heights,
     // so the network loses a leader each time).
     let report = net_up(
         &dir,
         80,
         &[
             "--kill-restart",
-            "1@600+300",
+            "1@1000+300",
             "--kill-restart",
-            "3@1200+400",
+            "3@1600+400",
         ],
     );
     assert_eq!(report["starts"], serde_json::json!([1, 2, 1, 2]));
