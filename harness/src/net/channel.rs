@@ -335,10 +335,8 @@ impl FrameSealer {
             )
             .map_err(|_| ChannelError::Forged)?;
         self.counter = self.counter.checked_add(1).ok_or(ChannelError::Exhausted)?;
-        let mut frame = Vec::with_capacity(4 + sealed.len());
-        frame.extend_from_slice(&len_bytes);
-        frame.extend_from_slice(&sealed);
-        out.write_all(&frame)?;
+        out.write_all(&len_bytes)?;
+        out.write_all(&sealed)?;
         Ok(())
     }
 }

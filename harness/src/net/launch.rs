@@ -27,16 +27,16 @@ pub struct KillRestart {
 impl std::str::FromStr for KillRestart {
     type Err = String;
 
-    /// `NODE@AT_MS+DOWN_MS`, e.g. `1@1500+500`.
+    /// `NODE@AT_MS+DOWN_MS`, e.g. `1@1500+500`: a node and a [`Window`].
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || format!("'{s}': expected NODE@AT_MS+DOWN_MS, e.g. 1@1500+500");
-        let (node, rest) = s.split_once('@').ok_or_else(bad)?;
-        let (at, down) = rest.split_once('+').ok_or_else(bad)?;
-        let num = |t: &str| t.trim().parse::<u64>().map_err(|_| bad());
+        let (node, window) = s.split_once('@').ok_or_else(bad)?;
+        let node = node.trim().parse::<usize>().map_err(|_| bad())?;
+        let window: Window = window.parse().map_err(|_| bad())?;
         Ok(KillRestart {
-            node: num(node)? as usize,
-            at: Duration::from_millis(num(at)?),
-            down: Duration::from_millis(num(down)?),
+            node,
+            at: window.at,
+            down: window.len,
         })
     }
 }
@@ -118,6 +118,9 @@ struct Proc {
     log: PathBuf,
     child: Option<Child>,
     starts: u32,
+    /// Bytes of the log read so far (whole lines), and the heights they showed.
+    log_read: u64,
+    heights: u64,
 }
 
 fn spawn(exe: &Path, p: &mut Proc) -> Result<(), String> {
@@ -144,18 +147,30 @@ fn spawn(exe: &Path, p: &mut Proc) -> Result<(), String> {
     Ok(())
 }
 
-/// The highest finalized height + 1 a node's log shows (0 if none).
-fn heights_in_log(log: &Path) -> u64 {
-    let Ok(text) = std::fs::read_to_string(log) else {
-        return 0;
-    };
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+/// The highest finalized height + 1 the node's log shows so far (0 if none), reading only the
+/// whole lines appended since the last call (the log only grows: restarts append to it).
+fn heights_in_log(p: &mut Proc) -> u64 {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut fresh = Vec::new();
+    let read = std::fs::File::open(&p.log).and_then(|mut f| {
+        f.seek(SeekFrom::Start(p.log_read))?;
+        f.read_to_end(&mut fresh)
+    });
+    if read.is_err() {
+        return p.heights;
+    }
+    let whole = fresh.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    p.log_read += whole as u64;
+    let newest = fresh[..whole]
+        .split(|&b| b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
         .filter(|v| v["event"] == "finalized")
         .filter_map(|v| v["height"].as_u64())
         .map(|h| h + 1)
         .max()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    p.heights = p.heights.max(newest);
+    p.heights
 }
 
 fn signal(child: &Child, sig: i32) {
@@ -207,7 +222,6 @@ pub fn run_in_process(
     timing: FinalityTiming,
 ) -> InProcessReport {
     use crate::finality::{Member, ProposalSource};
-    use crate::node::Node;
     let seeds: Vec<[u8; 32]> = (0..nodes).map(|_| rand::random()).collect();
     let rng_seeds: Vec<[u8; 32]> = (0..nodes).map(|_| rand::random()).collect();
     let proposals: ProposalSource =
@@ -225,7 +239,6 @@ pub fn run_in_process(
         run.nodes.iter().map(|m| m.finalized().to_vec()).collect();
     let check = super::check::check_logs(&logs, |f| verifier.state().finality_is_valid(f));
     let slowest = check.heights.iter().copied().min().unwrap_or(0);
-    debug_assert!(run.nodes.iter().all(|m| (m.id() as usize) < nodes));
     InProcessReport {
         nodes,
         target_heights: heights,
@@ -265,6 +278,8 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
             log: plan.dir.join(format!("node-{i}.log")),
             child: None,
             starts: 0,
+            log_read: 0,
+            heights: 0,
         })
         .collect();
     for p in &procs {
@@ -334,11 +349,7 @@ fn drive(
             spawn(&plan.exe, &mut procs[node])?;
         }
         if kills.is_empty() && restarts.is_empty() {
-            let slowest = procs
-                .iter()
-                .map(|p| heights_in_log(&p.log))
-                .min()
-                .unwrap_or(0);
+            let slowest = procs.iter_mut().map(heights_in_log).min().unwrap_or(0);
             if slowest >= plan.heights {
                 return Ok(Some((begin.elapsed().as_secs_f64(), slowest)));
             }
