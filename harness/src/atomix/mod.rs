@@ -34,11 +34,13 @@
 //! Files: `statement` (signed bytes, shard map), `proof` (proofs, directory, certificates),
 //! `shard` (the shard's state machine), `client` (the client's), `node` (shards and clients as
 //! [`crate::node::Node`]s, for the simulator and the runner, with retries and acknowledgements),
+//! `journal` (what a shard process stores to survive a crash, and transactions on the wire),
 //! `error`. The caller-scheduled world of the adversarial scenario and property tests lives with
 //! them (`harness/tests/atomix_world`).
 
 pub mod client;
 pub mod error;
+pub mod journal;
 pub mod node;
 pub mod proof;
 pub mod shard;
@@ -46,6 +48,7 @@ pub mod statement;
 
 pub use client::{AtomixClient, ClientAction};
 pub use error::{AtomixError, CertificateError, ProofError};
+pub use journal::{JournalEntry, ReplayError, replay};
 pub use node::{
     AtomixEvent, AtomixMsg, AtomixNode, AtomixTimer, AtomixTiming, ClientNode, ShardNode,
 };

@@ -24,28 +24,36 @@
 //! again). The seal's CoSi nonces come from a ChaCha20 stream per incarnation, seeded by
 //! `SHA-256(ATOMIX_NONCE_RNG ‖ rng seed ‖ incarnation)`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use iosv_engine::tx::{Transaction, TxId};
 use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::client::{AtomixClient, ClientAction};
 use super::error::AtomixError;
+use super::journal::{JournalEntry, tx_hex};
 use super::proof::{AtomixProof, Certificate, Directory, Outcome};
 use super::shard::AtomixShard;
 use super::statement::{Decision, ShardMap};
 use crate::node::{Dest, Effects, Node, NodeId, Time, Traceable};
 
-/// A message between Atomix nodes.
-#[derive(Clone, Debug)]
+/// A message between Atomix nodes (on a network: JSON, transactions in their canonical
+/// encoding).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AtomixMsg {
     /// Client → input shard: decide on `tx` (or re-certify the decision).
-    Lock { tx: Transaction },
+    Lock {
+        #[serde(with = "tx_hex")]
+        tx: Transaction,
+    },
     /// Shard → client: a signed decision.
     Proof(Box<AtomixProof>),
     /// Client → shard: end `tx` with `certificate`.
     Finish {
+        #[serde(with = "tx_hex")]
         tx: Transaction,
         certificate: Box<Certificate>,
     },
@@ -60,6 +68,8 @@ pub enum AtomixTimer {
     Seal,
     /// A client asks again for what is missing.
     Retry,
+    /// A paced client submits the transactions that fell due.
+    Submit,
 }
 
 /// What an Atomix node reports.
@@ -105,6 +115,8 @@ pub struct ShardNode {
     rng_seed: [u8; 32],
     incarnation: u64,
     rng: ChaCha20Rng,
+    /// Inputs that changed durable state since the driver last took them (`None`: not kept).
+    journal: Option<Vec<JournalEntry>>,
 }
 
 /// An Atomix client (a wallet submitting transactions) as a node.
@@ -113,8 +125,12 @@ pub struct ClientNode {
     map: ShardMap,
     dir: Directory,
     timing: AtomixTiming,
-    /// The transactions this client submits (durable).
+    /// The transactions this client submitted (durable).
     txs: Vec<Transaction>,
+    /// Transactions still to submit, at their time on the load's clock (durable).
+    schedule: VecDeque<(Time, Transaction)>,
+    /// The load's clock at the driver's time 0 (a restarted process is that far into its load).
+    clock_offset: Time,
     /// One client state machine per transaction, by txid (volatile).
     clients: BTreeMap<TxId, AtomixClient>,
     /// Shards that acknowledged each transaction's end (volatile).
@@ -149,20 +165,59 @@ impl ShardNode {
         timing: AtomixTiming,
         rng_seed: [u8; 32],
     ) -> ShardNode {
+        ShardNode::incarnation_of(shard, dir, timing, rng_seed, 0)
+    }
+
+    /// [`ShardNode::new`] for incarnation `incarnation` of the node (its nonce stream), as a
+    /// process restarting from its store builds it.
+    pub fn incarnation_of(
+        shard: AtomixShard,
+        dir: Directory,
+        timing: AtomixTiming,
+        rng_seed: [u8; 32],
+        incarnation: u64,
+    ) -> ShardNode {
         ShardNode {
             id: shard.id(),
             shard,
             dir,
             timing,
             requesters: BTreeMap::new(),
-            rng: incarnation_rng(&rng_seed, 0),
+            rng: incarnation_rng(&rng_seed, incarnation),
             rng_seed,
-            incarnation: 0,
+            incarnation,
+            journal: None,
+        }
+    }
+
+    /// The node, keeping a journal of the inputs that change its durable state for a driver
+    /// that stores them ([`ShardNode::take_journal`], [`super::journal`]).
+    pub fn journaled(mut self) -> ShardNode {
+        self.journal = Some(Vec::new());
+        self
+    }
+
+    /// The journal entries since the last call (empty when the node keeps none).
+    pub fn take_journal(&mut self) -> Vec<JournalEntry> {
+        self.journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn journal(&mut self, entry: impl FnOnce() -> JournalEntry) {
+        if let Some(journal) = &mut self.journal {
+            journal.push(entry());
         }
     }
 
     pub fn shard(&self) -> &AtomixShard {
         &self.shard
+    }
+
+    /// The shard, the node ended (to read its final state).
+    pub fn into_shard(self) -> AtomixShard {
+        self.shard
     }
 
     fn on_message(&mut self, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
@@ -174,6 +229,10 @@ impl ShardNode {
                     Ok(decision) => {
                         self.requesters.entry(txid).or_default().insert(from);
                         if !known {
+                            self.journal(|| JournalEntry::Decided {
+                                tx: tx.clone(),
+                                decision,
+                            });
                             fx.output(AtomixEvent::Decided {
                                 shard: self.id,
                                 txid,
@@ -188,6 +247,11 @@ impl ShardNode {
                 let txid = tx.txid();
                 match self.shard.finish(&tx, &certificate, &self.dir) {
                     Ok(outcome) => {
+                        self.journal(|| JournalEntry::Ended {
+                            tx: tx.clone(),
+                            certificate: certificate.clone(),
+                            outcome,
+                        });
                         fx.output(AtomixEvent::Ended {
                             shard: self.id,
                             txid,
@@ -239,6 +303,7 @@ impl ShardNode {
             rng: incarnation_rng(&self.rng_seed, incarnation),
             rng_seed: self.rng_seed,
             incarnation,
+            journal: self.journal.as_ref().map(|_| Vec::new()),
         }
     }
 }
@@ -258,12 +323,32 @@ impl ClientNode {
             dir,
             timing,
             txs,
+            schedule: VecDeque::new(),
+            clock_offset: 0,
             clients: BTreeMap::new(),
             acked: BTreeMap::new(),
             settled: BTreeSet::new(),
         }
     }
 
+    /// A client that submits each transaction of `schedule` when the load's clock reaches its
+    /// time (open-loop: whatever happened to the earlier ones), the load's clock reading
+    /// `clock_offset` at the driver's time 0. `schedule` must be in time order.
+    pub fn paced(
+        id: NodeId,
+        map: ShardMap,
+        dir: Directory,
+        timing: AtomixTiming,
+        schedule: Vec<(Time, Transaction)>,
+        clock_offset: Time,
+    ) -> ClientNode {
+        let mut client = ClientNode::new(id, map, dir, timing, Vec::new());
+        client.schedule = schedule.into();
+        client.clock_offset = clock_offset;
+        client
+    }
+
+    /// Transactions submitted so far (all of them for a client that is not paced).
     pub fn transactions(&self) -> &[Transaction] {
         &self.txs
     }
@@ -294,17 +379,37 @@ impl ClientNode {
         }
     }
 
-    fn start(&mut self, fx: &mut Fx) {
-        for tx in &self.txs {
-            match AtomixClient::new(tx.clone(), &self.map) {
-                Ok(client) => {
-                    Self::send_actions(fx, client.start());
-                    self.clients.insert(client.txid(), client);
-                }
-                Err(e) => refused(fx, self.id, &e),
+    fn begin(&mut self, tx: Transaction, fx: &mut Fx) {
+        match AtomixClient::new(tx, &self.map) {
+            Ok(client) => {
+                Self::send_actions(fx, client.start());
+                self.clients.insert(client.txid(), client);
             }
+            Err(e) => refused(fx, self.id, &e),
         }
+    }
+
+    fn start(&mut self, now: Time, fx: &mut Fx) {
+        for tx in self.txs.clone() {
+            self.begin(tx, fx);
+        }
+        self.submit_due(now, fx);
         fx.timer(self.timing.retry_every, AtomixTimer::Retry);
+    }
+
+    /// Submits the scheduled transactions that fell due and sets the timer for the next one.
+    fn submit_due(&mut self, now: Time, fx: &mut Fx) {
+        let clock = now.saturating_add(self.clock_offset);
+        while let Some((at, _)) = self.schedule.front()
+            && *at <= clock
+        {
+            let (_, tx) = self.schedule.pop_front().expect("peeked");
+            self.txs.push(tx.clone());
+            self.begin(tx, fx);
+        }
+        if let Some((at, _)) = self.schedule.front() {
+            fx.timer(at - clock, AtomixTimer::Submit);
+        }
     }
 
     /// Whether `certificate` commits (every input shard accepted, covering the outputs).
@@ -416,10 +521,10 @@ impl Node for AtomixNode {
         }
     }
 
-    fn on_start(&mut self, _now: Time, fx: &mut Fx) {
+    fn on_start(&mut self, now: Time, fx: &mut Fx) {
         match self {
             AtomixNode::Shard(s) => fx.timer(s.timing.seal_every, AtomixTimer::Seal),
-            AtomixNode::Client(c) => c.start(fx),
+            AtomixNode::Client(c) => c.start(now, fx),
         }
     }
 
@@ -430,10 +535,11 @@ impl Node for AtomixNode {
         }
     }
 
-    fn on_timer(&mut self, _now: Time, timer: AtomixTimer, fx: &mut Fx) {
+    fn on_timer(&mut self, now: Time, timer: AtomixTimer, fx: &mut Fx) {
         match (self, timer) {
             (AtomixNode::Shard(s), AtomixTimer::Seal) => s.seal(fx),
             (AtomixNode::Client(c), AtomixTimer::Retry) => c.retry(fx),
+            (AtomixNode::Client(c), AtomixTimer::Submit) => c.submit_due(now, fx),
             _ => {}
         }
     }
@@ -441,13 +547,13 @@ impl Node for AtomixNode {
     fn restart(&self) -> AtomixNode {
         match self {
             AtomixNode::Shard(s) => AtomixNode::Shard(Box::new(s.restart())),
-            AtomixNode::Client(c) => AtomixNode::Client(ClientNode::new(
-                c.id,
-                c.map,
-                c.dir.clone(),
-                c.timing,
-                c.txs.clone(),
-            )),
+            AtomixNode::Client(c) => {
+                let mut fresh =
+                    ClientNode::new(c.id, c.map, c.dir.clone(), c.timing, c.txs.clone());
+                fresh.schedule = c.schedule.clone();
+                fresh.clock_offset = c.clock_offset;
+                AtomixNode::Client(fresh)
+            }
         }
     }
 }
@@ -484,6 +590,7 @@ impl Traceable for AtomixTimer {
         match self {
             AtomixTimer::Seal => json!("seal"),
             AtomixTimer::Retry => json!("retry"),
+            AtomixTimer::Submit => json!("submit"),
         }
     }
 }

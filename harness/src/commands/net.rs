@@ -1,5 +1,7 @@
-//! `iosv net`: networks of node processes. `init` writes a network's files; `up` runs one on
-//! this host with faults and checks it; `check` checks the stores of a stopped network.
+//! `iosv net`: networks of node processes. `init` writes a finality league's files; `up` runs one
+//! on this host with faults and checks it; `load` runs a ledger network (Atomix shards and client
+//! gateways) under load with faults and checks it; `check` checks the stores of a stopped
+//! finality league.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,6 +13,8 @@ use crate::net::check::check_stores;
 use crate::net::config::{FinalityTiming, LocalNetwork, load, write_local_network};
 use crate::net::faults::LinkFaults;
 use crate::net::launch::{KillRestart, LaunchPlan, Window, launch, run_in_process};
+use crate::net::ledger::LedgerParams;
+use crate::net::ledger_launch::{self, LoadPlan, launch_load};
 
 #[derive(Args, Debug)]
 pub struct NetArgs {
@@ -18,27 +22,15 @@ pub struct NetArgs {
     pub command: NetCommand,
 }
 
+/// Where a network's files go and what its links do: common to every kind of network.
 #[derive(Args, Debug, Clone)]
-pub struct NetworkShape {
+pub struct Links {
     /// The network's folder (configurations, keys, stores, logs).
     #[arg(long)]
     pub dir: PathBuf,
-    /// Finality members, each its own process.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub nodes: u64,
     /// Node i listens on 127.0.0.1:(base-port + i).
     #[arg(long, default_value_t = 7100)]
     pub base_port: u16,
-    /// How long a view may run before members ask for the next, in milliseconds.
-    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    pub view_timeout_ms: u64,
-    /// How long a fast-path node waits per tree level for its children, in milliseconds
-    /// (default: 20 plus twice the emulated delay and jitter).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    pub level_timeout_ms: Option<u64>,
-    /// Run PBFT from view 1 only (no CoSi fast path).
-    #[arg(long)]
-    pub no_fast_path: bool,
     /// Node i serves Prometheus metrics on 127.0.0.1:(metrics-base-port + i).
     #[arg(long)]
     pub metrics_base_port: Option<u16>,
@@ -61,13 +53,100 @@ pub struct NetworkShape {
     pub drop: f64,
 }
 
+impl Links {
+    fn faults(&self) -> LinkFaults {
+        LinkFaults {
+            delay_ms: self.delay_ms,
+            jitter_ms: self.jitter_ms,
+            loss: self.loss,
+            drop: self.drop,
+            partitions: Vec::new(),
+        }
+    }
+}
+
+/// A finality league's shape.
+#[derive(Args, Debug, Clone)]
+pub struct NetworkShape {
+    #[command(flatten)]
+    pub links: Links,
+    /// Finality members, each its own process.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub nodes: u64,
+    /// How long a view may run before members ask for the next, in milliseconds.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub view_timeout_ms: u64,
+    /// How long a fast-path node waits per tree level for its children, in milliseconds
+    /// (default: 20 plus twice the emulated delay and jitter).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub level_timeout_ms: Option<u64>,
+    /// Run PBFT from view 1 only (no CoSi fast path).
+    #[arg(long)]
+    pub no_fast_path: bool,
+}
+
+/// A ledger network's shape and load (`crate::net::ledger`).
+#[derive(Args, Debug, Clone)]
+pub struct LedgerShape {
+    /// Atomix shards, each its own process (nodes 0 to shards - 1).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub shards: u32,
+    /// Client gateways, each its own process (the nodes after the shards).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub gateways: u32,
+    /// CoSi roster members per shard (all signed for by the shard's process).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub members_per_shard: u64,
+    /// Offered transactions per second, all gateways together (open-loop).
+    #[arg(long, default_value_t = 1_000.0)]
+    pub rate: f64,
+    /// How long the load lasts, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub load_seconds: f64,
+    /// Fraction of cross-shard transactions.
+    #[arg(long, default_value_t = 0.1)]
+    pub cross_shard: f64,
+    /// Fraction of forged transactions (a thief's signature on someone else's coin).
+    #[arg(long, default_value_t = 0.01)]
+    pub forged: f64,
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub accounts_per_shard: u64,
+    /// How often a shard signs its queued decisions, milliseconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub seal_every_ms: u64,
+    /// How often a gateway asks again for what is missing, milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub retry_every_ms: u64,
+    /// Seeds the load (accounts, genesis, transactions).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl LedgerShape {
+    fn params(&self) -> LedgerParams {
+        LedgerParams {
+            shards: self.shards,
+            gateways: self.gateways,
+            members_per_shard: self.members_per_shard as usize,
+            seed: self.seed,
+            rate: self.rate,
+            seconds: self.load_seconds,
+            cross_shard_fraction: self.cross_shard,
+            invalid_fraction: self.forged,
+            accounts_per_shard: self.accounts_per_shard as usize,
+            seal_every_ms: self.seal_every_ms,
+            retry_every_ms: self.retry_every_ms,
+        }
+    }
+}
+
 impl NetworkShape {
     fn timing(&self) -> FinalityTiming {
         FinalityTiming {
             view_timeout_ms: self.view_timeout_ms,
             level_timeout_ms: self
                 .level_timeout_ms
-                .unwrap_or(20 + 2 * (self.delay_ms + self.jitter_ms)),
+                .unwrap_or(20 + 2 * (self.links.delay_ms + self.links.jitter_ms)),
             fast_path: !self.no_fast_path,
             ..FinalityTiming::default()
         }
@@ -76,18 +155,13 @@ impl NetworkShape {
     fn network(&self) -> LocalNetwork {
         LocalNetwork {
             nodes: self.nodes as usize,
-            base_port: self.base_port,
+            base_port: self.links.base_port,
             timing: self.timing(),
-            link: LinkFaults {
-                delay_ms: self.delay_ms,
-                jitter_ms: self.jitter_ms,
-                loss: self.loss,
-                drop: self.drop,
-                partitions: Vec::new(),
-            },
+            link: self.links.faults(),
             halves: Vec::new(),
-            metrics_base_port: self.metrics_base_port,
-            unsafe_no_fsync: self.unsafe_no_fsync,
+            metrics_base_port: self.links.metrics_base_port,
+            unsafe_no_fsync: self.links.unsafe_no_fsync,
+            ledger: None,
         }
     }
 }
@@ -121,6 +195,33 @@ pub enum NetCommand {
         #[arg(long, conflicts_with_all = ["kill_restart", "partition"])]
         in_process: bool,
     },
+    /// Run a ledger network on this host under load: Atomix shards and client gateways, each
+    /// its own `iosv node` process; the gateways send the signed load open-loop at --rate; kill
+    /// and restart nodes as planned; stop when every gateway saw its share settled (or at
+    /// --seconds); check the shards' stores together (atomicity, no double spend, no forgery,
+    /// books and supply, no locks left); print the figures and checks as JSON (exit 1 if a check
+    /// failed or the load did not drain).
+    Load {
+        #[command(flatten)]
+        links: Links,
+        #[command(flatten)]
+        ledger: LedgerShape,
+        /// Deadline in seconds.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        seconds: u64,
+        /// SIGKILL node NODE AT_MS after launch and start it again DOWN_MS later
+        /// (NODE@AT_MS+DOWN_MS; repeatable; shards are nodes 0 to shards - 1).
+        #[arg(long = "kill-restart")]
+        kill_restart: Vec<KillRestart>,
+        /// Cut the first half of the nodes off from the second AT_MS after launch for LEN_MS
+        /// (AT_MS+LEN_MS; repeatable).
+        #[arg(long)]
+        partition: Vec<Window>,
+        /// Run the same shards and gateways in this process over in-memory channels instead (no
+        /// TCP, no stores): the baseline for the process network's figures.
+        #[arg(long, conflicts_with_all = ["kill_restart", "partition"])]
+        in_process: bool,
+    },
     /// Check a stopped network's stores together: agreement per height, certificates, no gaps.
     Check {
         /// The network's folder.
@@ -136,7 +237,7 @@ pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
     match &args.command {
         NetCommand::Init(shape) => {
             let paths =
-                write_local_network(&shape.dir, &shape.network()).map_err(|e| anyhow!(e))?;
+                write_local_network(&shape.links.dir, &shape.network()).map_err(|e| anyhow!(e))?;
             for p in paths {
                 println!("{}", p.display());
             }
@@ -162,7 +263,7 @@ pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
             }
             let plan = LaunchPlan {
                 exe: std::env::current_exe()?,
-                dir: shape.dir.clone(),
+                dir: shape.links.dir.clone(),
                 network: shape.network(),
                 partitions: partition.clone(),
                 heights: *heights,
@@ -170,6 +271,37 @@ pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
                 faults: kill_restart.clone(),
             };
             let report = launch(&plan).map_err(|e| anyhow!(e))?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(report.ok())
+        }
+        NetCommand::Load {
+            links,
+            ledger,
+            seconds,
+            kill_restart,
+            partition,
+            in_process,
+        } => {
+            let deadline = Duration::from_secs(*seconds);
+            if *in_process {
+                let report = ledger_launch::run_in_process(&ledger.params(), deadline)
+                    .map_err(|e| anyhow!(e))?;
+                println!("{}", serde_json::to_string(&report)?);
+                return Ok(report.drained && report.figures.forged_committed == 0);
+            }
+            let plan = LoadPlan {
+                exe: std::env::current_exe()?,
+                dir: links.dir.clone(),
+                params: ledger.params(),
+                base_port: links.base_port,
+                link: links.faults(),
+                partitions: partition.clone(),
+                metrics_base_port: links.metrics_base_port,
+                unsafe_no_fsync: links.unsafe_no_fsync,
+                deadline,
+                faults: kill_restart.clone(),
+            };
+            let report = launch_load(&plan).map_err(|e| anyhow!(e))?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(report.ok())
         }

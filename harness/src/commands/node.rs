@@ -1,5 +1,6 @@
-//! `iosv node`: one validator process — a finality member over TCP with its state in its store
-//! (see `crate::net::process`). Runs until `--heights` are finalized, `--seconds` pass, or
+//! `iosv node`: one validator process — a finality member, an Atomix shard or a client gateway
+//! over TCP with its state in its store (see `crate::net::process` and
+//! `crate::net::ledger_process`). Runs until `--heights` are finalized, `--seconds` pass, or
 //! SIGTERM/SIGINT; killed any other way, it restarts from its store.
 
 use std::path::PathBuf;
@@ -9,7 +10,8 @@ use std::time::Duration;
 use anyhow::anyhow;
 use clap::Args;
 
-use crate::net::config::load;
+use crate::net::config::{Role, load};
+use crate::net::ledger_process::run_ledger_node;
 use crate::net::process::{Until, run_finality_member};
 
 #[derive(Args, Debug)]
@@ -43,6 +45,11 @@ pub fn run(args: &NodeArgs) -> anyhow::Result<bool> {
         heights: args.heights,
         duration: Duration::from_secs(args.seconds),
     };
+    if loaded.config.role != Role::Finality {
+        run_ledger_node(&loaded, until, &TERMINATE, &mut std::io::stdout())
+            .map_err(|e| anyhow!(e))?;
+        return Ok(true);
+    }
     let report = run_finality_member(&loaded, until, &TERMINATE, &mut std::io::stdout())
         .map_err(|e| anyhow!(e))?;
     match report.store_error {

@@ -39,6 +39,12 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 pub enum Role {
     /// A member of a normal league running finality (ByzCoin fast path, PBFT fallback).
     Finality,
+    /// An Atomix shard of a ledger network (`super::ledger`): its UTXO set, locks, decisions
+    /// and outcomes, its roster's CoSi keys.
+    Shard,
+    /// A client gateway of a ledger network: submits its share of the signed load, open-loop
+    /// at its rate, and drives each transaction through Atomix to its end.
+    Gateway,
 }
 
 /// A roster member as other nodes know it.
@@ -107,6 +113,12 @@ pub struct NodeConfig {
     /// Faults this node applies to what it sends (`super::faults`).
     #[serde(default, skip_serializing_if = "LinkFaults::is_none")]
     pub link: LinkFaults,
+    /// The ledger network a shard or gateway belongs to (the same in every member's file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<super::ledger::LedgerSpec>,
+    /// A shard's roster CoSi seeds (hex, one per line, in roster order), relative to this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosi_key_file: Option<PathBuf>,
 }
 
 /// A configuration checked and resolved: paths absolute, roster built, key loaded.
@@ -115,6 +127,8 @@ pub struct LoadedNode {
     pub seed: [u8; 32],
     pub roster: Roster,
     pub store: PathBuf,
+    /// A shard's roster CoSi seeds (checked against the ledger's directory); empty otherwise.
+    pub cosi_seeds: Vec<[u8; 32]>,
 }
 
 impl LoadedNode {
@@ -191,12 +205,55 @@ pub fn load(path: &Path) -> Result<LoadedNode, String> {
             config.id
         ));
     }
+    let cosi_seeds = match config.role {
+        Role::Finality => {
+            if config.ledger.is_some() || config.cosi_key_file.is_some() {
+                return Err("a finality member takes no ledger or cosi_key_file".into());
+            }
+            Vec::new()
+        }
+        Role::Shard | Role::Gateway => {
+            let spec = config
+                .ledger
+                .as_ref()
+                .ok_or_else(|| format!("a {:?} node needs the ledger section", config.role))?;
+            spec.validate(config.role, config.id, members)?;
+            match (config.role, &config.cosi_key_file) {
+                (Role::Shard, Some(file)) => {
+                    let path = dir.join(file);
+                    let seeds = read_seeds(&read_bounded(&path, "cosi key file")?)
+                        .map_err(|e| format!("cosi key file {}: {e}", path.display()))?;
+                    spec.check_roster_seeds(config.id, &seeds)
+                        .map_err(|e| format!("cosi key file {}: {e}", path.display()))?;
+                    seeds
+                }
+                (Role::Shard, None) => return Err("a shard needs its cosi_key_file".into()),
+                (_, Some(_)) => return Err("only a shard takes a cosi_key_file".into()),
+                (_, None) => Vec::new(),
+            }
+        }
+    };
     Ok(LoadedNode {
         store: dir.join(&config.store),
         seed,
         roster,
+        cosi_seeds,
         config,
     })
+}
+
+/// 32-byte seeds in hex, one per line.
+fn read_seeds(text: &str) -> Result<Vec<[u8; 32]>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            hex::decode(line.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| format!("line {} is not 32 bytes of hex", i + 1))
+        })
+        .collect()
 }
 
 /// A network of finality members on this host, as `iosv net init` and `iosv net up` write it.
@@ -215,6 +272,9 @@ pub struct LocalNetwork {
     pub metrics_base_port: Option<u16>,
     /// See [`NodeConfig::unsafe_no_fsync`].
     pub unsafe_no_fsync: bool,
+    /// A ledger network (shards, then gateways) instead of a finality league; `nodes` must be
+    /// its shards plus gateways.
+    pub ledger: Option<super::ledger::LedgerParams>,
 }
 
 /// Writes the files of `net` into `dir`: `node-<i>.json`, `node-<i>.key` (fresh seeds from the
@@ -227,6 +287,18 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
     if base_port as usize + nodes > u16::MAX as usize {
         return Err(format!("ports {base_port}.. do not fit {nodes} nodes"));
     }
+    let ledger = match &net.ledger {
+        Some(params) => {
+            if params.nodes() != nodes {
+                return Err(format!(
+                    "{nodes} nodes for a ledger of {} shards and {} gateways",
+                    params.shards, params.gateways
+                ));
+            }
+            Some(super::ledger::LedgerSpec::generate(params.clone())?)
+        }
+        None => None,
+    };
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let seeds: Vec<[u8; 32]> = (0..nodes).map(|_| rand::random()).collect();
     let members: Vec<MemberEntry> = seeds
@@ -259,8 +331,18 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
         link.validate(nodes)?;
         let key_file = PathBuf::from(format!("node-{i}.key"));
         write_private(&dir.join(&key_file), hex::encode(seed).as_bytes())?;
+        let (role, cosi_key_file) = match &ledger {
+            None => (Role::Finality, None),
+            Some((spec, _)) if i >= spec.params.shards as usize => (Role::Gateway, None),
+            Some((_, cosi)) => {
+                let file = PathBuf::from(format!("node-{i}.cosi"));
+                let lines: Vec<String> = cosi[i].iter().map(hex::encode).collect();
+                write_private(&dir.join(&file), lines.join("\n").as_bytes())?;
+                (Role::Shard, Some(file))
+            }
+        };
         let config = NodeConfig {
-            role: Role::Finality,
+            role,
             id: i as NodeId,
             listen: members[i].address,
             key_file,
@@ -272,6 +354,8 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
                 .metrics_base_port
                 .map(|p| SocketAddr::from(([127, 0, 0, 1], p.saturating_add(i as u16)))),
             link,
+            ledger: ledger.as_ref().map(|(spec, _)| spec.clone()),
+            cosi_key_file,
         };
         let path = dir.join(format!("node-{i}.json"));
         let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;
@@ -282,7 +366,7 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
 }
 
 /// Writes a secret readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(super) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()

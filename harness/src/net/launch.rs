@@ -113,17 +113,63 @@ impl LaunchReport {
     }
 }
 
-struct Proc {
-    config: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
-    starts: u32,
+/// A node process of a launch, by its files.
+pub(super) struct Proc {
+    pub config: PathBuf,
+    pub log: PathBuf,
+    pub child: Option<Child>,
+    pub starts: u32,
     /// Bytes of the log read so far (whole lines), and the heights they showed.
-    log_read: u64,
-    heights: u64,
+    pub log_read: u64,
+    pub heights: u64,
 }
 
-fn spawn(exe: &Path, p: &mut Proc) -> Result<(), String> {
+impl Proc {
+    /// Node `i` of the network whose configurations are `configs` (in `dir`); its old log and
+    /// store are removed (a launch writes a fresh network: fresh keys, fresh stores).
+    pub fn fresh(dir: &Path, configs: &[PathBuf]) -> Vec<Proc> {
+        configs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let log = dir.join(format!("node-{i}.log"));
+                let _ = std::fs::remove_file(&log);
+                let _ = std::fs::remove_file(log.with_extension("err"));
+                let _ = std::fs::remove_file(dir.join(format!("node-{i}.redb")));
+                Proc {
+                    config: c.clone(),
+                    log,
+                    child: None,
+                    starts: 0,
+                    log_read: 0,
+                    heights: 0,
+                }
+            })
+            .collect()
+    }
+
+    /// The whole lines appended to the log since the last call, as JSON values (the log only
+    /// grows: restarts append to it).
+    pub fn fresh_lines(&mut self) -> Vec<serde_json::Value> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut fresh = Vec::new();
+        let read = std::fs::File::open(&self.log).and_then(|mut f| {
+            f.seek(SeekFrom::Start(self.log_read))?;
+            f.read_to_end(&mut fresh)
+        });
+        if read.is_err() {
+            return Vec::new();
+        }
+        let whole = fresh.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        self.log_read += whole as u64;
+        fresh[..whole]
+            .split(|&b| b == b'\n')
+            .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+            .collect()
+    }
+}
+
+pub(super) fn spawn(exe: &Path, p: &mut Proc) -> Result<(), String> {
     let open = |path: &Path| {
         OpenOptions::new()
             .create(true)
@@ -150,20 +196,9 @@ fn spawn(exe: &Path, p: &mut Proc) -> Result<(), String> {
 /// The highest finalized height + 1 the node's log shows so far (0 if none), reading only the
 /// whole lines appended since the last call (the log only grows: restarts append to it).
 fn heights_in_log(p: &mut Proc) -> u64 {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut fresh = Vec::new();
-    let read = std::fs::File::open(&p.log).and_then(|mut f| {
-        f.seek(SeekFrom::Start(p.log_read))?;
-        f.read_to_end(&mut fresh)
-    });
-    if read.is_err() {
-        return p.heights;
-    }
-    let whole = fresh.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    p.log_read += whole as u64;
-    let newest = fresh[..whole]
-        .split(|&b| b == b'\n')
-        .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+    let newest = p
+        .fresh_lines()
+        .into_iter()
         .filter(|v| v["event"] == "finalized")
         .filter_map(|v| v["height"].as_u64())
         .map(|h| h + 1)
@@ -182,7 +217,7 @@ fn signal(child: &Child, sig: i32) {
 
 /// Stops every node at once: SIGTERM to all, then SIGKILL to those that have not exited within
 /// `grace`.
-fn stop_all(procs: &mut [Proc], grace: Duration) {
+pub(super) fn stop_all(procs: &mut [Proc], grace: Duration) {
     let mut children: Vec<Child> = procs.iter_mut().filter_map(|p| p.child.take()).collect();
     for child in &children {
         signal(child, libc::SIGTERM);
@@ -270,23 +305,24 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
         ..plan.network.clone()
     };
     let configs = write_local_network(&plan.dir, &network)?;
-    let mut procs: Vec<Proc> = configs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| Proc {
-            config: c.clone(),
-            log: plan.dir.join(format!("node-{i}.log")),
-            child: None,
-            starts: 0,
-            log_read: 0,
-            heights: 0,
-        })
-        .collect();
-    for p in &procs {
-        let _ = std::fs::remove_file(&p.log);
-    }
+    let mut procs = Proc::fresh(&plan.dir, &configs);
     let begin = Instant::now();
-    let result = drive(plan, &mut procs, begin);
+    let result = procs
+        .iter_mut()
+        .try_for_each(|p| spawn(&plan.exe, p))
+        .and_then(|()| {
+            drive(
+                &plan.exe,
+                &plan.faults,
+                plan.deadline,
+                &mut procs,
+                begin,
+                |procs| {
+                    let slowest = procs.iter_mut().map(heights_in_log).min().unwrap_or(0);
+                    (slowest >= plan.heights).then_some(slowest)
+                },
+            )
+        });
     stop_all(&mut procs, Duration::from_secs(5));
     let reached = result?;
     let wall_s = begin.elapsed().as_secs_f64();
@@ -307,19 +343,19 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
     })
 }
 
-/// Starts the nodes, applies the faults and waits for the target; when it was seen reached (and
-/// the slowest node's heights then), if it was.
-fn drive(
-    plan: &LaunchPlan,
+/// Applies the faults to the started nodes and waits, until `deadline` after `begin`, for
+/// `reached` to see the target (it is asked every 100 ms once the faults are done); when it was
+/// seen reached and what `reached` said then, if it was.
+pub(super) fn drive(
+    exe: &Path,
+    faults: &[KillRestart],
+    deadline: Duration,
     procs: &mut [Proc],
     begin: Instant,
+    mut reached: impl FnMut(&mut [Proc]) -> Option<u64>,
 ) -> Result<Option<(f64, u64)>, String> {
-    for p in procs.iter_mut() {
-        spawn(&plan.exe, p)?;
-    }
     // (node, when to kill, when to start again), done in order of time.
-    let mut kills: Vec<(usize, Duration, Duration)> = plan
-        .faults
+    let mut kills: Vec<(usize, Duration, Duration)> = faults
         .iter()
         .map(|f| (f.node, f.at, f.at + f.down))
         .collect();
@@ -346,13 +382,13 @@ fn drive(
             false
         });
         for node in due {
-            spawn(&plan.exe, &mut procs[node])?;
+            spawn(exe, &mut procs[node])?;
         }
-        if kills.is_empty() && restarts.is_empty() {
-            let slowest = procs.iter_mut().map(heights_in_log).min().unwrap_or(0);
-            if slowest >= plan.heights {
-                return Ok(Some((begin.elapsed().as_secs_f64(), slowest)));
-            }
+        if kills.is_empty()
+            && restarts.is_empty()
+            && let Some(value) = reached(procs)
+        {
+            return Ok(Some((begin.elapsed().as_secs_f64(), value)));
         }
         for (i, p) in procs.iter_mut().enumerate() {
             if let Some(child) = p.child.as_mut()
@@ -364,7 +400,7 @@ fn drive(
                 ));
             }
         }
-        if now >= plan.deadline {
+        if now >= deadline {
             return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -5,7 +5,9 @@
 //! Everything is read at scrape time from its owner — the transport's counters, the node's
 //! progress, the store's commit counters — so a scrape can never disagree with the node's own
 //! report. Metrics:
-//! - `iosv_node_finalized_height` (gauge: heights finalized), `iosv_node_incarnation` (gauge);
+//! - `iosv_node_finalized_height` (gauge: heights finalized), `iosv_node_transactions_ended`
+//!   (gauge: a shard's ended transactions, a gateway's settled ones), `iosv_node_incarnation`
+//!   (gauge);
 //! - `iosv_net_frames_total{direction="sent"|"received"}`;
 //! - `iosv_net_dropped_messages_total{reason="queue_full"|"in_flight"|"oversized"|"emulated_drop"|"partitioned"}`;
 //! - `iosv_net_connections_total{outcome="dialed"|"accepted"|"refused"|"bad_frame"}`;
@@ -29,6 +31,8 @@ use super::transport::NetCounters;
 #[derive(Debug, Default)]
 pub struct NodeCounters {
     pub finalized_height: AtomicU64,
+    /// Transactions this node ended (a shard) or saw settled (a gateway).
+    pub transactions_ended: AtomicU64,
     pub incarnation: AtomicU64,
     pub store_commits: AtomicU64,
     /// Nanoseconds spent in store commits.
@@ -64,6 +68,11 @@ impl Collector for Live {
                 "node_finalized_height",
                 "Heights this node has finalized",
                 load(&self.node.finalized_height),
+            ),
+            (
+                "node_transactions_ended",
+                "Transactions this node ended (a shard) or saw settled (a gateway) since it started",
+                load(&self.node.transactions_ended),
             ),
             (
                 "node_incarnation",

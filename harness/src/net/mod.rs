@@ -10,6 +10,11 @@
 //! - [`config`]: a node process's configuration file (and a local network's files).
 //! - [`store`]: a node's durable state in redb, written before the node speaks.
 //! - [`process`]: one node process (`iosv node`): a finality member over TCP, with its store.
+//! - [`ledger`]: a ledger network (Atomix shards and client gateways as processes): its
+//!   specification and what every process derives from it; [`ledger_process`] runs one of its
+//!   nodes, [`journal_store`] keeps a shard's journal and a gateway's load clock,
+//!   [`ledger_launch`] runs one on this host under load (`iosv net load`) and [`ledger_check`]
+//!   checks its shards' stores together.
 //! - [`launch`]: a network of node processes on this host (`iosv net up`), with faults.
 //! - [`metrics`]: a node's Prometheus endpoint.
 //! - [`check`]: the invariants across the nodes of a network, from their stores.
@@ -22,7 +27,12 @@ pub mod channel;
 pub mod check;
 pub mod config;
 pub mod faults;
+pub mod journal_store;
 pub mod launch;
+pub mod ledger;
+pub mod ledger_check;
+pub mod ledger_launch;
+pub mod ledger_process;
 pub mod metrics;
 pub mod process;
 pub mod store;

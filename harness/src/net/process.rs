@@ -25,9 +25,9 @@ use super::channel::{Identity, Members};
 use super::config::LoadedNode;
 use super::metrics::{NodeCounters, registry, serve as serve_metrics};
 use super::store::FinalityStore;
-use super::transport::{Endpoint, NetConfig, NetStats, start};
+use super::transport::{Endpoint, NetConfig, NetHandle, NetStats, TcpTransport, start};
 use crate::finality::{Member, Node as FinalityNode, Proposal, ProposalSource};
-use crate::runtime::Drive;
+use crate::runtime::{Drive, Envelope};
 
 /// When a node process stops by itself (it also stops when killed).
 #[derive(Clone, Copy, Debug)]
@@ -50,7 +50,7 @@ pub struct ProcessReport {
 }
 
 /// CPU time (user + system) this process used so far, in seconds.
-fn process_cpu_seconds() -> f64 {
+pub(super) fn process_cpu_seconds() -> f64 {
     // SAFETY: getrusage fills the struct it is given; a zeroed rusage is a valid value.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
@@ -71,6 +71,64 @@ pub fn stand_in_proposal(member: u32, height: u64) -> Proposal {
         height,
         headers: vec![h.finalize().into()],
     }
+}
+
+/// A node's transport, inbox and metrics, started.
+pub(super) struct Wired<M> {
+    pub transport: TcpTransport<M>,
+    pub inbox: channel::Receiver<Envelope<M>>,
+    pub net: NetHandle,
+    pub counters: Arc<NodeCounters>,
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+/// Binds the node's listener, starts its transport to the roster and, if configured, its
+/// metrics endpoint.
+pub(super) fn wire<M>(loaded: &LoadedNode, incarnation: u64) -> Result<Wired<M>, String>
+where
+    M: serde::de::DeserializeOwned + Send + 'static,
+{
+    let config = &loaded.config;
+    let members = Members::new(&loaded.public_keys())?;
+    let endpoint = Endpoint {
+        identity: Identity {
+            id: config.id,
+            key: ed25519_dalek::SigningKey::from_bytes(&loaded.seed),
+        },
+        members,
+        addrs: loaded.addrs(),
+    };
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| format!("listen on {}: {e}", config.listen))?;
+    let (transport, inbox, net) = start(
+        listener,
+        endpoint,
+        NetConfig::for_members(config.members.len()),
+        config.link.clone(),
+    )
+    .map_err(|e| format!("transport: {e}"))?;
+    let counters = Arc::new(NodeCounters::default());
+    counters.incarnation.store(incarnation, Ordering::Relaxed);
+    let metrics_addr = match config.metrics {
+        Some(addr) => Some(serve_metrics(
+            addr,
+            registry(net.counters(), Arc::clone(&counters)),
+        )?),
+        None => None,
+    };
+    Ok(Wired {
+        transport,
+        inbox,
+        net,
+        counters,
+        metrics_addr,
+    })
+}
+
+/// Writes `value` as one line of the node's log, flushed (a launcher reads it while we run).
+pub(super) fn log_line(log: &mut dyn Write, value: serde_json::Value) {
+    let _ = writeln!(log, "{value}");
+    let _ = log.flush();
 }
 
 /// Runs the node of `loaded` until `until` or until `terminate` is set (by a signal handler),
@@ -98,40 +156,15 @@ pub fn run_finality_member(
         Arc::new(|member, height| Some(stand_in_proposal(member, height)));
     // A fresh nonce seed per start from the OS; the incarnation keeps streams apart as well.
     let member = Member::incarnation_of(inner, rand::random(), recovered.incarnation, proposals);
-    let members = Members::new(&loaded.public_keys())?;
-    let endpoint = Endpoint {
-        identity: Identity {
-            id: config.id,
-            key: ed25519_dalek::SigningKey::from_bytes(&loaded.seed),
-        },
-        members,
-        addrs: loaded.addrs(),
-    };
-    let listener = std::net::TcpListener::bind(config.listen)
-        .map_err(|e| format!("listen on {}: {e}", config.listen))?;
     let roster_size = config.members.len() as u32;
-    let (transport, inbox, mut net) = start(
-        listener,
-        endpoint,
-        NetConfig::for_members(config.members.len()),
-        config.link.clone(),
-    )
-    .map_err(|e| format!("transport: {e}"))?;
-    let counters = Arc::new(NodeCounters::default());
-    counters
-        .incarnation
-        .store(recovered.incarnation, Ordering::Relaxed);
-    let metrics_addr = match config.metrics {
-        Some(addr) => Some(serve_metrics(
-            addr,
-            registry(net.counters(), Arc::clone(&counters)),
-        )?),
-        None => None,
-    };
-    let line = |log: &mut dyn Write, value: serde_json::Value| {
-        let _ = writeln!(log, "{value}");
-        let _ = log.flush();
-    };
+    let Wired {
+        transport,
+        inbox,
+        mut net,
+        counters,
+        metrics_addr,
+    } = wire(loaded, recovered.incarnation)?;
+    let line = log_line;
     line(
         log,
         json!({"event": "started", "node": config.id, "incarnation": recovered.incarnation,
@@ -155,7 +188,7 @@ pub fn run_finality_member(
                     roster: roster_size,
                     stopped: &stopped,
                 };
-                drive.node(member, &inbox, transport, &out_tx, |m: &Member| {
+                drive.node(member, &inbox, transport, &out_tx, |m: &mut Member| {
                     let began = Instant::now();
                     match store.save(&m.state().durable(), m.finalized()) {
                         Ok(committed) => {

@@ -22,7 +22,7 @@ use redb::{Database, ReadableTable, TableDefinition};
 
 use crate::finality::{Durable, Finality};
 
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const FINALIZED: TableDefinition<u64, &[u8]> = TableDefinition::new("finalized");
 
 /// What a store held when opened.
@@ -52,7 +52,13 @@ pub struct StoreError {
     detail: String,
 }
 
-fn err<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> StoreError {
+impl StoreError {
+    pub(super) fn new(what: &'static str, detail: String) -> StoreError {
+        StoreError { what, detail }
+    }
+}
+
+pub(super) fn err<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> StoreError {
     move |e| StoreError {
         what,
         detail: e.to_string(),
@@ -74,16 +80,7 @@ impl FinalityStore {
         let recovered = {
             let mut meta = txn.open_table(META).map_err(err("meta table"))?;
             let finalized_table = txn.open_table(FINALIZED).map_err(err("finalized table"))?;
-            let incarnation = match meta.get("incarnation").map_err(err("read incarnation"))? {
-                Some(v) => {
-                    let bytes: [u8; 8] = v
-                        .value()
-                        .try_into()
-                        .map_err(err("incarnation is not 8 bytes"))?;
-                    u64::from_le_bytes(bytes) + 1
-                }
-                None => 0,
-            };
+            let incarnation = next_incarnation(&mut meta)?;
             let durable = match meta.get("durable").map_err(err("read durable state"))? {
                 Some(v) => {
                     serde_json::from_slice(v.value()).map_err(err("decode durable state"))?
@@ -107,8 +104,6 @@ impl FinalityStore {
                     serde_json::from_slice(value.value()).map_err(err("decode finality"))?;
                 finalized.push(f);
             }
-            meta.insert("incarnation", incarnation.to_le_bytes().as_slice())
-                .map_err(err("write incarnation"))?;
             Recovered {
                 incarnation,
                 durable,
@@ -166,11 +161,42 @@ impl FinalityStore {
     }
 }
 
-/// The finalized log of the store at `path`, read without writing (for checks across nodes
-/// after a run; the node must not be running).
+/// Reads the incarnation in `meta`, writes the next one (0 for a fresh store) and returns it; the
+/// caller's commit makes it durable before the start draws anything.
+pub(super) fn next_incarnation(meta: &mut redb::Table<&str, &[u8]>) -> Result<u64, StoreError> {
+    let incarnation = match meta.get("incarnation").map_err(err("read incarnation"))? {
+        Some(v) => {
+            let bytes: [u8; 8] = v
+                .value()
+                .try_into()
+                .map_err(err("incarnation is not 8 bytes"))?;
+            u64::from_le_bytes(bytes) + 1
+        }
+        None => 0,
+    };
+    meta.insert("incarnation", incarnation.to_le_bytes().as_slice())
+        .map_err(err("write incarnation"))?;
+    Ok(incarnation)
+}
+
+/// Opens a stopped node's store to read it: a store whose process was killed needs redb's repair
+/// before it can be read (its last commit is intact; the repair only rebuilds allocator state),
+/// which a read-only open cannot do.
+pub(super) fn open_stopped(path: &Path) -> Result<Database, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::new(
+            "open",
+            format!("{} does not exist", path.display()),
+        ));
+    }
+    Database::open(path).map_err(err("open"))
+}
+
+/// The finalized log of the store at `path` (for checks across nodes after a run; the node must
+/// not be running).
 pub fn read_finalized(path: &Path) -> Result<Vec<Finality>, StoreError> {
     use redb::ReadableDatabase;
-    let db = redb::ReadOnlyDatabase::open(path).map_err(err("open read-only"))?;
+    let db = open_stopped(path)?;
     let txn = db.begin_read().map_err(err("begin"))?;
     let table = match txn.open_table(FINALIZED) {
         Ok(t) => t,

@@ -146,16 +146,17 @@ impl Drive<'_> {
     /// Runs `node` until the run's limit, the stop flag or the inbox's end: feeds it its start,
     /// then each message from `inbox` and each of its timers as they fall due, sends what it says
     /// through `transport` and reports its outputs on `out`. After every input, before any of
-    /// the input's messages, timers or outputs take effect, `checkpoint` sees the node; when it
-    /// returns false the node stops there, its last effects withheld (a node that cannot make
-    /// its state durable must not speak). Returns the node as it ended.
+    /// the input's messages, timers or outputs take effect, `checkpoint` sees the node (and may
+    /// take what it journaled); when it returns false the node stops there, its last effects
+    /// withheld (a node that cannot make its state durable must not speak). Returns the node as
+    /// it ended.
     pub fn node<N: Node, T: Transport<N::Msg>>(
         &self,
         mut node: N,
         inbox: &Receiver<Envelope<N::Msg>>,
         mut transport: T,
         out: &Sender<RtRecord<N::Output>>,
-        mut checkpoint: impl FnMut(&N) -> bool,
+        mut checkpoint: impl FnMut(&mut N) -> bool,
     ) -> N {
         let id = node.id();
         let count = self.roster;
@@ -187,7 +188,7 @@ impl Drive<'_> {
         // Every node starts at the run's origin, time 0 (the same instant for all).
         let mut fx = Effects::default();
         node.on_start(0, &mut fx);
-        if !checkpoint(&node) {
+        if !checkpoint(&mut node) {
             return node;
         }
         apply(fx, 0, &mut timers, &mut pending);
@@ -203,7 +204,7 @@ impl Drive<'_> {
                 if let Some(timer) = pending.remove(&key) {
                     let mut fx = Effects::default();
                     node.on_timer(t, timer, &mut fx);
-                    if !checkpoint(&node) {
+                    if !checkpoint(&mut node) {
                         break;
                     }
                     apply(fx, t, &mut timers, &mut pending);
@@ -219,7 +220,7 @@ impl Drive<'_> {
                     let t = now();
                     let mut fx = Effects::default();
                     node.on_message(t, from, msg, &mut fx);
-                    if !checkpoint(&node) {
+                    if !checkpoint(&mut node) {
                         break;
                     }
                     apply(fx, t, &mut timers, &mut pending);

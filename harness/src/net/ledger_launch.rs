@@ -1,0 +1,426 @@
+//! A ledger network under load on this host: `iosv net load`.
+//!
+//! Writes the network's files (fresh keys), starts the shard processes, waits until each is
+//! listening (each first rebuilds the load and its ledger), starts the gateways — whose load
+//! clocks start then — applies the planned faults, waits until every gateway has seen its whole
+//! share settled (or the deadline), stops everything and checks the shards' stores together
+//! ([`super::ledger_check`]). Figures come from the logs: per transaction, its scheduled and
+//! settled time on its gateway's load clock (latency: open-loop, queueing included); per
+//! process, the CPU time of its last life.
+//!
+//! [`run_in_process`] runs the same shards and gateways in one process over the real-time
+//! runner's channels (no TCP, no stores): the baseline the processes are compared with.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::config::{FinalityTiming, LocalNetwork, load, write_local_network};
+use super::faults::LinkFaults;
+use super::launch::{KillRestart, Proc, Window, drive, spawn, stop_all, unix_window};
+use super::ledger::{LedgerParams, LedgerSpec, forged, share};
+use super::ledger_check::{LedgerCheck, check_ledger};
+use crate::atomix::{AtomixEvent, AtomixNode, ClientNode, Outcome, ShardMap, ShardNode};
+
+/// What to launch.
+#[derive(Clone, Debug)]
+pub struct LoadPlan {
+    pub exe: PathBuf,
+    pub dir: PathBuf,
+    pub params: LedgerParams,
+    pub base_port: u16,
+    /// Delay, jitter, loss and drops on every link.
+    pub link: LinkFaults,
+    /// Windows after launch in which the first half of the nodes (by id) and the second cannot
+    /// reach each other.
+    pub partitions: Vec<Window>,
+    pub metrics_base_port: Option<u16>,
+    pub unsafe_no_fsync: bool,
+    pub deadline: Duration,
+    pub faults: Vec<KillRestart>,
+}
+
+/// Latency percentiles, in milliseconds.
+#[derive(Debug, Default, Serialize)]
+pub struct Latency {
+    pub count: usize,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// The nearest-rank `q`-quantile of `sorted` (0 when empty).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+impl Latency {
+    fn of(mut samples: Vec<f64>) -> Latency {
+        samples.sort_by(f64::total_cmp);
+        Latency {
+            count: samples.len(),
+            p50_ms: percentile(&samples, 0.50),
+            p90_ms: percentile(&samples, 0.90),
+            p99_ms: percentile(&samples, 0.99),
+            max_ms: samples.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// The figures of one run, from its gateways' settlements.
+#[derive(Debug, Default, Serialize)]
+pub struct LoadFigures {
+    pub offered_tx_per_s: f64,
+    pub load_seconds: f64,
+    /// Transactions in the load.
+    pub transactions: usize,
+    /// Distinct transactions settled at their gateway, and how they ended.
+    pub settled: usize,
+    pub committed: usize,
+    pub aborted: usize,
+    /// Forged transactions that committed (must be 0).
+    pub forged_committed: usize,
+    /// Settled transactions per second, from the load's start to the last settlement.
+    pub settled_tx_per_s: f64,
+    /// Scheduled to settled, every transaction.
+    pub latency: Latency,
+    pub latency_in_shard: Latency,
+    pub latency_cross_shard: Latency,
+}
+
+/// How a process network's run went.
+#[derive(Debug, Serialize)]
+pub struct LoadReport {
+    pub shards: u32,
+    pub gateways: u32,
+    pub members_per_shard: usize,
+    /// Every gateway saw its whole share settled before the deadline.
+    pub drained: bool,
+    pub wall_s: f64,
+    pub figures: LoadFigures,
+    /// CPU seconds of each process's last life (a killed life's CPU is not known), by node.
+    pub cpu_s: Vec<f64>,
+    /// CPU microseconds per settled transaction: every shard together, every gateway together.
+    pub shard_cpu_us_per_tx: f64,
+    pub gateway_cpu_us_per_tx: f64,
+    /// Process starts per node (1 + restarts).
+    pub starts: Vec<u32>,
+    pub check: LedgerCheck,
+}
+
+impl LoadReport {
+    pub fn ok(&self) -> bool {
+        self.drained && self.check.ok() && self.figures.forged_committed == 0
+    }
+}
+
+/// A settlement a gateway reported.
+struct Settled {
+    txid: String,
+    committed: bool,
+    cross_shard: bool,
+    forged: bool,
+    latency_ms: f64,
+    at_ms: f64,
+}
+
+fn figures(params: &LedgerParams, transactions: usize, settled: &[Settled]) -> LoadFigures {
+    let mut first: HashMap<&str, &Settled> = HashMap::new();
+    for s in settled {
+        first.entry(s.txid.as_str()).or_insert(s);
+    }
+    let all: Vec<&Settled> = first.into_values().collect();
+    let last_s = all.iter().map(|s| s.at_ms).fold(0.0, f64::max) / 1e3;
+    let lat = |keep: &dyn Fn(&Settled) -> bool| {
+        Latency::of(
+            all.iter()
+                .filter(|s| keep(s))
+                .map(|s| s.latency_ms)
+                .collect(),
+        )
+    };
+    LoadFigures {
+        offered_tx_per_s: params.rate,
+        load_seconds: params.seconds,
+        transactions,
+        settled: all.len(),
+        committed: all.iter().filter(|s| s.committed).count(),
+        aborted: all.iter().filter(|s| !s.committed).count(),
+        forged_committed: all.iter().filter(|s| s.forged && s.committed).count(),
+        settled_tx_per_s: if last_s > 0.0 {
+            all.len() as f64 / last_s
+        } else {
+            0.0
+        },
+        latency: lat(&|_| true),
+        latency_in_shard: lat(&|s| !s.cross_shard && !s.forged),
+        latency_cross_shard: lat(&|s| s.cross_shard),
+    }
+}
+
+fn read_log(proc: &mut Proc) -> Vec<Value> {
+    proc.log_read = 0;
+    proc.fresh_lines()
+}
+
+/// Runs the plan (see the module documentation).
+pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
+    let params = &plan.params;
+    params.validate()?;
+    let nodes = params.nodes();
+    if let Some(f) = plan.faults.iter().find(|f| f.node >= nodes) {
+        return Err(format!(
+            "fault on node {} of a {nodes}-node network",
+            f.node
+        ));
+    }
+    let launched = std::time::SystemTime::now();
+    let network = LocalNetwork {
+        nodes,
+        base_port: plan.base_port,
+        timing: FinalityTiming::default(),
+        link: plan.link.clone(),
+        halves: plan
+            .partitions
+            .iter()
+            .map(|&w| unix_window(launched, w))
+            .collect(),
+        metrics_base_port: plan.metrics_base_port,
+        unsafe_no_fsync: plan.unsafe_no_fsync,
+        ledger: Some(params.clone()),
+    };
+    let configs = write_local_network(&plan.dir, &network)?;
+    let mut procs = Proc::fresh(&plan.dir, &configs);
+    let shards = params.shards as usize;
+    let begin = Instant::now();
+    let result = start_shards_then_gateways(plan, &mut procs, shards).and_then(|()| {
+        let mut drained = vec![false; nodes];
+        drive(
+            &plan.exe,
+            &plan.faults,
+            plan.deadline,
+            &mut procs,
+            begin,
+            |procs| {
+                for (i, p) in procs.iter_mut().enumerate().skip(shards) {
+                    if p.fresh_lines().iter().any(|v| v["event"] == "drained") {
+                        drained[i] = true;
+                    }
+                }
+                drained[shards..].iter().all(|&d| d).then_some(0)
+            },
+        )
+    });
+    stop_all(&mut procs, Duration::from_secs(5));
+    let drained = result?.is_some();
+    let wall_s = begin.elapsed().as_secs_f64();
+    let loaded = configs
+        .iter()
+        .map(|c| load(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut check = check_ledger(&loaded, drained)?;
+    let mut settled = Vec::new();
+    let mut cpu_s = vec![0.0; nodes];
+    // The state root each shard's last life reported when it stopped (none if it was killed).
+    let mut live_roots: Vec<Option<String>> = vec![None; shards];
+    for (i, p) in procs.iter_mut().enumerate() {
+        for v in read_log(p) {
+            match v["event"].as_str() {
+                Some("settled") => settled.push(Settled {
+                    txid: v["tx"].as_str().unwrap_or_default().to_string(),
+                    committed: v["outcome"] == "committed",
+                    cross_shard: v["kind"] == "cross_shard",
+                    forged: v["kind"] == "forged",
+                    latency_ms: v["at_ms"].as_f64().unwrap_or(0.0)
+                        - v["scheduled_ms"].as_f64().unwrap_or(0.0),
+                    at_ms: v["at_ms"].as_f64().unwrap_or(0.0),
+                }),
+                Some("stopped") => {
+                    cpu_s[i] = v["cpu_s"].as_f64().unwrap_or(0.0);
+                    if i < shards {
+                        live_roots[i] = v["ledger"]["state_root"].as_str().map(str::to_string);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // The live shard and its journal replayed must be the same ledger.
+    for (i, live) in live_roots.iter().enumerate() {
+        if let Some(live) = live
+            && check.state_roots.get(i) != Some(live)
+        {
+            check.violations.push(format!(
+                "shard {i} stopped at state root {live}, its journal replays to {:?}",
+                check.state_roots.get(i)
+            ));
+        }
+    }
+    let transactions = params.workload().arrivals.len();
+    let figures = figures(params, transactions, &settled);
+    let per_tx = |cpu: f64| {
+        if figures.settled == 0 {
+            0.0
+        } else {
+            cpu * 1e6 / figures.settled as f64
+        }
+    };
+    Ok(LoadReport {
+        shards: params.shards,
+        gateways: params.gateways,
+        members_per_shard: params.members_per_shard,
+        drained,
+        wall_s,
+        shard_cpu_us_per_tx: per_tx(cpu_s[..shards].iter().sum()),
+        gateway_cpu_us_per_tx: per_tx(cpu_s[shards..].iter().sum()),
+        figures,
+        cpu_s,
+        starts: procs.iter().map(|p| p.starts).collect(),
+        check,
+    })
+}
+
+/// Starts the shards, waits (up to a minute) until each says it started, then the gateways.
+fn start_shards_then_gateways(
+    plan: &LoadPlan,
+    procs: &mut [Proc],
+    shards: usize,
+) -> Result<(), String> {
+    for p in procs[..shards].iter_mut() {
+        spawn(&plan.exe, p)?;
+    }
+    let until = Instant::now() + Duration::from_secs(60);
+    let mut up = vec![false; shards];
+    while !up.iter().all(|&u| u) {
+        for (i, p) in procs[..shards].iter_mut().enumerate() {
+            if let Some(child) = p.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(format!(
+                    "shard {i} exited at start ({status}); see {}",
+                    p.log.with_extension("err").display()
+                ));
+            }
+            if p.fresh_lines().iter().any(|v| v["event"] == "started") {
+                up[i] = true;
+            }
+        }
+        if Instant::now() > until {
+            return Err("the shards did not start within a minute".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for p in procs[shards..].iter_mut() {
+        spawn(&plan.exe, p)?;
+    }
+    Ok(())
+}
+
+/// The same shards and gateways as [`launch_load`] starts, in this process.
+#[derive(Debug, Serialize)]
+pub struct InProcessLoadReport {
+    pub shards: u32,
+    pub gateways: u32,
+    pub members_per_shard: usize,
+    pub drained: bool,
+    pub wall_s: f64,
+    pub figures: LoadFigures,
+    /// This process's CPU microseconds per settled transaction (every node together).
+    pub cpu_us_per_tx: f64,
+}
+
+/// Runs `params`' shards and gateways on the real-time runner until every transaction settled
+/// (or `deadline`).
+pub fn run_in_process(
+    params: &LedgerParams,
+    deadline: Duration,
+) -> Result<InProcessLoadReport, String> {
+    let (spec, seeds) = LedgerSpec::generate(params.clone())?;
+    let load = params.workload();
+    let dir = spec.directory()?;
+    let map = ShardMap::new(params.shards);
+    let timing = params.timing();
+    let forged = forged(&load);
+    let mut nodes = Vec::with_capacity(params.nodes());
+    for shard in 0..params.shards {
+        let genesis = spec.genesis_shard(shard, &seeds[shard as usize], &load)?;
+        nodes.push(AtomixNode::Shard(Box::new(ShardNode::new(
+            genesis,
+            dir.clone(),
+            timing,
+            rand::random(),
+        ))));
+    }
+    let mut scheduled = HashMap::new();
+    for g in 0..params.gateways {
+        let mine = share(&load, g, params.gateways);
+        let schedule = mine
+            .into_iter()
+            .map(|s| {
+                scheduled.insert(s.tx.txid(), (s.at, s.kind));
+                (s.at, s.tx)
+            })
+            .collect();
+        nodes.push(AtomixNode::Client(ClientNode::paced(
+            params.shards + g,
+            map,
+            dir.clone(),
+            timing,
+            schedule,
+            0,
+        )));
+    }
+    let transactions = load.arrivals.len();
+    drop(load);
+    let cpu_before = super::process::process_cpu_seconds();
+    let begin = Instant::now();
+    let mut count = 0usize;
+    let run = crate::runtime::run_until(nodes, begin, deadline, |r| {
+        if matches!(r.output, AtomixEvent::Settled { .. }) {
+            count += 1;
+        }
+        count >= transactions
+    });
+    let wall_s = begin.elapsed().as_secs_f64();
+    let cpu = super::process::process_cpu_seconds() - cpu_before;
+    let settled: Vec<Settled> = run
+        .records
+        .iter()
+        .filter_map(|r| match r.output {
+            AtomixEvent::Settled { txid, outcome } => {
+                let (at, kind) = scheduled.get(&txid).copied()?;
+                Some(Settled {
+                    txid: txid.to_string(),
+                    committed: outcome == Outcome::Committed,
+                    cross_shard: kind == crate::demo::workload::Kind::CrossShard,
+                    forged: forged.contains(&txid),
+                    latency_ms: (r.at as f64 - at as f64) / 1e3,
+                    at_ms: r.at as f64 / 1e3,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    let figures = figures(params, transactions, &settled);
+    Ok(InProcessLoadReport {
+        shards: params.shards,
+        gateways: params.gateways,
+        members_per_shard: params.members_per_shard,
+        drained: figures.settled >= transactions,
+        wall_s,
+        cpu_us_per_tx: if figures.settled == 0 {
+            0.0
+        } else {
+            cpu * 1e6 / figures.settled as f64
+        },
+        figures,
+    })
+}

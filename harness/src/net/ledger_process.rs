@@ -1,0 +1,264 @@
+//! A ledger node process (`iosv node` with role `shard` or `gateway`): one Atomix node over the
+//! TCP transport, with its store.
+//!
+//! A **shard** rebuilds itself at start from the load's genesis and its journal
+//! ([`crate::atomix::journal`]), then runs; after every input the journal entries it made are
+//! committed before any of the input's messages leaves. A **gateway** reads (or, at its first
+//! start, records) when the load began and submits its share of the load when the load's clock
+//! reaches each transaction; restarted, it asks again about every transaction it had submitted
+//! (shards answer repeats with what they recorded) and goes on with the schedule.
+//!
+//! The log, one JSON object per line: `started`; per transaction, `ended` (a shard) or `settled`
+//! (a gateway, with its scheduled and settled time on the load's clock, for latencies);
+//! `drained` when a gateway saw its whole share settled; `stopped` with the node's totals, the
+//! transport's counters and CPU time.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam::channel;
+use iosv_engine::tx::TxId;
+use serde_json::json;
+
+use super::config::{LoadedNode, Role};
+use super::journal_store::JournalStore;
+use super::ledger::share;
+use super::process::{Until, Wired, log_line, process_cpu_seconds, wire};
+use crate::atomix::{AtomixEvent, AtomixNode, ClientNode, ShardMap, ShardNode, replay};
+use crate::demo::workload::Kind;
+use crate::runtime::Drive;
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::InShard => "in_shard",
+        Kind::CrossShard => "cross_shard",
+        Kind::Invalid => "forged",
+    }
+}
+
+/// Runs the shard or gateway of `loaded` until `until` or `terminate` (see the module
+/// documentation).
+pub fn run_ledger_node(
+    loaded: &LoadedNode,
+    until: Until,
+    terminate: &AtomicBool,
+    log: &mut dyn Write,
+) -> Result<(), String> {
+    let config = &loaded.config;
+    let spec = config
+        .ledger
+        .as_ref()
+        .ok_or("a ledger node needs the ledger section")?;
+    let params = &spec.params;
+    let began = Instant::now();
+    let (mut store, recovered) = JournalStore::open_with(&loaded.store, !config.unsafe_no_fsync)
+        .map_err(|e| e.to_string())?;
+    let load = params.workload();
+    let dir = spec.directory()?;
+    let map = ShardMap::new(params.shards);
+    let timing = params.timing();
+    let id = config.id;
+    // For a gateway: its share's schedule, by txid, and how far into the load it starts.
+    let mut scheduled: HashMap<TxId, (u64, Kind)> = HashMap::new();
+    let mut clock_offset = 0u64;
+    let node = match config.role {
+        Role::Shard => {
+            let genesis = spec.genesis_shard(id, &loaded.cosi_seeds, &load)?;
+            let shard = replay(genesis, &recovered.entries, &dir)
+                .map_err(|e| format!("shard {id} does not replay its journal: {e}"))?;
+            AtomixNode::Shard(Box::new(
+                ShardNode::incarnation_of(
+                    shard,
+                    dir,
+                    timing,
+                    rand::random(),
+                    recovered.incarnation,
+                )
+                .journaled(),
+            ))
+        }
+        Role::Gateway => {
+            let origin = match recovered.origin_unix_ms {
+                Some(origin) => origin,
+                None => {
+                    let now = unix_ms();
+                    store.set_origin(now).map_err(|e| e.to_string())?;
+                    now
+                }
+            };
+            clock_offset = unix_ms().saturating_sub(origin) * 1_000;
+            let mine = share(&load, id - params.shards, params.gateways);
+            let schedule = mine
+                .into_iter()
+                .map(|s| {
+                    scheduled.insert(s.tx.txid(), (s.at, s.kind));
+                    (s.at, s.tx)
+                })
+                .collect();
+            AtomixNode::Client(ClientNode::paced(
+                id,
+                map,
+                dir,
+                timing,
+                schedule,
+                clock_offset,
+            ))
+        }
+        Role::Finality => return Err("a finality member is not a ledger node".into()),
+    };
+    drop(load);
+    let Wired {
+        transport,
+        inbox,
+        mut net,
+        counters,
+        metrics_addr,
+    } = wire(loaded, recovered.incarnation)?;
+    log_line(
+        log,
+        json!({"event": "started", "node": id, "role": config.role,
+               "incarnation": recovered.incarnation,
+               "replayed_entries": recovered.entries.len(),
+               "clock_offset_ms": clock_offset / 1_000,
+               "start_s": began.elapsed().as_secs_f64(),
+               "listen": config.listen.to_string(),
+               "metrics": metrics_addr.map(|a| format!("http://{a}/metrics"))}),
+    );
+    let (out_tx, out_rx) = channel::unbounded();
+    let stopped = Arc::new(AtomicBool::new(false));
+    let store_error: Arc<Mutex<Option<String>>> = Default::default();
+    let start_at = Instant::now();
+    let roster = config.members.len() as u32;
+    let runner = {
+        let counters = Arc::clone(&counters);
+        let stopped = Arc::clone(&stopped);
+        let store_error = Arc::clone(&store_error);
+        std::thread::Builder::new()
+            .name("iosv-node".into())
+            .spawn(move || {
+                let drive = Drive {
+                    start: start_at,
+                    limit: until.duration,
+                    roster,
+                    stopped: &stopped,
+                };
+                drive.node(node, &inbox, transport, &out_tx, |n: &mut AtomixNode| {
+                    let AtomixNode::Shard(shard) = n else {
+                        return true;
+                    };
+                    let entries = shard.take_journal();
+                    let began = Instant::now();
+                    match store.append(&entries) {
+                        Ok(true) => {
+                            counters.store_commits.fetch_add(1, Ordering::Relaxed);
+                            counters
+                                .store_commit_nanos
+                                .fetch_add(began.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                            true
+                        }
+                        Ok(false) => true,
+                        Err(e) => {
+                            *store_error.lock().expect("not poisoned") = Some(e.to_string());
+                            false
+                        }
+                    }
+                })
+            })
+            .map_err(|e| format!("start the node thread: {e}"))?
+    };
+    let mut settled: BTreeSet<TxId> = BTreeSet::new();
+    let (mut ended, mut decided, mut refused) = (0u64, 0u64, 0u64);
+    let mut drained = false;
+    loop {
+        if terminate.load(Ordering::Acquire) {
+            stopped.store(true, Ordering::Release);
+        }
+        let record = match out_rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(r) => r,
+            Err(channel::RecvTimeoutError::Timeout) => continue,
+            Err(channel::RecvTimeoutError::Disconnected) => break,
+        };
+        let clock_ms = (record.at + clock_offset) as f64 / 1e3;
+        match record.output {
+            AtomixEvent::Ended { txid, outcome, .. } => {
+                ended += 1;
+                counters.transactions_ended.store(ended, Ordering::Relaxed);
+                log_line(
+                    log,
+                    json!({"event": "ended", "node": id, "tx": txid.to_string(),
+                           "outcome": outcome.as_str(), "at_ms": clock_ms}),
+                );
+            }
+            AtomixEvent::Decided { .. } => decided += 1,
+            AtomixEvent::Settled { txid, outcome } => {
+                if !settled.insert(txid) {
+                    continue;
+                }
+                counters
+                    .transactions_ended
+                    .store(settled.len() as u64, Ordering::Relaxed);
+                let (at, kind) = scheduled.get(&txid).copied().unwrap_or((0, Kind::InShard));
+                log_line(
+                    log,
+                    json!({"event": "settled", "node": id, "tx": txid.to_string(),
+                           "outcome": outcome.as_str(), "kind": kind_name(kind),
+                           "scheduled_ms": at as f64 / 1e3, "at_ms": clock_ms}),
+                );
+                if !drained && settled.len() == scheduled.len() {
+                    drained = true;
+                    log_line(
+                        log,
+                        json!({"event": "drained", "node": id, "settled": settled.len(),
+                               "at_ms": clock_ms}),
+                    );
+                }
+            }
+            AtomixEvent::Certified { .. } => {}
+            AtomixEvent::Refused { reason, .. } => {
+                refused += 1;
+                // The first few in full; every one is counted.
+                if refused <= 20 {
+                    log_line(
+                        log,
+                        json!({"event": "refused", "node": id, "reason": reason, "at_ms": clock_ms}),
+                    );
+                }
+            }
+        }
+    }
+    let node = runner
+        .join()
+        .map_err(|_| "the node thread panicked".to_string())?;
+    net.shutdown();
+    let ledger = match node {
+        AtomixNode::Shard(s) => {
+            let mut shard = s.into_shard();
+            let state = shard.state_mut();
+            json!({"utxos": state.len(), "locks": state.lock_count(),
+                   "total_value": state.total_value().to_string(),
+                   "state_root": hex::encode(state.root())})
+        }
+        AtomixNode::Client(c) => json!({"submitted": c.transactions().len()}),
+    };
+    let store_error = store_error.lock().expect("not poisoned").clone();
+    log_line(
+        log,
+        json!({"event": "stopped", "node": id, "role": config.role, "ended": ended,
+               "decided": decided, "settled": settled.len(), "refused": refused,
+               "ledger": ledger, "net": net.stats(), "store_error": store_error,
+               "seconds": start_at.elapsed().as_secs_f64(), "cpu_s": process_cpu_seconds()}),
+    );
+    match store_error {
+        Some(e) => Err(format!("stopped: {e}")),
+        None => Ok(()),
+    }
+}
