@@ -1,14 +1,18 @@
-//! What a node process reads from strangers and from its operator: the first byte picks which
-//! (mod 3), the rest is the input.
+//! What a node process reads from strangers, from roster members and from its operator: the
+//! first byte picks which (mod 4), the rest is the input.
 //! - 0: a connection's first bytes, read by the responder's handshake (`net::channel::respond`),
 //!   as a stranger would send them;
 //! - 1: a stream of frames under a known key (`FrameOpener::read`), as a roster member — or
 //!   anyone who got between two — would send them; frames the fuzzer sealed itself open to what
 //!   was sealed;
-//! - 2: a node configuration file (`NodeConfig` and its link faults).
+//! - 2: a node configuration file (`NodeConfig`, its link faults and its ledger section);
+//! - 3: a message an Atomix shard or gateway decodes from an authenticated frame (`AtomixMsg`,
+//!   JSON with transactions in their canonical encoding), as a Byzantine roster member would
+//!   send it.
 //!
 //! Properties: no panic (every refusal a typed error); no allocation past the frame bound (a
-//! length is checked before its frame is read); sealed frames round-trip.
+//! length is checked before its frame is read); sealed frames round-trip; an accepted message or
+//! configuration round-trips through its encoding.
 
 #![no_main]
 
@@ -16,6 +20,7 @@ use std::io::{Read, Write};
 
 use ed25519_dalek::SigningKey;
 use iosv_harness::net::channel::{FrameOpener, FrameSealer, Identity, Members, respond};
+use iosv_harness::atomix::AtomixMsg;
 use iosv_harness::net::config::NodeConfig;
 use libfuzzer_sys::fuzz_target;
 
@@ -46,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
-    match which % 3 {
+    match which % 4 {
         0 => {
             let keys: Vec<[u8; 32]> = (1..=4u8)
                 .map(|s| SigningKey::from_bytes(&[s; 32]).verifying_key().to_bytes())
@@ -85,17 +90,34 @@ fuzz_target!(|data: &[u8]| {
             }
             assert!(opener.read(&mut input).expect("clean end").is_none());
         }
-        _ => {
+        2 => {
             let Some(text) = iosv_fuzz::text(rest) else {
                 return;
             };
             if let Ok(config) = serde_json::from_str::<NodeConfig>(text) {
                 let members = config.members.len();
                 let _ = config.link.validate(members);
+                if let Some(ledger) = &config.ledger {
+                    let _ = ledger.validate(config.role, config.id, members);
+                }
                 let json = serde_json::to_string(&config).expect("serializes");
                 let again: NodeConfig = serde_json::from_str(&json)
                     .unwrap_or_else(|e| panic!("accepted config refused after a round trip: {e}"));
                 assert_eq!(again.id, config.id);
+            }
+        }
+        _ => {
+            // The transport hands the node only what decodes; what decodes must re-encode to
+            // the same message.
+            if let Ok(msg) = serde_json::from_slice::<AtomixMsg>(rest) {
+                let json = serde_json::to_vec(&msg).expect("serializes");
+                let again: AtomixMsg = serde_json::from_slice(&json)
+                    .unwrap_or_else(|e| panic!("decoded message refused after a round trip: {e}"));
+                assert_eq!(
+                    serde_json::to_vec(&again).expect("serializes"),
+                    json,
+                    "a message changed in a round trip"
+                );
             }
         }
     }

@@ -71,6 +71,11 @@ pub struct RtRun<N: Node> {
     pub records: Vec<RtRecord<N::Output>>,
 }
 
+/// Messages a node takes from its inbox, when they are already waiting, before one checkpoint
+/// (group commit: a node process makes one durable commit per batch, not per message). Bounded,
+/// so that the first message's effects wait for at most this many others.
+const MAX_BATCH: usize = 64;
+
 /// How often a node checks whether the run was stopped, at most (it also checks after every
 /// input).
 const STOP_CHECK: Duration = Duration::from_millis(5);
@@ -145,11 +150,12 @@ pub struct Drive<'a> {
 impl Drive<'_> {
     /// Runs `node` until the run's limit, the stop flag or the inbox's end: feeds it its start,
     /// then each message from `inbox` and each of its timers as they fall due, sends what it says
-    /// through `transport` and reports its outputs on `out`. After every input, before any of
-    /// the input's messages, timers or outputs take effect, `checkpoint` sees the node (and may
-    /// take what it journaled); when it returns false the node stops there, its last effects
-    /// withheld (a node that cannot make its state durable must not speak). Returns the node as
-    /// it ended.
+    /// through `transport` and reports its outputs on `out`. After every input — or every batch
+    /// of messages that were already waiting, taken in order — and before any of its messages,
+    /// timers or outputs take effect, `checkpoint` sees the node (and may take what it
+    /// journaled); when it returns false the node stops there, the effects since the last
+    /// checkpoint withheld (a node that cannot make its state durable must not speak). Returns
+    /// the node as it ended.
     pub fn node<N: Node, T: Transport<N::Msg>>(
         &self,
         mut node: N,
@@ -216,14 +222,27 @@ impl Drive<'_> {
                 .map_or(end, |Reverse((due, _))| (*due).min(end))
                 .min(t + STOP_CHECK.as_micros() as Time);
             match inbox.recv_timeout(Duration::from_micros(wake.saturating_sub(t))) {
-                Ok(Envelope { from, msg }) => {
-                    let t = now();
-                    let mut fx = Effects::default();
-                    node.on_message(t, from, msg, &mut fx);
+                Ok(first) => {
+                    // Group commit: the messages already waiting (up to MAX_BATCH) are taken
+                    // in order, then one checkpoint covers them all before any of their
+                    // effects, in order, take effect.
+                    let mut batch = Vec::new();
+                    let mut next = Some(first);
+                    while let Some(Envelope { from, msg }) = next.take() {
+                        let t = now();
+                        let mut fx = Effects::default();
+                        node.on_message(t, from, msg, &mut fx);
+                        batch.push((fx, t));
+                        if batch.len() < MAX_BATCH {
+                            next = inbox.try_recv().ok();
+                        }
+                    }
                     if !checkpoint(&mut node) {
                         break;
                     }
-                    apply(fx, t, &mut timers, &mut pending);
+                    for (fx, t) in batch {
+                        apply(fx, t, &mut timers, &mut pending);
+                    }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
