@@ -11,8 +11,11 @@
 //!   and applied, and answered with [`AtomixMsg::Finished`] — also when it is a replay, so a
 //!   client whose acknowledgement was lost learns the outcome the next time it asks.
 //! - A **client node** ([`ClientNode`]) runs one [`AtomixClient`] per transaction it submits.
-//!   Every `retry_every` it asks again whatever is missing: lock requests to input shards it has
-//!   no proof from, finishes to shards that have not acknowledged.
+//!   Every `retry_every` it asks again whatever is missing — lock requests to input shards it has
+//!   no proof from, finishes to shards that have not acknowledged — for each transaction that
+//!   made no progress for `retry_every`, doubled per fruitless retry up to 8× (so an overloaded
+//!   shard sees fewer repeats, not more). A paced client ([`ClientNode::paced`]) submits each
+//!   transaction when the load's clock reaches it.
 //!
 //! Why lost, duplicated and reordered messages are harmless: a shard decides once per txid and
 //! answers a repeated request with the recorded decision; a finish is applied once (replays are
@@ -136,7 +139,15 @@ pub struct ClientNode {
     /// Shards that acknowledged each transaction's end (volatile).
     acked: BTreeMap<TxId, BTreeSet<NodeId>>,
     settled: BTreeSet<TxId>,
+    /// When each transaction last made progress or was asked about again, and how many times
+    /// in a row it was asked about without progress (volatile): the retry backoff.
+    asked: BTreeMap<TxId, (Time, u32)>,
 }
+
+/// A retry waits `retry_every << min(attempts, MAX_BACKOFF_SHIFT)` since the transaction's last
+/// progress or retry: an overloaded shard gets fewer repeats, not more (a fixed-period retry of
+/// every pending transaction multiplies the load exactly when the shards fall behind).
+const MAX_BACKOFF_SHIFT: u32 = 3;
 
 /// A shard or a client.
 pub enum AtomixNode {
@@ -328,6 +339,7 @@ impl ClientNode {
             clients: BTreeMap::new(),
             acked: BTreeMap::new(),
             settled: BTreeSet::new(),
+            asked: BTreeMap::new(),
         }
     }
 
@@ -379,10 +391,11 @@ impl ClientNode {
         }
     }
 
-    fn begin(&mut self, tx: Transaction, fx: &mut Fx) {
+    fn begin(&mut self, tx: Transaction, now: Time, fx: &mut Fx) {
         match AtomixClient::new(tx, &self.map) {
             Ok(client) => {
                 Self::send_actions(fx, client.start());
+                self.asked.insert(client.txid(), (now, 0));
                 self.clients.insert(client.txid(), client);
             }
             Err(e) => refused(fx, self.id, &e),
@@ -391,7 +404,7 @@ impl ClientNode {
 
     fn start(&mut self, now: Time, fx: &mut Fx) {
         for tx in self.txs.clone() {
-            self.begin(tx, fx);
+            self.begin(tx, now, fx);
         }
         self.submit_due(now, fx);
         fx.timer(self.timing.retry_every, AtomixTimer::Retry);
@@ -405,7 +418,7 @@ impl ClientNode {
         {
             let (_, tx) = self.schedule.pop_front().expect("peeked");
             self.txs.push(tx.clone());
-            self.begin(tx, fx);
+            self.begin(tx, now, fx);
         }
         if let Some((at, _)) = self.schedule.front() {
             fx.timer(at - clock, AtomixTimer::Submit);
@@ -420,7 +433,7 @@ impl ClientNode {
         }
     }
 
-    fn on_message(&mut self, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
+    fn on_message(&mut self, now: Time, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
         match msg {
             AtomixMsg::Proof(proof) => {
                 let txid = proof.statement.txid;
@@ -431,6 +444,8 @@ impl ClientNode {
                 match client.on_proof(*proof, &self.dir) {
                     Ok(actions) => {
                         if !before && let Some(c) = client.certificate() {
+                            // Progress: the finishes go now, a retry only a full period later.
+                            self.asked.insert(txid, (now, 0));
                             fx.output(AtomixEvent::Certified {
                                 txid,
                                 outcome: Self::outcome_of(c),
@@ -472,8 +487,18 @@ impl ClientNode {
             .collect()
     }
 
-    fn retry(&mut self, fx: &mut Fx) {
+    /// Asks again, for each transaction idle past its backoff, for what it misses.
+    fn retry(&mut self, now: Time, fx: &mut Fx) {
         for (txid, client) in &self.clients {
+            if self.settled.contains(txid) {
+                continue;
+            }
+            let (last, attempts) = self.asked.get(txid).copied().unwrap_or((0, 0));
+            let wait = self.timing.retry_every << attempts.min(MAX_BACKOFF_SHIFT);
+            if now < last.saturating_add(wait) {
+                continue;
+            }
+            self.asked.insert(*txid, (now, attempts + 1));
             if client.certificate().is_none() {
                 Self::send_actions(fx, client.start());
                 continue;
@@ -528,17 +553,17 @@ impl Node for AtomixNode {
         }
     }
 
-    fn on_message(&mut self, _now: Time, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
+    fn on_message(&mut self, now: Time, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
         match self {
             AtomixNode::Shard(s) => s.on_message(from, msg, fx),
-            AtomixNode::Client(c) => c.on_message(from, msg, fx),
+            AtomixNode::Client(c) => c.on_message(now, from, msg, fx),
         }
     }
 
     fn on_timer(&mut self, now: Time, timer: AtomixTimer, fx: &mut Fx) {
         match (self, timer) {
             (AtomixNode::Shard(s), AtomixTimer::Seal) => s.seal(fx),
-            (AtomixNode::Client(c), AtomixTimer::Retry) => c.retry(fx),
+            (AtomixNode::Client(c), AtomixTimer::Retry) => c.retry(now, fx),
             (AtomixNode::Client(c), AtomixTimer::Submit) => c.submit_due(now, fx),
             _ => {}
         }

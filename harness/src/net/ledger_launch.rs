@@ -106,9 +106,14 @@ pub struct LoadReport {
     pub drained: bool,
     pub wall_s: f64,
     pub figures: LoadFigures,
-    /// CPU seconds of each process's last life (a killed life's CPU is not known), by node.
+    /// CPU seconds of each process's last life from its start-up's end (the load and ledger
+    /// built, listening) to its stop, by node; a killed life's CPU is not known.
     pub cpu_s: Vec<f64>,
-    /// CPU microseconds per settled transaction: every shard together, every gateway together.
+    /// CPU seconds each process's last life spent starting up (building the load and its
+    /// ledger, replaying its journal), by node.
+    pub startup_cpu_s: Vec<f64>,
+    /// CPU microseconds per settled transaction after start-up: every shard together, every
+    /// gateway together.
     pub shard_cpu_us_per_tx: f64,
     pub gateway_cpu_us_per_tx: f64,
     /// Process starts per node (1 + restarts).
@@ -229,6 +234,7 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
     let mut check = check_ledger(&loaded, drained)?;
     let mut settled = Vec::new();
     let mut cpu_s = vec![0.0; nodes];
+    let mut startup_cpu_s = vec![0.0; nodes];
     // The state root each shard's last life reported when it stopped (none if it was killed).
     let mut live_roots: Vec<Option<String>> = vec![None; shards];
     for (i, p) in procs.iter_mut().enumerate() {
@@ -243,8 +249,9 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
                         - v["scheduled_ms"].as_f64().unwrap_or(0.0),
                     at_ms: v["at_ms"].as_f64().unwrap_or(0.0),
                 }),
+                Some("started") => startup_cpu_s[i] = v["cpu_s"].as_f64().unwrap_or(0.0),
                 Some("stopped") => {
-                    cpu_s[i] = v["cpu_s"].as_f64().unwrap_or(0.0);
+                    cpu_s[i] = v["cpu_s"].as_f64().unwrap_or(0.0) - startup_cpu_s[i];
                     if i < shards {
                         live_roots[i] = v["ledger"]["state_root"].as_str().map(str::to_string);
                     }
@@ -283,6 +290,7 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
         gateway_cpu_us_per_tx: per_tx(cpu_s[shards..].iter().sum()),
         figures,
         cpu_s,
+        startup_cpu_s,
         starts: procs.iter().map(|p| p.starts).collect(),
         check,
     })

@@ -129,7 +129,7 @@ pub fn run_ledger_node(
                "incarnation": recovered.incarnation,
                "replayed_entries": recovered.entries.len(),
                "clock_offset_ms": clock_offset / 1_000,
-               "start_s": began.elapsed().as_secs_f64(),
+               "start_s": began.elapsed().as_secs_f64(), "cpu_s": process_cpu_seconds(),
                "listen": config.listen.to_string(),
                "metrics": metrics_addr.map(|a| format!("http://{a}/metrics"))}),
     );
@@ -255,6 +255,8 @@ pub fn run_ledger_node(
         json!({"event": "stopped", "node": id, "role": config.role, "ended": ended,
                "decided": decided, "settled": settled.len(), "refused": refused,
                "ledger": ledger, "net": net.stats(), "store_error": store_error,
+               "store_commits": counters.store_commits.load(Ordering::Relaxed),
+               "store_commit_s": counters.store_commit_nanos.load(Ordering::Relaxed) as f64 / 1e9,
                "seconds": start_at.elapsed().as_secs_f64(), "cpu_s": process_cpu_seconds()}),
     );
     match store_error {
