@@ -6,39 +6,15 @@
 //! processes (atomicity, no double spend, each shard's books, supply, no locks left). Then the
 //! check is shown to fail on a store that lost its last journal entries.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use iosv_harness::net::config::load;
 use iosv_harness::net::ledger_check::check_ledger;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("iosv-ledger-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+mod net_common;
 
-/// A base port with `n` free ports after it (probed by binding them).
-fn free_ports(n: u16) -> u16 {
-    for _ in 0..50 {
-        let base = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if base > u16::MAX - n {
-            continue;
-        }
-        let held: Vec<_> = (0..n)
-            .map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())
-            .collect();
-        if held.len() == n as usize {
-            return base;
-        }
-    }
-    panic!("no {n} consecutive free ports");
-}
+use net_common::{free_ports, scratch};
 
 fn lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
@@ -67,7 +43,7 @@ fn drop_last_entries(path: &Path, n: u64) {
 
 #[test]
 fn a_ledger_network_of_processes_settles_its_load_through_kills_and_its_stores_check() {
-    let dir = scratch("load");
+    let dir = scratch("ledger-load");
     let base = free_ports(4);
     let out = Command::new(env!("CARGO_BIN_EXE_iosv"))
         .args(["net", "load", "--shards", "2", "--gateways", "2"])

@@ -11,7 +11,7 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,32 +27,9 @@ use iosv_harness::net::process::stand_in_proposal;
 use iosv_harness::net::transport::{Endpoint, NetConfig, NetCounters, start};
 use iosv_harness::runtime::{Drive, RtRecord};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("iosv-net-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+mod net_common;
 
-/// A base port with `n` free ports after it (probed by binding them).
-fn free_ports(n: u16) -> u16 {
-    for _ in 0..50 {
-        let base = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if base > u16::MAX - n {
-            continue;
-        }
-        let held: Vec<_> = (0..n)
-            .map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())
-            .collect();
-        if held.len() == n as usize {
-            return base;
-        }
-    }
-    panic!("no {n} consecutive free ports");
-}
+use net_common::{free_ports, scratch};
 
 /// Runs `iosv net up` for a 4-node network in `dir` to `heights` with `faults` (flags); returns
 /// its JSON report after checking that it succeeded and that the stores agree, certified.

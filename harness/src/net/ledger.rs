@@ -200,6 +200,23 @@ pub fn share(load: &Workload, gateway: u32, gateways: u32) -> Vec<Scheduled> {
         .collect()
 }
 
+/// Gateway `gateway`'s schedule as a paced client takes it, recording each transaction's time
+/// and kind in `scheduled` (for latencies).
+pub fn schedule(
+    load: &Workload,
+    gateway: u32,
+    gateways: u32,
+    scheduled: &mut std::collections::HashMap<TxId, (Time, Kind)>,
+) -> Vec<(Time, Transaction)> {
+    share(load, gateway, gateways)
+        .into_iter()
+        .map(|s| {
+            scheduled.insert(s.tx.txid(), (s.at, s.kind));
+            (s.at, s.tx)
+        })
+        .collect()
+}
+
 /// The txids of `load`'s forged transactions (none may commit).
 pub fn forged(load: &Workload) -> std::collections::BTreeSet<TxId> {
     load.arrivals

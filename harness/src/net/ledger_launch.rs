@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::config::{FinalityTiming, LocalNetwork, load, write_local_network};
 use super::faults::LinkFaults;
 use super::launch::{KillRestart, Proc, Window, drive, spawn, stop_all, unix_window};
-use super::ledger::{LedgerParams, LedgerSpec, forged, share};
+use super::ledger::{LedgerParams, LedgerSpec, forged, schedule};
 use super::ledger_check::{LedgerCheck, check_ledger};
 use crate::atomix::{AtomixEvent, AtomixNode, ClientNode, Outcome, ShardMap, ShardNode};
 
@@ -369,14 +369,7 @@ pub fn run_in_process(
     }
     let mut scheduled = HashMap::new();
     for g in 0..params.gateways {
-        let mine = share(&load, g, params.gateways);
-        let schedule = mine
-            .into_iter()
-            .map(|s| {
-                scheduled.insert(s.tx.txid(), (s.at, s.kind));
-                (s.at, s.tx)
-            })
-            .collect();
+        let schedule = schedule(&load, g, params.gateways, &mut scheduled);
         nodes.push(AtomixNode::Client(ClientNode::paced(
             params.shards + g,
             map,

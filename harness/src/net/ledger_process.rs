@@ -25,7 +25,7 @@ use serde_json::json;
 
 use super::config::{LoadedNode, Role};
 use super::journal_store::JournalStore;
-use super::ledger::share;
+use super::ledger::schedule;
 use super::process::{Until, Wired, log_line, process_cpu_seconds, wire};
 use crate::atomix::{AtomixEvent, AtomixNode, ClientNode, ShardMap, ShardNode, replay};
 use crate::demo::workload::Kind;
@@ -96,14 +96,7 @@ pub fn run_ledger_node(
                 }
             };
             clock_offset = unix_ms().saturating_sub(origin) * 1_000;
-            let mine = share(&load, id - params.shards, params.gateways);
-            let schedule = mine
-                .into_iter()
-                .map(|s| {
-                    scheduled.insert(s.tx.txid(), (s.at, s.kind));
-                    (s.at, s.tx)
-                })
-                .collect();
+            let schedule = schedule(&load, id - params.shards, params.gateways, &mut scheduled);
             AtomixNode::Client(ClientNode::paced(
                 id,
                 map,
