@@ -4,8 +4,8 @@
 //! A **shard** rebuilds itself at start from the load's genesis and its journal
 //! ([`crate::atomix::journal`]), then runs; after every input the journal entries it made are
 //! committed before any of the input's messages leaves. A **gateway** reads (or, at its first
-//! start, records) when the load began and submits its share of the load when the load's clock
-//! reaches each transaction; restarted, it asks again about every transaction it had submitted
+//! start, records — once its connections to the roster are up) when the load began and submits
+//! its share of the load when the load's clock reaches each transaction; restarted, it asks again about every transaction it had submitted
 //! (shards answer repeats with what they recorded) and goes on with the schedule.
 //!
 //! The log, one JSON object per line: `started`; per transaction, `ended` (a shard) or `settled`
@@ -30,6 +30,9 @@ use super::process::{Until, Wired, log_line, process_cpu_seconds, wire};
 use crate::atomix::{AtomixEvent, AtomixNode, ClientNode, ShardMap, ShardNode, replay};
 use crate::demo::workload::Kind;
 use crate::runtime::Drive;
+
+/// How long a gateway's first start waits for its connections before its load begins.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
 
 fn unix_ms() -> u64 {
     std::time::SystemTime::now()
@@ -78,7 +81,7 @@ pub fn run_ledger_node(
             AtomixNode::Shard(Box::new(
                 ShardNode::incarnation_of(
                     shard,
-                    dir,
+                    dir.clone(),
                     timing,
                     rand::random(),
                     recovered.incarnation,
@@ -87,9 +90,42 @@ pub fn run_ledger_node(
             ))
         }
         Role::Gateway => {
+            // Built below, once the transport is up and the load's clock is known.
+            AtomixNode::Client(ClientNode::paced(
+                id,
+                map,
+                dir.clone(),
+                timing,
+                Vec::new(),
+                0,
+            ))
+        }
+        Role::Finality => return Err("a finality member is not a ledger node".into()),
+    };
+    let Wired {
+        transport,
+        inbox,
+        mut net,
+        counters,
+        metrics_addr,
+    } = wire(loaded, recovered.incarnation)?;
+    let node = match node {
+        AtomixNode::Client(_) => {
             let origin = match recovered.origin_unix_ms {
                 Some(origin) => origin,
                 None => {
+                    // The load's clock starts when the roster is connected both ways (or after
+                    // CONNECT_WAIT): a shard's dialer backing off from a gateway that was not
+                    // up yet would otherwise hold the load's first responses.
+                    let peers = (config.members.len() - 1) as u64;
+                    let until = Instant::now() + CONNECT_WAIT;
+                    while Instant::now() < until && !terminate.load(Ordering::Acquire) {
+                        let s = net.stats();
+                        if s.dialed >= peers && s.accepted >= peers {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
                     let now = unix_ms();
                     store.set_origin(now).map_err(|e| e.to_string())?;
                     now
@@ -106,16 +142,9 @@ pub fn run_ledger_node(
                 clock_offset,
             ))
         }
-        Role::Finality => return Err("a finality member is not a ledger node".into()),
+        shard => shard,
     };
     drop(load);
-    let Wired {
-        transport,
-        inbox,
-        mut net,
-        counters,
-        metrics_addr,
-    } = wire(loaded, recovered.incarnation)?;
     log_line(
         log,
         json!({"event": "started", "node": id, "role": config.role,
