@@ -33,12 +33,14 @@
 //!
 //! Files: `statement` (signed bytes, shard map), `proof` (proofs, directory, certificates),
 //! `shard` (the shard's state machine), `client` (the client's), `node` (shards and clients as
-//! [`crate::node::Node`]s, for the simulator and the runner, with retries and acknowledgements),
+//! [`crate::node::Node`]s, for the simulator and the runner; `client_node` the client's side,
+//! with retries, backoff and pacing),
 //! `journal` (what a shard process stores to survive a crash, and transactions on the wire),
 //! `error`. The caller-scheduled world of the adversarial scenario and property tests lives with
 //! them (`harness/tests/atomix_world`).
 
 pub mod client;
+pub mod client_node;
 pub mod error;
 pub mod journal;
 pub mod node;
@@ -47,11 +49,10 @@ pub mod shard;
 pub mod statement;
 
 pub use client::{AtomixClient, ClientAction};
+pub use client_node::ClientNode;
 pub use error::{AtomixError, CertificateError, ProofError};
 pub use journal::{JournalEntry, ReplayError, replay};
-pub use node::{
-    AtomixEvent, AtomixMsg, AtomixNode, AtomixTimer, AtomixTiming, ClientNode, ShardNode,
-};
+pub use node::{AtomixEvent, AtomixMsg, AtomixNode, AtomixTimer, AtomixTiming, ShardNode};
 pub use proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo, VerifiedBatches};
 pub use shard::{AtomixShard, RECOVERY_EPOCHS};
 pub use statement::{

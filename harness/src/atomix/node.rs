@@ -10,7 +10,8 @@
 //!   queue as one batch and sends each proof to the nodes that asked for it. A finish is checked
 //!   and applied, and answered with [`AtomixMsg::Finished`] — also when it is a replay, so a
 //!   client whose acknowledgement was lost learns the outcome the next time it asks.
-//! - A **client node** ([`ClientNode`]) runs one [`AtomixClient`] per transaction it submits.
+//! - A **client node** ([`ClientNode`], in `client_node`) runs one
+//!   [`AtomixClient`](super::AtomixClient) per transaction it submits.
 //!   Every `retry_every` it asks again whatever is missing — lock requests to input shards it has
 //!   no proof from, finishes to shards that have not acknowledged — for each transaction that
 //!   made no progress for `retry_every`, doubled per fruitless retry up to 8× (so an overloaded
@@ -27,19 +28,19 @@
 //! again). The seal's CoSi nonces come from a ChaCha20 stream per incarnation, seeded by
 //! `SHA-256(ATOMIX_NONCE_RNG ‖ rng seed ‖ incarnation)`.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use iosv_engine::tx::{Transaction, TxId};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::client::{AtomixClient, ClientAction};
+use super::client_node::ClientNode;
 use super::error::AtomixError;
 use super::journal::{JournalEntry, tx_hex};
 use super::proof::{AtomixProof, Certificate, Directory, Outcome};
 use super::shard::AtomixShard;
-use super::statement::{Decision, ShardMap};
+use super::statement::Decision;
 use crate::node::{Dest, Effects, Node, NodeId, Time, Traceable};
 
 /// A message between Atomix nodes (on a network: JSON, transactions in their canonical
@@ -122,46 +123,19 @@ pub struct ShardNode {
     journal: Option<Vec<JournalEntry>>,
 }
 
-/// An Atomix client (a wallet submitting transactions) as a node.
-pub struct ClientNode {
-    id: NodeId,
-    map: ShardMap,
-    dir: Directory,
-    timing: AtomixTiming,
-    /// The transactions this client submitted (durable).
-    txs: Vec<Transaction>,
-    /// Transactions still to submit, at their time on the load's clock (durable).
-    schedule: VecDeque<(Time, Transaction)>,
-    /// The load's clock at the driver's time 0 (a restarted process is that far into its load).
-    clock_offset: Time,
-    /// One client state machine per transaction, by txid (volatile).
-    clients: BTreeMap<TxId, AtomixClient>,
-    /// Shards that acknowledged each transaction's end (volatile).
-    acked: BTreeMap<TxId, BTreeSet<NodeId>>,
-    settled: BTreeSet<TxId>,
-    /// When each transaction last made progress or was asked about again, and how many times
-    /// in a row it was asked about without progress (volatile): the retry backoff.
-    asked: BTreeMap<TxId, (Time, u32)>,
-}
-
-/// A retry waits `retry_every << min(attempts, MAX_BACKOFF_SHIFT)` since the transaction's last
-/// progress or retry: an overloaded shard gets fewer repeats, not more (a fixed-period retry of
-/// every pending transaction multiplies the load exactly when the shards fall behind).
-const MAX_BACKOFF_SHIFT: u32 = 3;
-
 /// A shard or a client.
 pub enum AtomixNode {
     Shard(Box<ShardNode>),
     Client(ClientNode),
 }
 
-type Fx = Effects<AtomixMsg, AtomixTimer, AtomixEvent>;
+pub(super) type Fx = Effects<AtomixMsg, AtomixTimer, AtomixEvent>;
 
 fn incarnation_rng(rng_seed: &[u8; 32], incarnation: u64) -> ChaCha20Rng {
     crate::node::incarnation_rng(crate::domain::ATOMIX_NONCE_RNG, rng_seed, incarnation)
 }
 
-fn refused(fx: &mut Fx, node: NodeId, e: &AtomixError) {
+pub(super) fn refused(fx: &mut Fx, node: NodeId, e: &AtomixError) {
     fx.output(AtomixEvent::Refused {
         node,
         reason: e.to_string(),
@@ -319,205 +293,6 @@ impl ShardNode {
     }
 }
 
-impl ClientNode {
-    /// Client node `id` submitting `txs` over the shards of `map`.
-    pub fn new(
-        id: NodeId,
-        map: ShardMap,
-        dir: Directory,
-        timing: AtomixTiming,
-        txs: Vec<Transaction>,
-    ) -> ClientNode {
-        ClientNode {
-            id,
-            map,
-            dir,
-            timing,
-            txs,
-            schedule: VecDeque::new(),
-            clock_offset: 0,
-            clients: BTreeMap::new(),
-            acked: BTreeMap::new(),
-            settled: BTreeSet::new(),
-            asked: BTreeMap::new(),
-        }
-    }
-
-    /// A client that submits each transaction of `schedule` when the load's clock reaches its
-    /// time (open-loop: whatever happened to the earlier ones), the load's clock reading
-    /// `clock_offset` at the driver's time 0. `schedule` must be in time order.
-    pub fn paced(
-        id: NodeId,
-        map: ShardMap,
-        dir: Directory,
-        timing: AtomixTiming,
-        schedule: Vec<(Time, Transaction)>,
-        clock_offset: Time,
-    ) -> ClientNode {
-        let mut client = ClientNode::new(id, map, dir, timing, Vec::new());
-        client.schedule = schedule.into();
-        client.clock_offset = clock_offset;
-        client
-    }
-
-    /// Transactions submitted so far (all of them for a client that is not paced).
-    pub fn transactions(&self) -> &[Transaction] {
-        &self.txs
-    }
-
-    /// Transactions whose end every shard concerned acknowledged (since the last restart).
-    pub fn settled(&self) -> &BTreeSet<TxId> {
-        &self.settled
-    }
-
-    fn send_actions(fx: &mut Fx, actions: Vec<ClientAction>) {
-        for action in actions {
-            match action {
-                ClientAction::Lock { shard, tx } => {
-                    fx.send(Dest::To(shard), AtomixMsg::Lock { tx })
-                }
-                ClientAction::Finish {
-                    shard,
-                    tx,
-                    certificate,
-                } => fx.send(
-                    Dest::To(shard),
-                    AtomixMsg::Finish {
-                        tx,
-                        certificate: Box::new(certificate),
-                    },
-                ),
-            }
-        }
-    }
-
-    fn begin(&mut self, tx: Transaction, now: Time, fx: &mut Fx) {
-        match AtomixClient::new(tx, &self.map) {
-            Ok(client) => {
-                Self::send_actions(fx, client.start());
-                self.asked.insert(client.txid(), (now, 0));
-                self.clients.insert(client.txid(), client);
-            }
-            Err(e) => refused(fx, self.id, &e),
-        }
-    }
-
-    fn start(&mut self, now: Time, fx: &mut Fx) {
-        for tx in self.txs.clone() {
-            self.begin(tx, now, fx);
-        }
-        self.submit_due(now, fx);
-        fx.timer(self.timing.retry_every, AtomixTimer::Retry);
-    }
-
-    /// Submits the scheduled transactions that fell due and sets the timer for the next one.
-    fn submit_due(&mut self, now: Time, fx: &mut Fx) {
-        let clock = now.saturating_add(self.clock_offset);
-        while let Some((at, _)) = self.schedule.front()
-            && *at <= clock
-        {
-            let (_, tx) = self.schedule.pop_front().expect("peeked");
-            self.txs.push(tx.clone());
-            self.begin(tx, now, fx);
-        }
-        if let Some((at, _)) = self.schedule.front() {
-            fx.timer(at - clock, AtomixTimer::Submit);
-        }
-    }
-
-    /// Whether `certificate` commits (every input shard accepted, covering the outputs).
-    fn outcome_of(certificate: &Certificate) -> Outcome {
-        match certificate {
-            Certificate::Commit { .. } => Outcome::Committed,
-            _ => Outcome::Aborted,
-        }
-    }
-
-    fn on_message(&mut self, now: Time, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
-        match msg {
-            AtomixMsg::Proof(proof) => {
-                let txid = proof.statement.txid;
-                let Some(client) = self.clients.get_mut(&txid) else {
-                    return;
-                };
-                let before = client.certificate().is_some();
-                match client.on_proof(*proof, &self.dir) {
-                    Ok(actions) => {
-                        if !before && let Some(c) = client.certificate() {
-                            // Progress: the finishes go now, a retry only a full period later.
-                            self.asked.insert(txid, (now, 0));
-                            fx.output(AtomixEvent::Certified {
-                                txid,
-                                outcome: Self::outcome_of(c),
-                            });
-                        }
-                        Self::send_actions(fx, actions);
-                    }
-                    Err(e) => refused(fx, self.id, &e),
-                }
-            }
-            AtomixMsg::Finished { txid, outcome } => {
-                let Some(client) = self.clients.get(&txid) else {
-                    return;
-                };
-                let targets = Self::targets(client);
-                let acked = self.acked.entry(txid).or_default();
-                if targets.contains(&from) {
-                    acked.insert(from);
-                }
-                if !targets.is_empty()
-                    && targets.iter().all(|t| acked.contains(t))
-                    && self.settled.insert(txid)
-                {
-                    fx.output(AtomixEvent::Settled { txid, outcome });
-                }
-            }
-            AtomixMsg::Lock { .. } | AtomixMsg::Finish { .. } => {}
-        }
-    }
-
-    /// The shards a client's finish goes to (none before its certificate).
-    fn targets(client: &AtomixClient) -> BTreeSet<NodeId> {
-        client
-            .finish_messages()
-            .iter()
-            .map(|a| match a {
-                ClientAction::Lock { shard, .. } | ClientAction::Finish { shard, .. } => *shard,
-            })
-            .collect()
-    }
-
-    /// Asks again, for each transaction idle past its backoff, for what it misses.
-    fn retry(&mut self, now: Time, fx: &mut Fx) {
-        for (txid, client) in &self.clients {
-            if self.settled.contains(txid) {
-                continue;
-            }
-            let (last, attempts) = self.asked.get(txid).copied().unwrap_or((0, 0));
-            let wait = self.timing.retry_every << attempts.min(MAX_BACKOFF_SHIFT);
-            if now < last.saturating_add(wait) {
-                continue;
-            }
-            self.asked.insert(*txid, (now, attempts + 1));
-            if client.certificate().is_none() {
-                Self::send_actions(fx, client.start());
-                continue;
-            }
-            let acked = self.acked.get(txid);
-            let missing: Vec<ClientAction> = client
-                .finish_messages()
-                .into_iter()
-                .filter(|a| match a {
-                    ClientAction::Finish { shard, .. } => !acked.is_some_and(|s| s.contains(shard)),
-                    ClientAction::Lock { .. } => true,
-                })
-                .collect();
-            Self::send_actions(fx, missing);
-        }
-        fx.timer(self.timing.retry_every, AtomixTimer::Retry);
-    }
-}
-
 impl AtomixNode {
     pub fn as_shard(&self) -> Option<&ShardNode> {
         match self {
@@ -542,7 +317,7 @@ impl Node for AtomixNode {
     fn id(&self) -> NodeId {
         match self {
             AtomixNode::Shard(s) => s.id,
-            AtomixNode::Client(c) => c.id,
+            AtomixNode::Client(c) => c.id(),
         }
     }
 
@@ -572,14 +347,16 @@ impl Node for AtomixNode {
     fn restart(&self) -> AtomixNode {
         match self {
             AtomixNode::Shard(s) => AtomixNode::Shard(Box::new(s.restart())),
-            AtomixNode::Client(c) => {
-                let mut fresh =
-                    ClientNode::new(c.id, c.map, c.dir.clone(), c.timing, c.txs.clone());
-                fresh.schedule = c.schedule.clone();
-                fresh.clock_offset = c.clock_offset;
-                AtomixNode::Client(fresh)
-            }
+            AtomixNode::Client(c) => AtomixNode::Client(c.restarted()),
         }
+    }
+}
+
+/// Whether `certificate` commits (every input shard accepted, covering the outputs).
+pub(super) fn outcome_of(certificate: &Certificate) -> Outcome {
+    match certificate {
+        Certificate::Commit { .. } => Outcome::Committed,
+        _ => Outcome::Aborted,
     }
 }
 
@@ -601,7 +378,7 @@ impl Traceable for AtomixMsg {
             AtomixMsg::Finish { tx, certificate } => json!({
                 "type": "finish",
                 "tx": short(&tx.txid()),
-                "outcome": ClientNode::outcome_of(certificate).as_str(),
+                "outcome": outcome_of(certificate).as_str(),
             }),
             AtomixMsg::Finished { txid, outcome } => {
                 json!({"type": "finished", "tx": short(txid), "outcome": outcome.as_str()})

@@ -30,6 +30,8 @@ use crate::atomix::{JournalEntry, Outcome, ShardMap, replay};
 #[derive(Debug, Default, Serialize)]
 pub struct LedgerCheck {
     pub shards: usize,
+    /// Transactions in the load.
+    pub transactions: usize,
     /// Journal entries per shard.
     pub journal_entries: Vec<usize>,
     /// Distinct transactions ended anywhere, and how.
@@ -70,6 +72,7 @@ pub fn check_ledger(nodes: &[LoadedNode], drained: bool) -> Result<LedgerCheck, 
     let map = ShardMap::new(params.shards);
     let mut check = LedgerCheck {
         shards: shards.len(),
+        transactions: load.arrivals.len(),
         ..LedgerCheck::default()
     };
     let genesis_value: u128 = load

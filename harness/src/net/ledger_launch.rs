@@ -271,8 +271,9 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
             ));
         }
     }
-    let transactions = params.workload().arrivals.len();
-    let figures = figures(params, transactions, &settled);
+    // The check rebuilt the load; generating (and signing) it again only to count it would
+    // double the launcher's work after the run.
+    let figures = figures(params, check.transactions, &settled);
     let per_tx = |cpu: f64| {
         if figures.settled == 0 {
             0.0

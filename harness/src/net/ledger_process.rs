@@ -181,10 +181,7 @@ pub fn run_ledger_node(
                     let began = Instant::now();
                     match store.append(&entries) {
                         Ok(true) => {
-                            counters.store_commits.fetch_add(1, Ordering::Relaxed);
-                            counters
-                                .store_commit_nanos
-                                .fetch_add(began.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                            counters.record_commit(began.elapsed());
                             true
                         }
                         Ok(false) => true,

@@ -39,6 +39,15 @@ pub struct NodeCounters {
     pub store_commit_nanos: AtomicU64,
 }
 
+impl NodeCounters {
+    /// Counts one durable store commit that took `took`.
+    pub fn record_commit(&self, took: std::time::Duration) {
+        self.store_commits.fetch_add(1, Ordering::Relaxed);
+        self.store_commit_nanos
+            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
 #[derive(Debug)]
 struct Live {
     net: Arc<NetCounters>,

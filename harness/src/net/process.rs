@@ -193,11 +193,7 @@ pub fn run_finality_member(
                     match store.save(&m.state().durable(), m.finalized()) {
                         Ok(committed) => {
                             if committed {
-                                counters.store_commits.fetch_add(1, Ordering::Relaxed);
-                                counters.store_commit_nanos.fetch_add(
-                                    began.elapsed().as_nanos() as u64,
-                                    Ordering::Relaxed,
-                                );
+                                counters.record_commit(began.elapsed());
                             }
                             counters
                                 .finalized_height
