@@ -204,7 +204,7 @@ impl ClientNode {
                     fx.output(AtomixEvent::Settled { txid, outcome });
                 }
             }
-            AtomixMsg::Lock { .. } | AtomixMsg::Finish { .. } => {}
+            AtomixMsg::Lock { .. } | AtomixMsg::Finish { .. } | AtomixMsg::Cosign(_) => {}
         }
     }
 

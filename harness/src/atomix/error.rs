@@ -72,6 +72,10 @@ pub enum CertificateError {
 /// Why a shard refused a request.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum AtomixError {
+    #[error(
+        "shard {shard}'s replica holds no roster keys: its batches are co-signed over the network"
+    )]
+    NoRosterKeys { shard: ShardId },
     #[error("shard {shard} holds no input of transaction {txid}")]
     NotAnInputShard { shard: ShardId, txid: TxId },
     #[error("shard {shard} holds neither input nor output of transaction {txid}")]

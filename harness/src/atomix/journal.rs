@@ -74,6 +74,47 @@ pub enum ReplayError {
     },
 }
 
+/// Applies one entry (number `index` of its journal) to `shard`, checking that the shard's own
+/// rules reach the recorded decision or outcome. A co-signer applies its leader's entries with
+/// it; a disagreement is the leader's fraud (or a corrupt journal), never applied.
+pub fn apply_entry(
+    shard: &mut AtomixShard,
+    index: usize,
+    entry: &JournalEntry,
+    dir: &Directory,
+) -> Result<(), ReplayError> {
+    let refused = |source| ReplayError::Refused { index, source };
+    match entry {
+        JournalEntry::Decided { tx, decision } => {
+            let found = shard.request_lock(tx).map_err(refused)?;
+            if found != *decision {
+                return Err(ReplayError::Diverged {
+                    index,
+                    txid: tx.txid(),
+                    found: format!("{found:?}"),
+                    recorded: format!("{decision:?}"),
+                });
+            }
+        }
+        JournalEntry::Ended {
+            tx,
+            certificate,
+            outcome,
+        } => {
+            let found = shard.finish(tx, certificate, dir).map_err(refused)?;
+            if found != *outcome {
+                return Err(ReplayError::Diverged {
+                    index,
+                    txid: tx.txid(),
+                    found: found.as_str().to_string(),
+                    recorded: outcome.as_str().to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Replays `entries` onto `shard` (its genesis ledger) and returns it as a restart finds it:
 /// the volatile queue of unsigned decisions dropped ([`AtomixShard::restarted`]).
 pub fn replay(
@@ -82,35 +123,7 @@ pub fn replay(
     dir: &Directory,
 ) -> Result<AtomixShard, ReplayError> {
     for (index, entry) in entries.iter().enumerate() {
-        let refused = |source| ReplayError::Refused { index, source };
-        match entry {
-            JournalEntry::Decided { tx, decision } => {
-                let found = shard.request_lock(tx).map_err(refused)?;
-                if found != *decision {
-                    return Err(ReplayError::Diverged {
-                        index,
-                        txid: tx.txid(),
-                        found: format!("{found:?}"),
-                        recorded: format!("{decision:?}"),
-                    });
-                }
-            }
-            JournalEntry::Ended {
-                tx,
-                certificate,
-                outcome,
-            } => {
-                let found = shard.finish(tx, certificate, dir).map_err(refused)?;
-                if found != *outcome {
-                    return Err(ReplayError::Diverged {
-                        index,
-                        txid: tx.txid(),
-                        found: found.as_str().to_string(),
-                        recorded: outcome.as_str().to_string(),
-                    });
-                }
-            }
-        }
+        apply_entry(&mut shard, index, entry, dir)?;
     }
     shard.restarted().map_err(|source| ReplayError::Refused {
         index: entries.len(),

@@ -35,12 +35,16 @@
 //! `shard` (the shard's state machine), `client` (the client's), `node` (shards and clients as
 //! [`crate::node::Node`]s, for the simulator and the runner; `client_node` the client's side,
 //! with retries, backoff and pacing),
+//! `cosigning` (a leader whose batches its members co-sign over the network) and `cosigner` (such
+//! a member, applying every entry of its leader's journal to its own replica),
 //! `journal` (what a shard process stores to survive a crash, and transactions on the wire),
 //! `error`. The caller-scheduled world of the adversarial scenario and property tests lives with
 //! them (`harness/tests/atomix_world`).
 
 pub mod client;
 pub mod client_node;
+pub mod cosigner;
+pub mod cosigning;
 pub mod error;
 pub mod journal;
 pub mod node;
@@ -50,11 +54,13 @@ pub mod statement;
 
 pub use client::{AtomixClient, ClientAction};
 pub use client_node::ClientNode;
+pub use cosigner::CosignerNode;
+pub use cosigning::{CosignMsg, Cosigning};
 pub use error::{AtomixError, CertificateError, ProofError};
-pub use journal::{JournalEntry, ReplayError, replay};
+pub use journal::{JournalEntry, ReplayError, apply_entry, replay};
 pub use node::{AtomixEvent, AtomixMsg, AtomixNode, AtomixTimer, AtomixTiming, ShardNode};
 pub use proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo, VerifiedBatches};
-pub use shard::{AtomixShard, RECOVERY_EPOCHS};
+pub use shard::{AtomixShard, RECOVERY_EPOCHS, proofs_of};
 pub use statement::{
     BATCH_DOMAIN, BatchHeader, Decision, ROSTER_DOMAIN, RejectReason, STATEMENT_DOMAIN, ShardId,
     ShardMap, Statement, prove_all, roster_hash,

@@ -36,6 +36,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::client_node::ClientNode;
+use super::cosigner::CosignerNode;
+use super::cosigning::{CosignMsg, Cosigning, Step};
 use super::error::AtomixError;
 use super::journal::{JournalEntry, tx_hex};
 use super::proof::{AtomixProof, Certificate, Directory, Outcome};
@@ -63,6 +65,8 @@ pub enum AtomixMsg {
     },
     /// Shard → client: `txid` ended here with `outcome`.
     Finished { txid: TxId, outcome: Outcome },
+    /// Between a co-signed shard's leader and its other members ([`super::cosigning`]).
+    Cosign(CosignMsg),
 }
 
 /// A timer of an Atomix node.
@@ -74,6 +78,8 @@ pub enum AtomixTimer {
     Retry,
     /// A paced client submits the transactions that fell due.
     Submit,
+    /// A co-signed shard's round `0` is due to have finished.
+    Round(u64),
 }
 
 /// What an Atomix node reports.
@@ -97,6 +103,15 @@ pub enum AtomixEvent {
     Settled { txid: TxId, outcome: Outcome },
     /// A request or a proof was refused (the reason, for the trace; never a protocol step).
     Refused { node: NodeId, reason: String },
+    /// A co-signer found its leader's entry number `index` refused or decided otherwise by its
+    /// own rules (`txid`: the transaction, when the entry was applied and differed).
+    Fraud {
+        node: NodeId,
+        leader: NodeId,
+        index: u64,
+        txid: Option<TxId>,
+        reason: String,
+    },
 }
 
 /// Timing of the Atomix nodes, in the driver's time unit.
@@ -121,12 +136,18 @@ pub struct ShardNode {
     rng: ChaCha20Rng,
     /// Inputs that changed durable state since the driver last took them (`None`: not kept).
     journal: Option<Vec<JournalEntry>>,
+    /// The shard's batches are co-signed by member nodes instead of by keys held here.
+    cosigning: Option<Cosigning>,
+    /// Decides without checking signatures (a fraudulent believable validator, for faults).
+    fraudulent: bool,
 }
 
 /// A shard or a client.
 pub enum AtomixNode {
     Shard(Box<ShardNode>),
     Client(ClientNode),
+    /// A shard member that is not its leader ([`CosignerNode`]).
+    Cosigner(Box<CosignerNode>),
 }
 
 pub(super) type Fx = Effects<AtomixMsg, AtomixTimer, AtomixEvent>;
@@ -136,10 +157,11 @@ fn incarnation_rng(rng_seed: &[u8; 32], incarnation: u64) -> ChaCha20Rng {
 }
 
 pub(super) fn refused(fx: &mut Fx, node: NodeId, e: &AtomixError) {
-    fx.output(AtomixEvent::Refused {
-        node,
-        reason: e.to_string(),
-    });
+    refused_reason(fx, node, e.to_string());
+}
+
+pub(super) fn refused_reason(fx: &mut Fx, node: NodeId, reason: String) {
+    fx.output(AtomixEvent::Refused { node, reason });
 }
 
 impl ShardNode {
@@ -172,7 +194,22 @@ impl ShardNode {
             rng_seed,
             incarnation,
             journal: None,
+            cosigning: None,
+            fraudulent: false,
         }
+    }
+
+    /// The node, its batches co-signed by the roster's member nodes ([`super::cosigning`]);
+    /// its shard is then a [`AtomixShard::replica`] holding no roster keys.
+    pub fn cosigned(mut self, cosigning: Cosigning) -> ShardNode {
+        self.cosigning = Some(cosigning);
+        self
+    }
+
+    /// The node as a fraudulent believable validator: it decides without checking signatures.
+    pub fn fraudulent(mut self) -> ShardNode {
+        self.fraudulent = true;
+        self
     }
 
     /// The node, keeping a journal of the inputs that change its durable state for a driver
@@ -191,8 +228,40 @@ impl ShardNode {
     }
 
     fn journal(&mut self, entry: impl FnOnce() -> JournalEntry) {
+        if self.journal.is_none() && self.cosigning.is_none() {
+            return;
+        }
+        let entry = entry();
+        if let Some(cosigning) = &mut self.cosigning {
+            cosigning.record(entry.clone());
+        }
         if let Some(journal) = &mut self.journal {
-            journal.push(entry());
+            journal.push(entry);
+        }
+    }
+
+    /// Carries out what the co-signing asked for.
+    fn cosign_steps(&mut self, steps: Vec<Step>, fx: &mut Fx) {
+        for step in steps {
+            match step {
+                Step::Send(to, msg) => fx.send(Dest::To(to), AtomixMsg::Cosign(msg)),
+                Step::Deadline { round, after } => fx.timer(after, AtomixTimer::Round(round)),
+                Step::Signed(proofs) => self.deliver(proofs, fx),
+                Step::Refused(reason) => refused_reason(fx, self.id, reason),
+            }
+        }
+    }
+
+    /// Sends each proof to the nodes that asked for its decision.
+    fn deliver(&mut self, proofs: Vec<AtomixProof>, fx: &mut Fx) {
+        for proof in proofs {
+            let askers = self
+                .requesters
+                .remove(&proof.statement.txid)
+                .unwrap_or_default();
+            for to in askers {
+                fx.send(Dest::To(to), AtomixMsg::Proof(Box::new(proof.clone())));
+            }
         }
     }
 
@@ -206,11 +275,25 @@ impl ShardNode {
     }
 
     fn on_message(&mut self, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
+        self.handle(from, msg, fx);
+        if let Some(cosigning) = &mut self.cosigning {
+            let mut steps = Vec::new();
+            cosigning.flush(&mut steps);
+            self.cosign_steps(steps, fx);
+        }
+    }
+
+    fn handle(&mut self, from: NodeId, msg: AtomixMsg, fx: &mut Fx) {
         match msg {
             AtomixMsg::Lock { tx } => {
                 let txid = tx.txid();
                 let known = self.shard.decision(&txid).is_some();
-                match self.shard.request_lock(&tx) {
+                let decided = if self.fraudulent {
+                    self.shard.request_lock_unverified(&tx)
+                } else {
+                    self.shard.request_lock(&tx)
+                };
+                match decided {
                     Ok(decision) => {
                         self.requesters.entry(txid).or_default().insert(from);
                         if !known {
@@ -252,26 +335,43 @@ impl ShardNode {
                     Err(e) => refused(fx, self.id, &e),
                 }
             }
+            AtomixMsg::Cosign(msg) => {
+                if let Some(cosigning) = &mut self.cosigning {
+                    let mut steps = Vec::new();
+                    cosigning.on_message(from, msg, &mut self.rng, &mut steps);
+                    self.cosign_steps(steps, fx);
+                } else {
+                    refused_reason(
+                        fx,
+                        self.id,
+                        "co-signing message to a shard that signs alone".into(),
+                    );
+                }
+            }
             AtomixMsg::Proof(_) | AtomixMsg::Finished { .. } => {}
         }
     }
 
     fn seal(&mut self, fx: &mut Fx) {
-        match self.shard.seal(&mut self.rng) {
-            Ok(proofs) => {
-                for proof in proofs {
-                    let askers = self
-                        .requesters
-                        .remove(&proof.statement.txid)
-                        .unwrap_or_default();
-                    for to in askers {
-                        fx.send(Dest::To(to), AtomixMsg::Proof(Box::new(proof.clone())));
-                    }
-                }
+        if let Some(cosigning) = &mut self.cosigning {
+            let mut steps = Vec::new();
+            cosigning.seal(&mut self.shard, &mut self.rng, &mut steps);
+            self.cosign_steps(steps, fx);
+        } else {
+            match self.shard.seal(&mut self.rng) {
+                Ok(proofs) => self.deliver(proofs, fx),
+                Err(e) => refused(fx, self.id, &e),
             }
-            Err(e) => refused(fx, self.id, &e),
         }
         fx.timer(self.timing.seal_every, AtomixTimer::Seal);
+    }
+
+    fn round_deadline(&mut self, round: u64, fx: &mut Fx) {
+        if let Some(cosigning) = &mut self.cosigning {
+            let mut steps = Vec::new();
+            cosigning.on_deadline(round, &mut self.rng, &mut steps);
+            self.cosign_steps(steps, fx);
+        }
     }
 
     fn restart(&self) -> ShardNode {
@@ -289,6 +389,8 @@ impl ShardNode {
             rng_seed: self.rng_seed,
             incarnation,
             journal: self.journal.as_ref().map(|_| Vec::new()),
+            cosigning: self.cosigning.as_ref().map(Cosigning::restarted),
+            fraudulent: self.fraudulent,
         }
     }
 }
@@ -297,14 +399,21 @@ impl AtomixNode {
     pub fn as_shard(&self) -> Option<&ShardNode> {
         match self {
             AtomixNode::Shard(s) => Some(s),
-            AtomixNode::Client(_) => None,
+            _ => None,
         }
     }
 
     pub fn as_client(&self) -> Option<&ClientNode> {
         match self {
             AtomixNode::Client(c) => Some(c),
-            AtomixNode::Shard(_) => None,
+            _ => None,
+        }
+    }
+
+    pub fn as_cosigner(&self) -> Option<&CosignerNode> {
+        match self {
+            AtomixNode::Cosigner(c) => Some(c),
+            _ => None,
         }
     }
 }
@@ -318,6 +427,7 @@ impl Node for AtomixNode {
         match self {
             AtomixNode::Shard(s) => s.id,
             AtomixNode::Client(c) => c.id(),
+            AtomixNode::Cosigner(c) => c.id(),
         }
     }
 
@@ -325,6 +435,7 @@ impl Node for AtomixNode {
         match self {
             AtomixNode::Shard(s) => fx.timer(s.timing.seal_every, AtomixTimer::Seal),
             AtomixNode::Client(c) => c.start(now, fx),
+            AtomixNode::Cosigner(_) => {}
         }
     }
 
@@ -332,12 +443,21 @@ impl Node for AtomixNode {
         match self {
             AtomixNode::Shard(s) => s.on_message(from, msg, fx),
             AtomixNode::Client(c) => c.on_message(now, from, msg, fx),
+            AtomixNode::Cosigner(c) => match msg {
+                AtomixMsg::Cosign(msg) => c.on_message(from, msg, fx),
+                _ => refused_reason(
+                    fx,
+                    c.id(),
+                    format!("node {from} sent a member a non-co-signing message"),
+                ),
+            },
         }
     }
 
     fn on_timer(&mut self, now: Time, timer: AtomixTimer, fx: &mut Fx) {
         match (self, timer) {
             (AtomixNode::Shard(s), AtomixTimer::Seal) => s.seal(fx),
+            (AtomixNode::Shard(s), AtomixTimer::Round(round)) => s.round_deadline(round, fx),
             (AtomixNode::Client(c), AtomixTimer::Retry) => c.retry(now, fx),
             (AtomixNode::Client(c), AtomixTimer::Submit) => c.submit_due(now, fx),
             _ => {}
@@ -348,6 +468,7 @@ impl Node for AtomixNode {
         match self {
             AtomixNode::Shard(s) => AtomixNode::Shard(Box::new(s.restart())),
             AtomixNode::Client(c) => AtomixNode::Client(c.restarted()),
+            AtomixNode::Cosigner(c) => AtomixNode::Cosigner(Box::new(c.restart())),
         }
     }
 }
@@ -383,6 +504,7 @@ impl Traceable for AtomixMsg {
             AtomixMsg::Finished { txid, outcome } => {
                 json!({"type": "finished", "tx": short(txid), "outcome": outcome.as_str()})
             }
+            AtomixMsg::Cosign(m) => m.trace(),
         }
     }
 }
@@ -393,6 +515,7 @@ impl Traceable for AtomixTimer {
             AtomixTimer::Seal => json!("seal"),
             AtomixTimer::Retry => json!("retry"),
             AtomixTimer::Submit => json!("submit"),
+            AtomixTimer::Round(round) => json!({"round": round}),
         }
     }
 }
@@ -417,6 +540,19 @@ impl Traceable for AtomixEvent {
                 json!({"settled": short(txid), "outcome": outcome.as_str()})
             }
             AtomixEvent::Refused { node, reason } => json!({"refused": reason, "node": node}),
+            AtomixEvent::Fraud {
+                node,
+                leader,
+                index,
+                txid,
+                reason,
+            } => json!({
+                "fraud": reason,
+                "node": node,
+                "leader": leader,
+                "index": index,
+                "tx": txid.as_ref().map(short),
+            }),
         }
     }
 }

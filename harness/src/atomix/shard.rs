@@ -111,6 +111,34 @@ impl AtomixShard {
         })
     }
 
+    /// A replica of shard `id` for a validator that holds none of the roster's secret keys (or
+    /// only its own, elsewhere): it decides, finishes and records exactly as a shard built by
+    /// [`AtomixShard::new`], but cannot [`seal`](AtomixShard::seal); its batches are co-signed
+    /// by the roster over the network instead ([`super::cosigning`]).
+    pub fn replica(
+        id: ShardId,
+        map: ShardMap,
+        policy: Policy,
+        roster: Roster,
+        state: ShardState,
+    ) -> AtomixShard {
+        AtomixShard {
+            id,
+            map,
+            policy,
+            epoch: 0,
+            keys: Vec::new(),
+            online: Mask::full(roster.len()),
+            info: ShardInfo::new(id, 0, roster, policy),
+            state,
+            decisions: HashMap::new(),
+            finished: HashMap::new(),
+            queue: Vec::new(),
+            seq: 0,
+            verified: VerifiedBatches::new(),
+        }
+    }
+
     /// The shard as it comes back after a restart. Durable: the ledger (UTXO entries with their
     /// locks, rebuilt with its state tree), the recorded decisions and outcomes, the roster and
     /// epoch. Volatile, lost: the queue of decisions not yet signed (a client that asks again
@@ -236,6 +264,13 @@ impl AtomixShard {
             .collect()
     }
 
+    /// What a fraudulent believable validator does: [`AtomixShard::request_lock`] without
+    /// checking a single signature (fault injection for the harness; a forged transaction is
+    /// accepted and its inputs locked). Co-signers that apply the decision themselves find it.
+    pub fn request_lock_unverified(&mut self, tx: &Transaction) -> Result<Decision, AtomixError> {
+        self.decide(tx, &|_| true)
+    }
+
     fn decide(
         &mut self,
         tx: &Transaction,
@@ -341,26 +376,12 @@ impl AtomixShard {
                 },
             });
         }
-        let statements: Vec<Statement> = self
-            .queue
-            .iter()
-            .map(|txid| Statement {
-                txid: *txid,
-                shard: self.id,
-                epoch: self.epoch,
-                roster_hash: self.info.roster_hash,
-                decision: self.decisions[txid].decision,
-            })
-            .collect();
-        let leaves: Vec<merkle::Hash> = statements.iter().map(Statement::leaf).collect();
-        let header = BatchHeader {
-            shard: self.id,
-            epoch: self.epoch,
-            roster_hash: self.info.roster_hash,
-            seq: self.seq,
-            root: merkle::root(&leaves),
-            count: u32::try_from(leaves.len()).expect("batch far below 2^32 decisions"),
-        };
+        if self.keys.len() != members {
+            return Err(AtomixError::NoRosterKeys { shard: self.id });
+        }
+        let (statements, header) = self
+            .batch_of(&self.queue, self.seq)
+            .expect("every queued txid has a recorded decision");
         let signature = run_round(
             &self.info.roster,
             &self.keys,
@@ -378,16 +399,55 @@ impl AtomixShard {
         .to_bytes();
         self.queue.clear();
         self.seq += 1;
-        Ok(statements
-            .into_iter()
-            .zip(prove_all(&leaves))
-            .map(|(statement, inclusion)| AtomixProof {
-                statement,
-                header,
-                inclusion,
-                signature: signature.clone(),
+        Ok(proofs_of(statements, header, &signature))
+    }
+
+    /// Takes the queued decisions as the next batch: their statements, in queue order, and the
+    /// header the roster is to co-sign ([`super::cosigning`] turns the signed batch into
+    /// proofs). The batch's sequence number is used up even if it is never signed: a client
+    /// asking again gets its recorded decision re-certified in a later batch.
+    pub fn take_batch(&mut self) -> Option<(Vec<Statement>, BatchHeader)> {
+        if self.queue.is_empty() {
+            return None;
+        }
+        let txids = std::mem::take(&mut self.queue);
+        let batch = self.batch_of(&txids, self.seq)?;
+        self.seq += 1;
+        Some(batch)
+    }
+
+    /// The statements and header of a batch of `txids` numbered `seq`, as this shard's own
+    /// records make them; `None` if one of them is not decided here. A co-signer rebuilds the
+    /// batch its leader announces with it and signs only an identical header.
+    pub fn batch_of(&self, txids: &[TxId], seq: u64) -> Option<(Vec<Statement>, BatchHeader)> {
+        let statements = txids
+            .iter()
+            .map(|txid| {
+                Some(Statement {
+                    txid: *txid,
+                    shard: self.id,
+                    epoch: self.epoch,
+                    roster_hash: self.info.roster_hash,
+                    decision: self.decisions.get(txid)?.decision,
+                })
             })
-            .collect())
+            .collect::<Option<Vec<Statement>>>()?;
+        let leaves: Vec<merkle::Hash> = statements.iter().map(Statement::leaf).collect();
+        let header = BatchHeader {
+            shard: self.id,
+            epoch: self.epoch,
+            roster_hash: self.info.roster_hash,
+            seq,
+            root: merkle::root(&leaves),
+            count: u32::try_from(leaves.len()).ok()?,
+        };
+        Some((statements, header))
+    }
+
+    /// Forgets the queue of decisions to sign: a co-signer's replica records decisions but
+    /// never seals them.
+    pub fn clear_queue(&mut self) {
+        self.queue.clear();
     }
 
     /// Phase 2: ends `tx` here on a verified certificate — commits (spends this shard's locked
@@ -522,6 +582,26 @@ impl AtomixShard {
         stalled.sort_unstable_by_key(|(txid, _)| **txid);
         stalled.into_iter().map(|(_, r)| r.tx.clone()).collect()
     }
+}
+
+/// One proof per statement of a batch whose header carries `signature` (the roster's
+/// collective signature, encoded).
+pub fn proofs_of(
+    statements: Vec<Statement>,
+    header: BatchHeader,
+    signature: &[u8],
+) -> Vec<AtomixProof> {
+    let leaves: Vec<merkle::Hash> = statements.iter().map(Statement::leaf).collect();
+    statements
+        .into_iter()
+        .zip(prove_all(&leaves))
+        .map(|(statement, inclusion)| AtomixProof {
+            statement,
+            header,
+            inclusion,
+            signature: signature.to_vec(),
+        })
+        .collect()
 }
 
 fn reason_of(e: &UtxoError) -> RejectReason {

@@ -94,7 +94,8 @@ pub struct LedgerShape {
     /// Client gateways, each its own process (the nodes after the shards).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub gateways: u32,
-    /// CoSi roster members per shard (all signed for by the shard's process).
+    /// CoSi roster members per shard (all signed for by the shard's process, unless
+    /// --every-validator).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=32))]
     pub members_per_shard: u64,
     /// Offered transactions per second, all gateways together (open-loop).
@@ -120,6 +121,18 @@ pub struct LedgerShape {
     /// Seeds the load (accounts, genesis, transactions).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Every validator its own process: each shard's leader decides and holds only its own
+    /// CoSi key; every other roster member is a co-signer process that applies every entry
+    /// of the leader's journal itself and co-signs what it checked (ids after the gateways).
+    #[arg(long)]
+    pub every_validator: bool,
+    /// With --every-validator: how long a co-signing round waits for members, milliseconds.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub round_timeout_ms: u64,
+    /// With --every-validator: this shard's leader decides without checking signatures (a
+    /// fraudulent believable validator) and its co-signers must catch it.
+    #[arg(long, requires = "every_validator")]
+    pub fraudulent_shard: Option<u32>,
 }
 
 impl LedgerShape {
@@ -136,6 +149,9 @@ impl LedgerShape {
             accounts_per_shard: self.accounts_per_shard as usize,
             seal_every_ms: self.seal_every_ms,
             retry_every_ms: self.retry_every_ms,
+            cosigned: self.every_validator,
+            round_timeout_ms: self.round_timeout_ms,
+            fraudulent_shard: self.fraudulent_shard,
         }
     }
 }

@@ -45,6 +45,9 @@ pub enum Role {
     /// A client gateway of a ledger network: submits its share of the signed load, open-loop
     /// at its rate, and drives each transaction through Atomix to its end.
     Gateway,
+    /// A co-signer of a co-signed ledger shard (a normal-league validator): applies every
+    /// entry of its leader's journal to its own replica and co-signs what it checked.
+    Cosigner,
 }
 
 /// A roster member as other nodes know it.
@@ -212,23 +215,25 @@ pub fn load(path: &Path) -> Result<LoadedNode, String> {
             }
             Vec::new()
         }
-        Role::Shard | Role::Gateway => {
+        Role::Shard | Role::Gateway | Role::Cosigner => {
             let spec = config
                 .ledger
                 .as_ref()
                 .ok_or_else(|| format!("a {:?} node needs the ledger section", config.role))?;
             spec.validate(config.role, config.id, members)?;
             match (config.role, &config.cosi_key_file) {
-                (Role::Shard, Some(file)) => {
+                (Role::Shard | Role::Cosigner, Some(file)) => {
                     let path = dir.join(file);
                     let seeds = read_seeds(&read_bounded(&path, "cosi key file")?)
                         .map_err(|e| format!("cosi key file {}: {e}", path.display()))?;
-                    spec.check_roster_seeds(config.id, &seeds)
+                    check_cosi_seeds(spec, config.id, &seeds)
                         .map_err(|e| format!("cosi key file {}: {e}", path.display()))?;
                     seeds
                 }
-                (Role::Shard, None) => return Err("a shard needs its cosi_key_file".into()),
-                (_, Some(_)) => return Err("only a shard takes a cosi_key_file".into()),
+                (Role::Shard | Role::Cosigner, None) => {
+                    return Err(format!("a {:?} node needs its cosi_key_file", config.role));
+                }
+                (_, Some(_)) => return Err("a gateway takes no cosi_key_file".into()),
                 (_, None) => Vec::new(),
             }
         }
@@ -240,6 +245,27 @@ pub fn load(path: &Path) -> Result<LoadedNode, String> {
         cosi_seeds,
         config,
     })
+}
+
+/// Checks a shard's or co-signer's CoSi seeds: its whole roster's for a shard signing alone, its
+/// own roster member's alone when the shard is co-signed.
+fn check_cosi_seeds(
+    spec: &super::ledger::LedgerSpec,
+    id: NodeId,
+    seeds: &[[u8; 32]],
+) -> Result<(), String> {
+    use super::ledger::Place;
+    match (spec.params.place(id), spec.params.cosigned, seeds) {
+        (Some(Place::Shard(shard)), false, _) => spec.check_roster_seeds(shard, seeds),
+        (Some(Place::Shard(shard)), true, [seed]) => spec.check_member_seed(shard, 0, seed),
+        (Some(Place::Cosigner { shard, index }), true, [seed]) => {
+            spec.check_member_seed(shard, index, seed)
+        }
+        _ => Err(format!(
+            "{} seeds do not fit node {id} of this ledger",
+            seeds.len()
+        )),
+    }
 }
 
 /// 32-byte seeds in hex, one per line.
@@ -291,8 +317,10 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
         Some(params) => {
             if params.nodes() != nodes {
                 return Err(format!(
-                    "{nodes} nodes for a ledger of {} shards and {} gateways",
-                    params.shards, params.gateways
+                    "{nodes} nodes for a ledger of {} nodes ({} shards, {} gateways)",
+                    params.nodes(),
+                    params.shards,
+                    params.gateways
                 ));
             }
             Some(super::ledger::LedgerSpec::generate(params.clone())?)
@@ -333,12 +361,28 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
         write_private(&dir.join(&key_file), hex::encode(seed).as_bytes())?;
         let (role, cosi_key_file) = match &ledger {
             None => (Role::Finality, None),
-            Some((spec, _)) if i >= spec.params.shards as usize => (Role::Gateway, None),
-            Some((_, cosi)) => {
-                let file = PathBuf::from(format!("node-{i}.cosi"));
-                let lines: Vec<String> = cosi[i].iter().map(hex::encode).collect();
-                write_private(&dir.join(&file), lines.join("\n").as_bytes())?;
-                (Role::Shard, Some(file))
+            Some((spec, cosi)) => {
+                use super::ledger::Place;
+                let p = &spec.params;
+                let (role, seeds): (Role, &[[u8; 32]]) = match p.place(i as NodeId) {
+                    Some(Place::Gateway(_)) | None => (Role::Gateway, &[]),
+                    Some(Place::Shard(s)) if p.cosigned => {
+                        (Role::Shard, std::slice::from_ref(&cosi[s as usize][0]))
+                    }
+                    Some(Place::Shard(s)) => (Role::Shard, &cosi[s as usize][..]),
+                    Some(Place::Cosigner { shard, index }) => (
+                        Role::Cosigner,
+                        std::slice::from_ref(&cosi[shard as usize][index]),
+                    ),
+                };
+                if seeds.is_empty() {
+                    (role, None)
+                } else {
+                    let file = PathBuf::from(format!("node-{i}.cosi"));
+                    let lines: Vec<String> = seeds.iter().map(hex::encode).collect();
+                    write_private(&dir.join(&file), lines.join("\n").as_bytes())?;
+                    (role, Some(file))
+                }
             }
         };
         let config = NodeConfig {

@@ -12,10 +12,13 @@
 //! its own key file) and the load (the demo's generator, seeded by the spec): its genesis outputs
 //! per shard and its signed transactions with their arrival times.
 //!
-//! What this network is not yet (issue 19): a shard is one process standing for its whole
-//! roster — it holds all its members' CoSi keys and signs its batches alone (the demo's
-//! shared-replica model), where the protocol has believable and normal validators each
-//! applying every block themselves.
+//! Two models of a shard. By default one process stands for its whole roster — it holds all its
+//! members' CoSi keys and signs its batches alone (the demo's shared-replica model). With
+//! [`LedgerParams::cosigned`] every validator is a process: the shard's node is its leader
+//! (roster member 0, the believable validator that decides), and the other members are
+//! co-signer processes (ids after the gateways, shard by shard) that apply every entry of the
+//! leader's journal to their own replica and co-sign, each with its own key, only what they
+//! checked ([`crate::atomix::cosigning`]).
 
 use iosv_engine::cosi::Policy;
 use iosv_engine::cosi::schnorr::{MemberKey, Registration, Roster};
@@ -54,6 +57,35 @@ pub struct LedgerParams {
     pub seal_every_ms: u64,
     /// How often a gateway asks again for what is missing, in milliseconds.
     pub retry_every_ms: u64,
+    /// Every validator a process: a shard's node is its leader (roster member 0, which
+    /// decides) holding only its own CoSi key, and each other roster member is a co-signer
+    /// process applying every entry of the leader's journal to its own replica and signing
+    /// what it checked ([`crate::atomix::cosigning`]). Off: one process per shard holds its
+    /// whole roster's keys (the demo's shared-replica model).
+    #[serde(default)]
+    pub cosigned: bool,
+    /// With `cosigned`, how long a co-signing round waits for the members, in milliseconds.
+    #[serde(default = "default_round_timeout_ms")]
+    pub round_timeout_ms: u64,
+    /// This shard's leader decides without checking signatures (a fraudulent believable
+    /// validator); its co-signers must catch it.
+    #[serde(default)]
+    pub fraudulent_shard: Option<u32>,
+}
+
+fn default_round_timeout_ms() -> u64 {
+    50
+}
+
+/// Where a node of a ledger network stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The node of shard `0` (its leader, roster member 0, when co-signed).
+    Shard(u32),
+    /// Gateway `0` (counted from 0).
+    Gateway(u32),
+    /// Roster member `index` (1..) of shard `shard`, a co-signer.
+    Cosigner { shard: u32, index: usize },
 }
 
 impl Default for LedgerParams {
@@ -70,6 +102,9 @@ impl Default for LedgerParams {
             accounts_per_shard: 1_000,
             seal_every_ms: 5,
             retry_every_ms: 500,
+            cosigned: false,
+            round_timeout_ms: default_round_timeout_ms(),
+            fraudulent_shard: None,
         }
     }
 }
@@ -139,12 +174,70 @@ impl LedgerParams {
         )?;
         in_range("seal_every_ms", self.seal_every_ms as f64, 1.0, 60_000.0)?;
         in_range("retry_every_ms", self.retry_every_ms as f64, 1.0, 600_000.0)?;
+        in_range(
+            "round_timeout_ms",
+            self.round_timeout_ms as f64,
+            1.0,
+            600_000.0,
+        )?;
+        if let Some(shard) = self.fraudulent_shard
+            && shard >= self.shards
+        {
+            return Err(format!(
+                "ledger: fraudulent_shard {shard} of {} shards",
+                self.shards
+            ));
+        }
+        in_range("nodes", self.nodes() as f64, 1.0, 1_000.0)?;
         Ok(())
     }
 
-    /// Nodes of the network: shards and gateways.
+    /// Co-signer processes per shard (none unless `cosigned`).
+    fn cosigners_per_shard(&self) -> usize {
+        if self.cosigned {
+            self.members_per_shard - 1
+        } else {
+            0
+        }
+    }
+
+    /// Processes in the network: shards, gateways, then co-signers shard by shard.
     pub fn nodes(&self) -> usize {
-        (self.shards + self.gateways) as usize
+        (self.shards + self.gateways) as usize + self.shards as usize * self.cosigners_per_shard()
+    }
+
+    /// Where node `id` stands, if it is one of the network's.
+    pub fn place(&self, id: NodeId) -> Option<Place> {
+        let (shards, gateways) = (self.shards, self.gateways);
+        if id < shards {
+            return Some(Place::Shard(id));
+        }
+        if id < shards + gateways {
+            return Some(Place::Gateway(id - shards));
+        }
+        let k = (id - shards - gateways) as usize;
+        let per = self.cosigners_per_shard();
+        (per > 0 && k < shards as usize * per).then(|| Place::Cosigner {
+            shard: (k / per) as u32,
+            index: k % per + 1,
+        })
+    }
+
+    /// The node of roster member `index` of `shard`: the shard's own node for member 0 (and for
+    /// every member when not `cosigned`).
+    pub fn member_node(&self, shard: u32, index: usize) -> NodeId {
+        let per = self.cosigners_per_shard();
+        if index == 0 || per == 0 {
+            return shard;
+        }
+        self.shards + self.gateways + (shard as usize * per + index - 1) as NodeId
+    }
+
+    /// The roster-ordered nodes of `shard`'s members (with `cosigned`).
+    pub fn member_nodes(&self, shard: u32) -> Vec<NodeId> {
+        (0..self.members_per_shard)
+            .map(|i| self.member_node(shard, i))
+            .collect()
     }
 
     pub fn timing(&self) -> AtomixTiming {
@@ -261,9 +354,10 @@ impl LedgerSpec {
         p.validate()?;
         if members != p.nodes() {
             return Err(format!(
-                "ledger: {} shards and {} gateways need {} members, the roster has {members}",
+                "ledger: {} shards, {} gateways and {} co-signers need {} members, the roster has {members}",
                 p.shards,
                 p.gateways,
+                p.nodes() - (p.shards + p.gateways) as usize,
                 p.nodes()
             ));
         }
@@ -275,17 +369,22 @@ impl LedgerSpec {
                 p.shards, p.members_per_shard
             ));
         }
-        let is_shard = id < p.shards;
-        match role {
-            Role::Shard if !is_shard => Err(format!("node {id} is a gateway's id, not a shard's")),
-            Role::Gateway if is_shard => Err(format!("node {id} is a shard's id, not a gateway's")),
-            Role::Finality => Err("a finality member is not part of a ledger network".into()),
-            _ => Ok(()),
+        let expected = match p.place(id) {
+            Some(Place::Shard(_)) => Role::Shard,
+            Some(Place::Gateway(_)) => Role::Gateway,
+            Some(Place::Cosigner { .. }) => Role::Cosigner,
+            None => return Err(format!("ledger: node {id} is not one of its nodes")),
+        };
+        if role != expected {
+            return Err(format!(
+                "node {id} is a {expected:?}'s id, not a {role:?}'s"
+            ));
         }
+        Ok(())
     }
 
     /// Shard `shard`'s roster, built as every verifier builds it (proofs of possession checked).
-    fn roster(&self, shard: u32) -> Result<Roster, String> {
+    pub fn roster(&self, shard: u32) -> Result<Roster, String> {
         let regs: Vec<Registration> = self.rosters[shard as usize]
             .iter()
             .map(|e| Registration {
@@ -327,6 +426,38 @@ impl LedgerSpec {
             }
         }
         Ok(())
+    }
+
+    /// Checks that `seed` is roster member `index` of `shard`'s key.
+    pub fn check_member_seed(
+        &self,
+        shard: u32,
+        index: usize,
+        seed: &[u8; 32],
+    ) -> Result<(), String> {
+        let entry = self.rosters[shard as usize]
+            .get(index)
+            .ok_or_else(|| format!("shard {shard} has no roster member {index}"))?;
+        if MemberKey::from_seed(seed).registration().public_key != entry.public_key {
+            return Err(format!(
+                "the seed is not shard {shard}'s roster member {index}'s key"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Shard `shard` at genesis as a replica holding no roster keys (a co-signed shard's
+    /// leader or co-signer, or a check rebuilding a journal).
+    pub fn genesis_replica(&self, shard: u32, load: &Workload) -> Result<AtomixShard, String> {
+        let state = ShardState::genesis(&load.genesis[shard as usize])
+            .map_err(|e| format!("shard {shard}'s genesis: {e}"))?;
+        Ok(AtomixShard::replica(
+            shard,
+            ShardMap::new(self.params.shards),
+            Policy::ByzCoin,
+            self.roster(shard)?,
+            state,
+        ))
     }
 
     /// Shard `shard` at genesis, signing with `seeds` (its roster's, checked).

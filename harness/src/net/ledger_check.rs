@@ -14,7 +14,12 @@
 //!   transaction of the load ended at every shard concerned.
 //!
 //! A journal that does not replay (it diverges from its genesis, or a certificate no longer
-//! verifies) is itself a failure.
+//! verifies) is itself a failure: this is how a fraudulent leader's journal shows (it accepted
+//! what the shard's rules refuse).
+//!
+//! With co-signers (every validator a process), each co-signer's store holds the entries it
+//! applied: they must be a prefix of its leader's journal (every honest node's history agrees
+//! with the shard's), and a co-signer that applied all of it must hold the same state root.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -23,7 +28,7 @@ use serde::Serialize;
 
 use super::config::{LoadedNode, Role};
 use super::journal_store::read_journal;
-use super::ledger::forged;
+use super::ledger::{Place, forged};
 use crate::atomix::{JournalEntry, Outcome, ShardMap, replay};
 
 /// What the check found.
@@ -45,8 +50,21 @@ pub struct LedgerCheck {
     /// Transactions of the load that some shard concerned (an input's; for a commit, an
     /// output's too) has not ended.
     pub unfinished: usize,
+    /// Each co-signer's history, against its leader's.
+    pub cosigners: Vec<CosignerCheck>,
     /// Each a failed invariant, described.
     pub violations: Vec<String>,
+}
+
+/// A co-signer's history.
+#[derive(Debug, Default, Serialize)]
+pub struct CosignerCheck {
+    pub node: u32,
+    pub shard: u32,
+    /// Entries it applied (and stored).
+    pub applied: usize,
+    /// Its state root after replaying them (hex; empty if they do not replay).
+    pub state_root: String,
 }
 
 impl LedgerCheck {
@@ -160,7 +178,7 @@ pub fn check_ledger(nodes: &[LoadedNode], drained: bool) -> Result<LedgerCheck, 
                 }
             }
         }
-        let genesis = spec.genesis_shard(id, &node.cosi_seeds, &load)?;
+        let genesis = spec.genesis_replica(id, &load)?;
         match replay(genesis, journal, &dir) {
             Ok(mut shard) => {
                 check
@@ -182,6 +200,41 @@ pub fn check_ledger(nodes: &[LoadedNode], drained: bool) -> Result<LedgerCheck, 
                     .push(format!("shard {id}'s journal does not replay: {e}"));
             }
         }
+    }
+    for node in nodes.iter().filter(|n| n.config.role == Role::Cosigner) {
+        let id = node.config.id;
+        let Some(Place::Cosigner { shard, .. }) = params.place(id) else {
+            return Err(format!("node {id} is not a co-signer of this ledger"));
+        };
+        let applied = read_journal(&node.store).map_err(|e| format!("co-signer {id}: {e}"))?;
+        let leader = &journals[shard as usize];
+        if applied.len() > leader.len() || applied[..] != leader[..applied.len()] {
+            check.violations.push(format!(
+                "co-signer {id}'s {} entries are not a prefix of shard {shard}'s journal",
+                applied.len()
+            ));
+        }
+        let state_root = match replay(spec.genesis_replica(shard, &load)?, &applied, &dir) {
+            Ok(mut replica) => hex::encode(replica.state_mut().root()),
+            Err(e) => {
+                check
+                    .violations
+                    .push(format!("co-signer {id}'s entries do not replay: {e}"));
+                String::new()
+            }
+        };
+        let leader_root = &check.state_roots[shard as usize];
+        if applied.len() == leader.len() && !leader_root.is_empty() && state_root != *leader_root {
+            check.violations.push(format!(
+                "co-signer {id} applied shard {shard}'s whole journal but holds state root {state_root}, the shard {leader_root}"
+            ));
+        }
+        check.cosigners.push(CosignerCheck {
+            node: id,
+            shard,
+            applied: applied.len(),
+            state_root,
+        });
     }
     let forged = forged(&load);
     for (txid, by) in &ends {

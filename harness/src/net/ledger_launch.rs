@@ -21,9 +21,14 @@ use serde_json::Value;
 use super::config::{FinalityTiming, LocalNetwork, load, write_local_network};
 use super::faults::LinkFaults;
 use super::launch::{KillRestart, Proc, Window, drive, spawn, stop_all, unix_window};
-use super::ledger::{LedgerParams, LedgerSpec, forged, schedule};
+use super::ledger::{LedgerParams, LedgerSpec, Place, forged, schedule};
 use super::ledger_check::{LedgerCheck, check_ledger};
-use crate::atomix::{AtomixEvent, AtomixNode, ClientNode, Outcome, ShardMap, ShardNode};
+use crate::atomix::{
+    AtomixEvent, AtomixNode, ClientNode, CosignerNode, Cosigning, Outcome, ShardMap, ShardNode,
+};
+use crate::node::{MICROS_PER_MS, NodeId};
+use iosv_engine::cosi::Policy;
+use iosv_engine::cosi::schnorr::MemberKey;
 
 /// What to launch.
 #[derive(Clone, Debug)]
@@ -116,8 +121,13 @@ pub struct LoadReport {
     /// gateway together.
     pub shard_cpu_us_per_tx: f64,
     pub gateway_cpu_us_per_tx: f64,
+    /// Every validator a process ([`LedgerParams::cosigned`]): the co-signers together.
+    pub every_validator: bool,
+    pub cosigner_cpu_us_per_tx: f64,
     /// Process starts per node (1 + restarts).
     pub starts: Vec<u32>,
+    /// The frauds co-signers reported (their log lines).
+    pub frauds: Vec<Value>,
     pub check: LedgerCheck,
 }
 
@@ -205,8 +215,9 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
     let configs = write_local_network(&plan.dir, &network)?;
     let mut procs = Proc::fresh(&plan.dir, &configs);
     let shards = params.shards as usize;
+    let gateways = shards..shards + params.gateways as usize;
     let begin = Instant::now();
-    let result = start_shards_then_gateways(plan, &mut procs, shards).and_then(|()| {
+    let result = start_validators_then_gateways(plan, &mut procs, &gateways).and_then(|()| {
         let mut drained = vec![false; nodes];
         drive(
             &plan.exe,
@@ -215,12 +226,16 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
             &mut procs,
             begin,
             |procs| {
-                for (i, p) in procs.iter_mut().enumerate().skip(shards) {
-                    if p.fresh_lines().iter().any(|v| v["event"] == "drained") {
+                for i in gateways.clone() {
+                    if procs[i]
+                        .fresh_lines()
+                        .iter()
+                        .any(|v| v["event"] == "drained")
+                    {
                         drained[i] = true;
                     }
                 }
-                drained[shards..].iter().all(|&d| d).then_some(0)
+                drained[gateways.clone()].iter().all(|&d| d).then_some(0)
             },
         )
     });
@@ -235,8 +250,10 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
     let mut settled = Vec::new();
     let mut cpu_s = vec![0.0; nodes];
     let mut startup_cpu_s = vec![0.0; nodes];
-    // The state root each shard's last life reported when it stopped (none if it was killed).
-    let mut live_roots: Vec<Option<String>> = vec![None; shards];
+    // The state root each validator's last life reported when it stopped (none if it was
+    // killed or is a gateway).
+    let mut live_roots: Vec<Option<String>> = vec![None; nodes];
+    let mut frauds = Vec::new();
     for (i, p) in procs.iter_mut().enumerate() {
         for v in read_log(p) {
             match v["event"].as_str() {
@@ -252,25 +269,38 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
                 Some("started") => startup_cpu_s[i] = v["cpu_s"].as_f64().unwrap_or(0.0),
                 Some("stopped") => {
                     cpu_s[i] = v["cpu_s"].as_f64().unwrap_or(0.0) - startup_cpu_s[i];
-                    if i < shards {
-                        live_roots[i] = v["ledger"]["state_root"].as_str().map(str::to_string);
-                    }
+                    live_roots[i] = v["ledger"]["state_root"].as_str().map(str::to_string);
                 }
+                Some("fraud") => frauds.push(v),
                 _ => {}
             }
         }
     }
-    // The live shard and its journal replayed must be the same ledger.
-    for (i, live) in live_roots.iter().enumerate() {
-        if let Some(live) = live
-            && check.state_roots.get(i) != Some(live)
-        {
-            check.violations.push(format!(
-                "shard {i} stopped at state root {live}, its journal replays to {:?}",
-                check.state_roots.get(i)
-            ));
+    // A live validator and its journal replayed must be the same ledger (a journal that does
+    // not replay is a violation already).
+    let replayed = |i: usize| -> Option<&String> {
+        if i < shards {
+            check.state_roots.get(i)
+        } else {
+            let node = u32::try_from(i).ok()?;
+            check
+                .cosigners
+                .iter()
+                .find(|c| c.node == node)
+                .map(|c| &c.state_root)
         }
-    }
+    };
+    let mismatched: Vec<String> = live_roots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, live)| {
+            let (live, replayed) = (live.as_ref()?, replayed(i)?);
+            (!replayed.is_empty() && replayed != live).then(|| {
+                format!("node {i} stopped at state root {live}, its journal replays to {replayed}")
+            })
+        })
+        .collect();
+    check.violations.extend(mismatched);
     // The check rebuilt the load; generating (and signing) it again only to count it would
     // double the launcher's work after the run.
     let figures = figures(params, check.transactions, &settled);
@@ -288,7 +318,10 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
         drained,
         wall_s,
         shard_cpu_us_per_tx: per_tx(cpu_s[..shards].iter().sum()),
-        gateway_cpu_us_per_tx: per_tx(cpu_s[shards..].iter().sum()),
+        gateway_cpu_us_per_tx: per_tx(cpu_s[gateways.clone()].iter().sum()),
+        every_validator: params.cosigned,
+        cosigner_cpu_us_per_tx: per_tx(cpu_s[gateways.end..].iter().sum()),
+        frauds,
         figures,
         cpu_s,
         startup_cpu_s,
@@ -297,24 +330,27 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
     })
 }
 
-/// Starts the shards, waits (up to a minute) until each says it started, then the gateways.
-fn start_shards_then_gateways(
+/// Starts the validators (shards and co-signers), waits (up to a minute) until each says it
+/// started, then the gateways.
+fn start_validators_then_gateways(
     plan: &LoadPlan,
     procs: &mut [Proc],
-    shards: usize,
+    gateways: &std::ops::Range<usize>,
 ) -> Result<(), String> {
-    for p in procs[..shards].iter_mut() {
-        spawn(&plan.exe, p)?;
+    let validators: Vec<usize> = (0..procs.len()).filter(|i| !gateways.contains(i)).collect();
+    for &i in &validators {
+        spawn(&plan.exe, &mut procs[i])?;
     }
     let until = Instant::now() + Duration::from_secs(60);
-    let mut up = vec![false; shards];
-    while !up.iter().all(|&u| u) {
-        for (i, p) in procs[..shards].iter_mut().enumerate() {
+    let mut up = vec![false; procs.len()];
+    while !validators.iter().all(|&i| up[i]) {
+        for &i in &validators {
+            let p = &mut procs[i];
             if let Some(child) = p.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
                 return Err(format!(
-                    "shard {i} exited at start ({status}); see {}",
+                    "node {i} exited at start ({status}); see {}",
                     p.log.with_extension("err").display()
                 ));
             }
@@ -323,11 +359,11 @@ fn start_shards_then_gateways(
             }
         }
         if Instant::now() > until {
-            return Err("the shards did not start within a minute".into());
+            return Err("the validators did not start within a minute".into());
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    for p in procs[shards..].iter_mut() {
+    for p in procs[gateways.clone()].iter_mut() {
         spawn(&plan.exe, p)?;
     }
     Ok(())
@@ -360,13 +396,33 @@ pub fn run_in_process(
     let forged = forged(&load);
     let mut nodes = Vec::with_capacity(params.nodes());
     for shard in 0..params.shards {
-        let genesis = spec.genesis_shard(shard, &seeds[shard as usize], &load)?;
-        nodes.push(AtomixNode::Shard(Box::new(ShardNode::new(
-            genesis,
-            dir.clone(),
-            timing,
-            rand::random(),
-        ))));
+        let node = if params.cosigned {
+            let cosigning = Cosigning::new(
+                params.member_nodes(shard),
+                0,
+                MemberKey::from_seed(&seeds[shard as usize][0]),
+                spec.roster(shard)?,
+                Policy::ByzCoin,
+                Vec::new(),
+                params.round_timeout_ms * MICROS_PER_MS,
+            )?;
+            let node = ShardNode::new(
+                spec.genesis_replica(shard, &load)?,
+                dir.clone(),
+                timing,
+                rand::random(),
+            )
+            .cosigned(cosigning);
+            if params.fraudulent_shard == Some(shard) {
+                node.fraudulent()
+            } else {
+                node
+            }
+        } else {
+            let genesis = spec.genesis_shard(shard, &seeds[shard as usize], &load)?;
+            ShardNode::new(genesis, dir.clone(), timing, rand::random())
+        };
+        nodes.push(AtomixNode::Shard(Box::new(node)));
     }
     let mut scheduled = HashMap::new();
     for g in 0..params.gateways {
@@ -379,6 +435,22 @@ pub fn run_in_process(
             schedule,
             0,
         )));
+    }
+    for id in (params.shards + params.gateways)..params.nodes() as NodeId {
+        let Some(Place::Cosigner { shard, index }) = params.place(id) else {
+            return Err(format!("node {id} is not a co-signer"));
+        };
+        nodes.push(AtomixNode::Cosigner(Box::new(CosignerNode::new(
+            id,
+            params.member_node(shard, 0),
+            index,
+            MemberKey::from_seed(&seeds[shard as usize][index]),
+            spec.genesis_replica(shard, &load)?,
+            dir.clone(),
+            0,
+            rand::random(),
+            0,
+        )?)));
     }
     let transactions = load.arrivals.len();
     drop(load);

@@ -25,11 +25,16 @@ use serde_json::json;
 
 use super::config::{LoadedNode, Role};
 use super::journal_store::JournalStore;
-use super::ledger::schedule;
+use super::ledger::{Place, schedule};
 use super::process::{Until, Wired, log_line, process_cpu_seconds, wire};
-use crate::atomix::{AtomixEvent, AtomixNode, ClientNode, ShardMap, ShardNode, replay};
+use crate::atomix::{
+    AtomixEvent, AtomixNode, ClientNode, CosignerNode, Cosigning, ShardMap, ShardNode, replay,
+};
 use crate::demo::workload::Kind;
+use crate::node::MICROS_PER_MS;
 use crate::runtime::Drive;
+use iosv_engine::cosi::Policy;
+use iosv_engine::cosi::schnorr::MemberKey;
 
 /// How long a gateway's first start waits for its connections before its load begins.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
@@ -38,6 +43,17 @@ fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The node's own CoSi key (the one seed of its key file, checked when the file was loaded).
+fn own_cosi_key(loaded: &LoadedNode) -> Result<MemberKey, String> {
+    match loaded.cosi_seeds.as_slice() {
+        [seed] => Ok(MemberKey::from_seed(seed)),
+        seeds => Err(format!(
+            "a co-signed shard's node holds its own CoSi key alone, not {}",
+            seeds.len()
+        )),
+    }
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -74,6 +90,35 @@ pub fn run_ledger_node(
     let mut scheduled: HashMap<TxId, (u64, Kind)> = HashMap::new();
     let mut clock_offset = 0u64;
     let node = match config.role {
+        Role::Shard if params.cosigned => {
+            let genesis = spec.genesis_replica(id, &load)?;
+            let shard = replay(genesis, &recovered.entries, &dir)
+                .map_err(|e| format!("shard {id} does not replay its journal: {e}"))?;
+            let cosigning = Cosigning::new(
+                params.member_nodes(id),
+                0,
+                own_cosi_key(loaded)?,
+                spec.roster(id)?,
+                Policy::ByzCoin,
+                recovered.entries.clone(),
+                params.round_timeout_ms * MICROS_PER_MS,
+            )?;
+            let node = ShardNode::incarnation_of(
+                shard,
+                dir.clone(),
+                timing,
+                rand::random(),
+                recovered.incarnation,
+            )
+            .journaled()
+            .cosigned(cosigning);
+            let node = if params.fraudulent_shard == Some(id) {
+                node.fraudulent()
+            } else {
+                node
+            };
+            AtomixNode::Shard(Box::new(node))
+        }
         Role::Shard => {
             let genesis = spec.genesis_shard(id, &loaded.cosi_seeds, &load)?;
             let shard = replay(genesis, &recovered.entries, &dir)
@@ -86,6 +131,28 @@ pub fn run_ledger_node(
                     rand::random(),
                     recovered.incarnation,
                 )
+                .journaled(),
+            ))
+        }
+        Role::Cosigner => {
+            let Some(Place::Cosigner { shard, index }) = params.place(id) else {
+                return Err(format!("node {id} is not a co-signer of this ledger"));
+            };
+            let genesis = spec.genesis_replica(shard, &load)?;
+            let replica = replay(genesis, &recovered.entries, &dir)
+                .map_err(|e| format!("co-signer {id} does not replay its journal: {e}"))?;
+            AtomixNode::Cosigner(Box::new(
+                CosignerNode::new(
+                    id,
+                    params.member_node(shard, 0),
+                    index,
+                    own_cosi_key(loaded)?,
+                    replica,
+                    dir.clone(),
+                    recovered.entries.len() as u64,
+                    rand::random(),
+                    recovered.incarnation,
+                )?
                 .journaled(),
             ))
         }
@@ -174,10 +241,11 @@ pub fn run_ledger_node(
                     stopped: &stopped,
                 };
                 drive.node(node, &inbox, transport, &out_tx, |n: &mut AtomixNode| {
-                    let AtomixNode::Shard(shard) = n else {
-                        return true;
+                    let entries = match n {
+                        AtomixNode::Shard(shard) => shard.take_journal(),
+                        AtomixNode::Cosigner(cosigner) => cosigner.take_journal(),
+                        AtomixNode::Client(_) => return true,
                     };
-                    let entries = shard.take_journal();
                     let began = Instant::now();
                     match store.append(&entries) {
                         Ok(true) => {
@@ -242,6 +310,17 @@ pub fn run_ledger_node(
                 }
             }
             AtomixEvent::Certified { .. } => {}
+            AtomixEvent::Fraud {
+                leader,
+                index,
+                txid,
+                reason,
+                ..
+            } => log_line(
+                log,
+                json!({"event": "fraud", "node": id, "leader": leader, "index": index,
+                       "tx": txid.map(|t| t.to_string()), "reason": reason, "at_ms": clock_ms}),
+            ),
             AtomixEvent::Refused { reason, .. } => {
                 refused += 1;
                 // The first few in full; every one is counted.
@@ -267,6 +346,15 @@ pub fn run_ledger_node(
                    "state_root": hex::encode(state.root())})
         }
         AtomixNode::Client(c) => json!({"submitted": c.transactions().len()}),
+        AtomixNode::Cosigner(c) => {
+            let (applied, fraud) = (c.applied(), c.fraud().map(str::to_string));
+            let mut replica = c.into_replica();
+            let state = replica.state_mut();
+            json!({"utxos": state.len(), "locks": state.lock_count(),
+                   "total_value": state.total_value().to_string(),
+                   "state_root": hex::encode(state.root()),
+                   "applied": applied, "fraud": fraud})
+        }
     };
     let store_error = store_error.lock().expect("not poisoned").clone();
     log_line(
