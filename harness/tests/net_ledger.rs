@@ -5,6 +5,12 @@
 //! stores, replayed, agree with what the live shards reported and pass the checks across
 //! processes (atomicity, no double spend, each shard's books, supply, no locks left). Then the
 //! check is shown to fail on a store that lost its last journal entries.
+//!
+//! The second test runs every validator as its own process (`--every-validator`): shard 0's
+//! leader is fraudulent (it accepts forged signatures), its three co-signers each find the fraud
+//! in its journal, convict it and hand the lead to the next member, while shard 1's leader and
+//! one of its co-signers are SIGKILLed and restarted mid-load. The load still settles, nothing
+//! forged commits, and every honest member's history agrees with its shard's.
 
 use std::path::Path;
 use std::process::Command;
@@ -118,14 +124,94 @@ fn a_ledger_network_of_processes_settles_its_load_through_kills_and_its_stores_c
     let loaded: Vec<_> = (0..4)
         .map(|i| load(&dir.join(format!("node-{i}.json"))).unwrap())
         .collect();
-    assert!(check_ledger(&loaded, true).unwrap().ok());
+    assert!(
+        check_ledger(&loaded, true, &Default::default())
+            .unwrap()
+            .ok()
+    );
     drop_last_entries(&dir.join("node-1.redb"), 5);
-    let damaged = check_ledger(&loaded, true).unwrap();
+    let damaged = check_ledger(&loaded, true, &Default::default()).unwrap();
     assert!(!damaged.ok(), "{damaged:?}");
     assert!(
         damaged.violations.iter().any(|v| v.contains("not ended")),
         "{:?}",
         damaged.violations
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_validator_a_process_convicts_a_fraudulent_leader_and_survives_kills() {
+    let dir = scratch("ledger-every-validator");
+    // 2 shards of 4 members each (a leader and 3 co-signers), 2 gateways: 10 processes.
+    let base = free_ports(10);
+    let out = Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .args(["net", "load", "--shards", "2", "--gateways", "2"])
+        .args(["--every-validator", "--fraudulent-shard", "0"])
+        .args(["--rate", "300", "--load-seconds", "3", "--seconds", "120"])
+        .args(["--cross-shard", "0.2", "--forged", "0.03"])
+        // Shard 1's leader down from 1.2 s to 1.7 s, its co-signer node 8 from 1.8 s to 2.2 s.
+        .args([
+            "--kill-restart",
+            "1@1200+500",
+            "--kill-restart",
+            "8@1800+400",
+        ])
+        .args(["--base-port", &base.to_string()])
+        .arg("--dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "iosv net load failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["drained"], true, "{report}");
+    let check = &report["check"];
+    assert_eq!(check["violations"], serde_json::json!([]), "{report}");
+    assert_eq!(
+        report["starts"],
+        serde_json::json!([1, 2, 1, 1, 1, 1, 1, 1, 2, 1])
+    );
+    let figures = &report["figures"];
+    let transactions = figures["transactions"].as_u64().unwrap();
+    assert_eq!(figures["settled"].as_u64().unwrap(), transactions);
+    assert_eq!(figures["forged_committed"], 0);
+    assert_eq!(check["genesis_value"], check["final_value"], "{report}");
+    assert_eq!(check["locks_left"], 0);
+    // Shard 0's three co-signers (nodes 4, 5, 6) each convicted leader 0 at the same entry and
+    // named the same successor, node 4 (roster member 1), whose journal is shard 0's history.
+    let frauds = report["frauds"].as_array().unwrap();
+    let mut accusers: Vec<u64> = frauds.iter().map(|f| f["node"].as_u64().unwrap()).collect();
+    accusers.sort_unstable();
+    assert_eq!(accusers, [4, 5, 6], "{frauds:?}");
+    assert!(
+        frauds
+            .iter()
+            .all(|f| f["leader"] == 0 && f["successor"] == 4)
+    );
+    assert!(frauds.iter().all(|f| f["index"] == frauds[0]["index"]));
+    assert_eq!(check["history_of"], serde_json::json!([4, 1]));
+    let convicted = &check["convicted"][0];
+    assert_eq!(convicted[0], 0, "{check}");
+    assert!(
+        convicted[2].as_str().unwrap().contains("BadSignature"),
+        "{convicted}"
+    );
+    // The check held every other member's history to be a prefix of its shard's; in each
+    // shard some member holds all of it, with the state root the check found for the shard.
+    for shard in 0..2 {
+        let whole = check["cosigners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["shard"] == shard && m["applied"] == check["journal_entries"][shard])
+            .inspect(|m| assert_eq!(m["state_root"], check["state_roots"][shard], "{m}"))
+            .count();
+        assert!(whole >= 1, "{check}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

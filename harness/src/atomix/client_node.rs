@@ -10,7 +10,7 @@ use iosv_engine::tx::{Transaction, TxId};
 use super::client::{AtomixClient, ClientAction};
 use super::node::{AtomixEvent, AtomixMsg, AtomixTimer, AtomixTiming, Fx, outcome_of, refused};
 use super::proof::Directory;
-use super::statement::ShardMap;
+use super::statement::{ShardId, ShardMap};
 use crate::node::{Dest, NodeId, Time};
 
 /// An Atomix client (a wallet submitting transactions) as a node.
@@ -33,6 +33,13 @@ pub struct ClientNode {
     /// When each transaction last made progress or was asked about again, and how many times
     /// in a row it was asked about without progress (volatile): the retry backoff.
     asked: BTreeMap<TxId, (Time, u32)>,
+    /// The node leading each shard, where it is not the shard's own node (a successor after a
+    /// conviction).
+    leaders: BTreeMap<ShardId, NodeId>,
+    /// Each shard's roster members' nodes, whose conviction notices count.
+    rosters: BTreeMap<ShardId, Vec<NodeId>>,
+    /// Members that gave notice of each (shard, successor).
+    notices: BTreeMap<(ShardId, NodeId), BTreeSet<NodeId>>,
 }
 
 /// A retry waits `retry_every << min(attempts, MAX_BACKOFF_SHIFT)` since the transaction's last
@@ -53,6 +60,7 @@ impl ClientNode {
         );
         fresh.schedule = self.schedule.clone();
         fresh.clock_offset = self.clock_offset;
+        fresh.rosters = self.rosters.clone();
         fresh
     }
 
@@ -80,6 +88,52 @@ impl ClientNode {
             acked: BTreeMap::new(),
             settled: BTreeSet::new(),
             asked: BTreeMap::new(),
+            leaders: BTreeMap::new(),
+            rosters: BTreeMap::new(),
+            notices: BTreeMap::new(),
+        }
+    }
+
+    /// The client, believing conviction notices about shard `s` from the nodes
+    /// `rosters[s]` (its roster members', in roster order), when more of them than the shard
+    /// tolerates faulty agree.
+    pub fn with_rosters(mut self, rosters: BTreeMap<ShardId, Vec<NodeId>>) -> ClientNode {
+        self.rosters = rosters;
+        self
+    }
+
+    /// The node leading `shard`.
+    fn leader_of(&self, shard: ShardId) -> NodeId {
+        self.leaders.get(&shard).copied().unwrap_or(shard)
+    }
+
+    /// The shard node `node` leads, if it leads one.
+    fn shard_led_by(&self, node: NodeId) -> Option<ShardId> {
+        if let Some((&shard, _)) = self.leaders.iter().find(|(_, l)| **l == node) {
+            return Some(shard);
+        }
+        (node < self.map.shards() && !self.leaders.contains_key(&node)).then_some(node)
+    }
+
+    fn on_conviction(&mut self, from: NodeId, shard: ShardId, leader: NodeId, successor: NodeId) {
+        let Some(nodes) = self.rosters.get(&shard) else {
+            return;
+        };
+        if !nodes.contains(&from) || !nodes.contains(&successor) || self.leader_of(shard) != leader
+        {
+            return;
+        }
+        // More notices than faulty members the shard tolerates (n = 3f + 1): one is honest.
+        let tolerated = (nodes.len() - 1) / 3;
+        let notices = self.notices.entry((shard, successor)).or_default();
+        notices.insert(from);
+        if notices.len() > tolerated {
+            self.leaders.insert(shard, successor);
+            // Everything pending is asked again at the next retry, of the new leader.
+            for (last, attempts) in self.asked.values_mut() {
+                *last = 0;
+                *attempts = 0;
+            }
         }
     }
 
@@ -110,18 +164,18 @@ impl ClientNode {
         &self.settled
     }
 
-    fn send_actions(fx: &mut Fx, actions: Vec<ClientAction>) {
+    fn send_actions(&self, fx: &mut Fx, actions: Vec<ClientAction>) {
         for action in actions {
             match action {
                 ClientAction::Lock { shard, tx } => {
-                    fx.send(Dest::To(shard), AtomixMsg::Lock { tx })
+                    fx.send(Dest::To(self.leader_of(shard)), AtomixMsg::Lock { tx })
                 }
                 ClientAction::Finish {
                     shard,
                     tx,
                     certificate,
                 } => fx.send(
-                    Dest::To(shard),
+                    Dest::To(self.leader_of(shard)),
                     AtomixMsg::Finish {
                         tx,
                         certificate: Box::new(certificate),
@@ -134,7 +188,7 @@ impl ClientNode {
     fn begin(&mut self, tx: Transaction, now: Time, fx: &mut Fx) {
         match AtomixClient::new(tx, &self.map) {
             Ok(client) => {
-                Self::send_actions(fx, client.start());
+                self.send_actions(fx, client.start());
                 self.asked.insert(client.txid(), (now, 0));
                 self.clients.insert(client.txid(), client);
             }
@@ -183,12 +237,15 @@ impl ClientNode {
                                 outcome: outcome_of(c),
                             });
                         }
-                        Self::send_actions(fx, actions);
+                        self.send_actions(fx, actions);
                     }
                     Err(e) => refused(fx, self.id, &e),
                 }
             }
             AtomixMsg::Finished { txid, outcome } => {
+                let Some(from) = self.shard_led_by(from) else {
+                    return;
+                };
                 let Some(client) = self.clients.get(&txid) else {
                     return;
                 };
@@ -204,6 +261,11 @@ impl ClientNode {
                     fx.output(AtomixEvent::Settled { txid, outcome });
                 }
             }
+            AtomixMsg::Convicted {
+                shard,
+                leader,
+                successor,
+            } => self.on_conviction(from, shard, leader, successor),
             AtomixMsg::Lock { .. } | AtomixMsg::Finish { .. } | AtomixMsg::Cosign(_) => {}
         }
     }
@@ -232,7 +294,7 @@ impl ClientNode {
             }
             self.asked.insert(*txid, (now, attempts + 1));
             if client.certificate().is_none() {
-                Self::send_actions(fx, client.start());
+                self.send_actions(fx, client.start());
                 continue;
             }
             let acked = self.acked.get(txid);
@@ -244,7 +306,7 @@ impl ClientNode {
                     ClientAction::Lock { .. } => true,
                 })
                 .collect();
-            Self::send_actions(fx, missing);
+            self.send_actions(fx, missing);
         }
         fx.timer(self.timing.retry_every, AtomixTimer::Retry);
     }

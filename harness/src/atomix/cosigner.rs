@@ -13,21 +13,49 @@
 //!   member reports it ([`AtomixEvent::Fraud`], with the entry's index and transaction) and from
 //!   then on applies and signs nothing of this leader's.
 //!
+//! **Succession.** Every honest member applies the same stream, so every one stops at the same
+//! fraudulent entry, holding the same prefix. The next roster member (in roster order, skipping
+//! convicted ones) leads from there: it turns into a co-signed [`ShardNode`] over its own
+//! replica and journal, the others follow it from the same index, and each member tells the
+//! clients ([`AtomixMsg::Convicted`]). Nothing the convicted leader did after the fraud is lost
+//! to anyone: its proofs needed the honest members' signatures and its acknowledged ends their
+//! replication ([`super::cosigning`]), both only for entries before the fraud.
+//!
+//! Limits (issue 19): the successor must itself reach the fraudulent entry (the convicted
+//! leader keeps serving its journal; one that stops would leave a lagging successor to fetch the
+//! prefix from the other members, not built), and a conviction is not stored: a member
+//! restarted after one follows the convicted leader again until it meets the fraud again.
+//!
 //! What it keeps on disk (its driver stores [`CosignerNode::take_journal`]): the entries it
 //! applied, so a restart replays them onto the genesis and asks the leader for the rest.
 
 use iosv_engine::cosi::schnorr::protocol::{Challenge, Nonce, commit, respond};
 use iosv_engine::cosi::schnorr::{MemberKey, Roster};
+use std::collections::BTreeSet;
+
 use iosv_engine::tx::TxId;
 use rand_chacha::ChaCha20Rng;
 
-use super::cosigning::{CosignMsg, MAX_BATCH_TXIDS, MAX_ENTRIES_PER_MSG};
+use super::cosigning::{CosignMsg, Cosigning, MAX_BATCH_TXIDS, MAX_ENTRIES_PER_MSG};
 use super::journal::{JournalEntry, ReplayError, apply_entry};
 use super::node::{AtomixEvent, AtomixMsg, Fx};
+use super::node::{AtomixTiming, ShardNode};
 use super::proof::Directory;
 use super::shard::AtomixShard;
 use super::statement::BatchHeader;
-use crate::node::{Dest, NodeId};
+use crate::node::{Dest, NodeId, Time};
+
+/// Who a member may hand the lead to, and who must hear of it.
+#[derive(Clone, Debug)]
+pub struct Succession {
+    /// The node of each roster member, in roster order (member 0 leads first).
+    pub roster_nodes: Vec<NodeId>,
+    /// The clients told of a conviction.
+    pub clients: Vec<NodeId>,
+    /// The shard's timing and round timeout, for when this member leads.
+    pub timing: AtomixTiming,
+    pub round_timeout: Time,
+}
 
 /// An announcement waiting for entries the member does not hold yet.
 struct Announced {
@@ -52,23 +80,30 @@ pub struct CosignerNode {
     /// The nonce of the member's latest commitment: its round and the signed message.
     nonce: Option<(u64, Nonce, Vec<u8>)>,
     fraud: Option<String>,
+    succession: Succession,
+    /// Every entry applied, the journal this member leads from if it must.
+    log: Vec<JournalEntry>,
+    /// Roster members convicted of fraud.
+    convicted: BTreeSet<usize>,
+    /// This member is the shard's leader now ([`CosignerNode::lead`]).
+    promoted: bool,
     rng: ChaCha20Rng,
     rng_seed: [u8; 32],
     incarnation: u64,
 }
 
 impl CosignerNode {
-    /// Node `id`, roster member `index` (holding `key`) of the shard whose leader is node
-    /// `leader`, with its replica `replica` after `applied` entries of the leader's journal.
+    /// Node `id`, roster member `index` (holding `key`) of a shard led by roster member 0,
+    /// with its replica `replica` after the entries `log` of the leader's journal.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: NodeId,
-        leader: NodeId,
         index: usize,
         key: MemberKey,
         replica: AtomixShard,
+        log: Vec<JournalEntry>,
         dir: Directory,
-        applied: u64,
+        succession: Succession,
         rng_seed: [u8; 32],
         incarnation: u64,
     ) -> Result<CosignerNode, String> {
@@ -76,19 +111,29 @@ impl CosignerNode {
         if roster.public_key(index) != Some(key.public_key()) {
             return Err(format!("the key is not roster member {index}'s"));
         }
+        if succession.roster_nodes.len() != roster.len() || succession.roster_nodes[index] != id {
+            return Err(format!(
+                "node {id} is not roster member {index} among nodes {:?}",
+                succession.roster_nodes
+            ));
+        }
         Ok(CosignerNode {
             id,
-            leader,
+            leader: succession.roster_nodes[0],
             index,
             key,
             roster,
             replica,
             dir,
-            applied,
+            applied: log.len() as u64,
             journal: None,
             waiting: None,
             nonce: None,
             fraud: None,
+            succession,
+            log,
+            convicted: BTreeSet::new(),
+            promoted: false,
             rng: crate::node::incarnation_rng(
                 crate::domain::ATOMIX_NONCE_RNG,
                 &rng_seed,
@@ -159,7 +204,11 @@ impl CosignerNode {
             return;
         }
         match msg {
-            CosignMsg::Entries { from, entries } => self.on_entries(from, &entries, fx),
+            CosignMsg::Entries {
+                from,
+                entries,
+                leader_len,
+            } => self.on_entries(from, &entries, leader_len, fx),
             CosignMsg::Announce {
                 round,
                 header,
@@ -183,7 +232,10 @@ impl CosignerNode {
                 self.try_commit(fx);
             }
             CosignMsg::Challenge { round, challenge } => self.on_challenge(round, &challenge, fx),
-            CosignMsg::Behind { .. } | CosignMsg::Commit { .. } | CosignMsg::Respond { .. } => {
+            CosignMsg::Behind { .. }
+            | CosignMsg::Applied { .. }
+            | CosignMsg::Commit { .. }
+            | CosignMsg::Respond { .. } => {
                 super::node::refused_reason(
                     fx,
                     self.id,
@@ -193,7 +245,7 @@ impl CosignerNode {
         }
     }
 
-    fn on_entries(&mut self, from: u64, entries: &[JournalEntry], fx: &mut Fx) {
+    fn on_entries(&mut self, from: u64, entries: &[JournalEntry], leader_len: u64, fx: &mut Fx) {
         if entries.len() > MAX_ENTRIES_PER_MSG {
             super::node::refused_reason(
                 fx,
@@ -206,6 +258,7 @@ impl CosignerNode {
             self.behind(fx);
             return;
         }
+        let before = self.applied;
         let skip = usize::try_from(self.applied - from).unwrap_or(usize::MAX);
         for entry in entries.iter().skip(skip) {
             let index = usize::try_from(self.applied).unwrap_or(usize::MAX);
@@ -213,31 +266,114 @@ impl CosignerNode {
                 Ok(()) => {
                     self.replica.clear_queue();
                     self.applied += 1;
+                    self.log.push(entry.clone());
                     if let Some(journal) = &mut self.journal {
                         journal.push(entry.clone());
                     }
                 }
                 Err(e) => {
-                    let txid = match &e {
-                        ReplayError::Diverged { txid, .. } => Some(*txid),
-                        ReplayError::Refused { .. } => None,
-                    };
-                    let reason = e.to_string();
-                    fx.output(AtomixEvent::Fraud {
-                        node: self.id,
-                        leader: self.leader,
-                        index: self.applied,
-                        txid,
-                        reason: reason.clone(),
-                    });
-                    self.fraud = Some(reason);
-                    self.waiting = None;
-                    self.nonce = None;
+                    self.convict(&e, fx);
                     return;
                 }
             }
         }
+        if self.applied > before {
+            fx.send(
+                Dest::To(self.leader),
+                AtomixMsg::Cosign(CosignMsg::Applied {
+                    applied: self.applied,
+                }),
+            );
+        }
+        if self.applied < leader_len && from + entries.len() as u64 == self.applied {
+            // Catching up: the rest, right after this part.
+            self.behind(fx);
+        }
         self.try_commit(fx);
+    }
+
+    /// The leader's entry refused or decided otherwise: the leader is convicted, the next
+    /// member in roster order leads, the clients are told.
+    fn convict(&mut self, e: &ReplayError, fx: &mut Fx) {
+        let txid = match e {
+            ReplayError::Diverged { txid, .. } => Some(*txid),
+            ReplayError::Refused { .. } => None,
+        };
+        let nodes = &self.succession.roster_nodes;
+        let convicted = nodes.iter().position(|&n| n == self.leader);
+        self.convicted.extend(convicted);
+        let next =
+            convicted.and_then(|c| (c + 1..nodes.len()).find(|i| !self.convicted.contains(i)));
+        let successor = next.map(|i| nodes[i]);
+        fx.output(AtomixEvent::Fraud {
+            node: self.id,
+            leader: self.leader,
+            index: self.applied,
+            txid,
+            reason: e.to_string(),
+            successor,
+        });
+        self.waiting = None;
+        self.nonce = None;
+        let Some(successor) = successor else {
+            self.fraud = Some(e.to_string());
+            return;
+        };
+        for &client in &self.succession.clients {
+            fx.send(
+                Dest::To(client),
+                AtomixMsg::Convicted {
+                    shard: self.replica.id(),
+                    leader: self.leader,
+                    successor,
+                },
+            );
+        }
+        self.leader = successor;
+        self.promoted = successor == self.id;
+        if !self.promoted {
+            fx.send(
+                Dest::To(successor),
+                AtomixMsg::Cosign(CosignMsg::Applied {
+                    applied: self.applied,
+                }),
+            );
+        }
+    }
+
+    /// Whether this member must lead its shard now.
+    pub fn promoted(&self) -> bool {
+        self.promoted
+    }
+
+    /// This member as its shard's leader: a co-signed [`ShardNode`] over its replica and the
+    /// journal it applied, leaving out the convicted members, under its own node id.
+    pub fn lead(&mut self) -> Result<ShardNode, String> {
+        let replica = self.replica.restarted().map_err(|e| e.to_string())?;
+        let policy = replica.info().policy;
+        let cosigning = Cosigning::new(
+            self.succession.roster_nodes.clone(),
+            self.index,
+            self.key.clone(),
+            self.roster.clone(),
+            policy,
+            self.log.clone(),
+            self.succession.round_timeout,
+        )?
+        .excluding(self.convicted.iter().copied());
+        let node = ShardNode::incarnation_of(
+            replica,
+            self.dir.clone(),
+            self.succession.timing,
+            self.rng_seed,
+            self.incarnation,
+        )
+        .with_node_id(self.id)
+        .cosigned(cosigning);
+        Ok(match self.journal.take() {
+            Some(pending) => node.with_pending_journal(pending),
+            None => node,
+        })
     }
 
     /// Commits to the waiting announcement once every entry it needs is applied.
@@ -320,6 +456,10 @@ impl CosignerNode {
             waiting: None,
             nonce: None,
             fraud: self.fraud.clone(),
+            succession: self.succession.clone(),
+            log: self.log.clone(),
+            convicted: self.convicted.clone(),
+            promoted: false,
             rng: crate::node::incarnation_rng(
                 crate::domain::ATOMIX_NONCE_RNG,
                 &self.rng_seed,

@@ -22,11 +22,13 @@
 //! reach the policy's threshold while fewer members than the policy tolerates are faulty, so
 //! the forged transaction never gets a proof and never commits anywhere.
 //!
-//! Not here yet (issue 19): replacing a convicted leader. The shard's other members find the
-//! fraud, refuse to sign, and the shard stops certifying; a new leader needs the members to agree
-//! on the journal prefix they hold, and outcomes acknowledged only once replicated.
+//! A client's finish is acknowledged only once its entry is replicated: applied by as many
+//! members as the policy needs to sign, the leader counted ([`CosignMsg::Applied`]). So every
+//! effect a client or another shard ever sees — a proof (co-signed) or an acknowledged end —
+//! sits in the journal prefix a threshold of members hold, and a successor leader chosen among
+//! the honest members ([`super::cosigner`]) continues from a history that contains it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use iosv_engine::cosi::Policy;
 use iosv_engine::cosi::schnorr::protocol::{
@@ -38,7 +40,7 @@ use iosv_engine::tx::TxId;
 use serde::{Deserialize, Serialize};
 
 use super::journal::JournalEntry;
-use super::proof::AtomixProof;
+use super::proof::{AtomixProof, Outcome};
 use super::shard::{AtomixShard, proofs_of};
 use super::statement::{BatchHeader, Statement};
 use crate::node::{NodeId, Time};
@@ -54,13 +56,18 @@ pub const MAX_BATCH_TXIDS: usize = 65_536;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CosignMsg {
-    /// Leader → member: journal entries `from..from + entries.len()`.
+    /// Leader → member: journal entries `from..from + entries.len()`, of `leader_len` the
+    /// leader holds (a member that ends up short asks for the rest).
     Entries {
         from: u64,
         entries: Vec<JournalEntry>,
+        leader_len: u64,
     },
     /// Member → leader: it holds entries `..applied`; send what follows.
     Behind { applied: u64 },
+    /// Member → leader: it applied entries `..applied` (the leader acknowledges a client's
+    /// finish only once enough members hold its entry).
+    Applied { applied: u64 },
     /// Leader → members: co-sign `header`, the batch of `txids`, whose decisions are among the
     /// first `journal_len` entries.
     Announce {
@@ -119,6 +126,16 @@ pub enum Step {
     Signed(Vec<AtomixProof>),
     /// Something was refused (for the trace).
     Refused(String),
+    /// Tell client `to` that `txid` ended here with `outcome` (its entry is replicated).
+    Ack(NodeId, TxId, Outcome),
+}
+
+/// A client's acknowledgement waiting for its entry to be replicated.
+struct HeldAck {
+    index: usize,
+    to: NodeId,
+    txid: TxId,
+    outcome: Outcome,
 }
 
 /// The leader's side of a co-signed shard (see the module documentation).
@@ -136,6 +153,14 @@ pub struct Cosigning {
     round: Option<Round>,
     next_round: u64,
     round_timeout: Time,
+    /// Roster members convicted of fraud: sent nothing, heard from in nothing.
+    excluded: BTreeSet<usize>,
+    /// Entries each member said it applied, by roster index.
+    acked: Vec<u64>,
+    /// The entry that ended each transaction here, for acknowledging repeats.
+    ended_at: HashMap<TxId, usize>,
+    /// Acknowledgements waiting for their entries to be replicated, in entry order.
+    held: VecDeque<HeldAck>,
 }
 
 impl Cosigning {
@@ -162,7 +187,9 @@ impl Cosigning {
             return Err(format!("the key is not roster member {own}'s"));
         }
         let sent = log.len();
+        let ended_at = ended_at(&log);
         Ok(Cosigning {
+            acked: vec![0; members.len()],
             members,
             own,
             key,
@@ -173,28 +200,78 @@ impl Cosigning {
             round: None,
             next_round: 0,
             round_timeout,
+            excluded: BTreeSet::new(),
+            ended_at,
+            held: VecDeque::new(),
         })
     }
 
-    /// The node ids of the other members.
+    /// The leader, with the roster members `excluded` (convicted) left out of every round.
+    pub fn excluding(mut self, excluded: impl IntoIterator<Item = usize>) -> Cosigning {
+        self.excluded.extend(excluded);
+        self.excluded.remove(&self.own);
+        self
+    }
+
+    /// Whether entry `index` is held by enough members that the shard's history keeps it
+    /// whoever leads next: the policy's threshold, the leader counted.
+    fn replicated(&self, index: usize) -> bool {
+        let holders = self
+            .others()
+            .filter(|(i, _)| self.acked[*i] > index as u64)
+            .count();
+        self.policy.satisfied(self.members.len(), holders + 1)
+    }
+
+    /// Acknowledges to `to` that `txid` ended with `outcome` once its entry is replicated (the
+    /// entry that ended it, or the latest entry when it just did).
+    pub fn acknowledge(&mut self, to: NodeId, txid: TxId, outcome: Outcome, steps: &mut Vec<Step>) {
+        let Some(&index) = self.ended_at.get(&txid) else {
+            return;
+        };
+        if self.replicated(index) {
+            steps.push(Step::Ack(to, txid, outcome));
+        } else {
+            self.held.push_back(HeldAck {
+                index,
+                to,
+                txid,
+                outcome,
+            });
+        }
+    }
+
+    fn release(&mut self, steps: &mut Vec<Step>) {
+        while let Some(front) = self.held.front()
+            && self.replicated(front.index)
+        {
+            let held = self.held.pop_front().expect("peeked");
+            steps.push(Step::Ack(held.to, held.txid, held.outcome));
+        }
+    }
+
+    /// The node ids of the other members (convicted ones left out).
     fn others(&self) -> impl Iterator<Item = (usize, NodeId)> + '_ {
         let own = self.own;
         self.members
             .iter()
             .copied()
             .enumerate()
-            .filter(move |(i, _)| *i != own)
+            .filter(move |(i, _)| *i != own && !self.excluded.contains(i))
     }
 
     fn index_of(&self, node: NodeId) -> Option<usize> {
         self.members
             .iter()
             .position(|&m| m == node)
-            .filter(|&i| i != self.own)
+            .filter(|&i| i != self.own && !self.excluded.contains(&i))
     }
 
     /// Keeps a new journal entry (sent by [`Cosigning::flush`]).
     pub fn record(&mut self, entry: JournalEntry) {
+        if let JournalEntry::Ended { tx, .. } = &entry {
+            self.ended_at.insert(tx.txid(), self.log.len());
+        }
         self.log.push(entry);
     }
 
@@ -205,6 +282,7 @@ impl Cosigning {
             let msg = CosignMsg::Entries {
                 from: self.sent as u64,
                 entries: self.log[self.sent..end].to_vec(),
+                leader_len: self.log.len() as u64,
             };
             for (_, to) in self.others() {
                 steps.push(Step::Send(to, msg.clone()));
@@ -303,8 +381,16 @@ impl Cosigning {
                         CosignMsg::Entries {
                             from: applied,
                             entries: self.log[from_entry..end].to_vec(),
+                            leader_len: self.log.len() as u64,
                         },
                     ));
+                }
+            }
+            CosignMsg::Applied { applied } => {
+                let applied = applied.min(self.log.len() as u64);
+                if applied > self.acked[index] {
+                    self.acked[index] = applied;
+                    self.release(steps);
                 }
             }
             CosignMsg::Commit { round, commitment } => {
@@ -510,8 +596,23 @@ impl Cosigning {
             round: None,
             next_round: self.next_round,
             round_timeout: self.round_timeout,
+            excluded: self.excluded.clone(),
+            acked: vec![0; self.members.len()],
+            ended_at: self.ended_at.clone(),
+            held: VecDeque::new(),
         }
     }
+}
+
+/// The entry that ended each transaction in `log`.
+fn ended_at(log: &[JournalEntry]) -> HashMap<TxId, usize> {
+    log.iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            JournalEntry::Ended { tx, .. } => Some((tx.txid(), i)),
+            JournalEntry::Decided { .. } => None,
+        })
+        .collect()
 }
 
 impl CosignMsg {
@@ -519,10 +620,11 @@ impl CosignMsg {
     pub fn trace(&self) -> serde_json::Value {
         use serde_json::json;
         match self {
-            CosignMsg::Entries { from, entries } => {
+            CosignMsg::Entries { from, entries, .. } => {
                 json!({"type": "entries", "from": from, "count": entries.len()})
             }
             CosignMsg::Behind { applied } => json!({"type": "behind", "applied": applied}),
+            CosignMsg::Applied { applied } => json!({"type": "applied", "applied": applied}),
             CosignMsg::Announce {
                 round,
                 header,

@@ -54,7 +54,7 @@ pub mod statement;
 
 pub use client::{AtomixClient, ClientAction};
 pub use client_node::ClientNode;
-pub use cosigner::CosignerNode;
+pub use cosigner::{CosignerNode, Succession};
 pub use cosigning::{CosignMsg, Cosigning};
 pub use error::{AtomixError, CertificateError, ProofError};
 pub use journal::{JournalEntry, ReplayError, apply_entry, replay};

@@ -42,7 +42,7 @@ use super::error::AtomixError;
 use super::journal::{JournalEntry, tx_hex};
 use super::proof::{AtomixProof, Certificate, Directory, Outcome};
 use super::shard::AtomixShard;
-use super::statement::Decision;
+use super::statement::{Decision, ShardId};
 use crate::node::{Dest, Effects, Node, NodeId, Time, Traceable};
 
 /// A message between Atomix nodes (on a network: JSON, transactions in their canonical
@@ -65,6 +65,14 @@ pub enum AtomixMsg {
     },
     /// Shard → client: `txid` ended here with `outcome`.
     Finished { txid: TxId, outcome: Outcome },
+    /// Co-signer → client: shard `shard`'s leader (node `leader`) was caught in fraud and node
+    /// `successor` leads the shard now (a client believes it from more members than the shard
+    /// tolerates faulty).
+    Convicted {
+        shard: ShardId,
+        leader: NodeId,
+        successor: NodeId,
+    },
     /// Between a co-signed shard's leader and its other members ([`super::cosigning`]).
     Cosign(CosignMsg),
 }
@@ -111,6 +119,8 @@ pub enum AtomixEvent {
         index: u64,
         txid: Option<TxId>,
         reason: String,
+        /// The member that leads the shard from then on (none left: the shard stops).
+        successor: Option<NodeId>,
     },
 }
 
@@ -142,7 +152,9 @@ pub struct ShardNode {
     fraudulent: bool,
 }
 
-/// A shard or a client.
+/// A shard (or its leader), a client, or a shard's co-signer.
+// A handful of nodes per process, each living as long as it: the client's size is no concern.
+#[allow(clippy::large_enum_variant)]
 pub enum AtomixNode {
     Shard(Box<ShardNode>),
     Client(ClientNode),
@@ -206,6 +218,20 @@ impl ShardNode {
         self
     }
 
+    /// The node, known to others as node `id` (a co-signer that took over its shard's lead
+    /// keeps its own node id).
+    pub fn with_node_id(mut self, id: NodeId) -> ShardNode {
+        self.id = id;
+        self
+    }
+
+    /// The node, with `entries` its driver has not stored yet (a co-signer taking over hands
+    /// its own on).
+    pub(super) fn with_pending_journal(mut self, entries: Vec<JournalEntry>) -> ShardNode {
+        self.journal = Some(entries);
+        self
+    }
+
     /// The node as a fraudulent believable validator: it decides without checking signatures.
     pub fn fraudulent(mut self) -> ShardNode {
         self.fraudulent = true;
@@ -248,7 +274,23 @@ impl ShardNode {
                 Step::Deadline { round, after } => fx.timer(after, AtomixTimer::Round(round)),
                 Step::Signed(proofs) => self.deliver(proofs, fx),
                 Step::Refused(reason) => refused_reason(fx, self.id, reason),
+                Step::Ack(to, txid, outcome) => {
+                    fx.send(Dest::To(to), AtomixMsg::Finished { txid, outcome })
+                }
             }
+        }
+    }
+
+    /// Tells `to` that `txid` ended here: at once when the shard signs alone, once the entry is
+    /// replicated when it is co-signed.
+    fn acknowledge(&mut self, to: NodeId, txid: TxId, outcome: Outcome, fx: &mut Fx) {
+        match &mut self.cosigning {
+            Some(cosigning) => {
+                let mut steps = Vec::new();
+                cosigning.acknowledge(to, txid, outcome, &mut steps);
+                self.cosign_steps(steps, fx);
+            }
+            None => fx.send(Dest::To(to), AtomixMsg::Finished { txid, outcome }),
         }
     }
 
@@ -302,7 +344,7 @@ impl ShardNode {
                                 decision,
                             });
                             fx.output(AtomixEvent::Decided {
-                                shard: self.id,
+                                shard: self.shard.id(),
                                 txid,
                                 accept: decision.is_accept(),
                             });
@@ -321,15 +363,15 @@ impl ShardNode {
                             outcome,
                         });
                         fx.output(AtomixEvent::Ended {
-                            shard: self.id,
+                            shard: self.shard.id(),
                             txid,
                             outcome,
                         });
-                        fx.send(Dest::To(from), AtomixMsg::Finished { txid, outcome });
+                        self.acknowledge(from, txid, outcome, fx);
                     }
                     Err(AtomixError::Replay { .. }) => {
                         if let Some(outcome) = self.shard.outcome(&txid) {
-                            fx.send(Dest::To(from), AtomixMsg::Finished { txid, outcome });
+                            self.acknowledge(from, txid, outcome, fx);
                         }
                     }
                     Err(e) => refused(fx, self.id, &e),
@@ -348,7 +390,7 @@ impl ShardNode {
                     );
                 }
             }
-            AtomixMsg::Proof(_) | AtomixMsg::Finished { .. } => {}
+            AtomixMsg::Proof(_) | AtomixMsg::Finished { .. } | AtomixMsg::Convicted { .. } => {}
         }
     }
 
@@ -444,7 +486,19 @@ impl Node for AtomixNode {
             AtomixNode::Shard(s) => s.on_message(from, msg, fx),
             AtomixNode::Client(c) => c.on_message(now, from, msg, fx),
             AtomixNode::Cosigner(c) => match msg {
-                AtomixMsg::Cosign(msg) => c.on_message(from, msg, fx),
+                AtomixMsg::Cosign(msg) => {
+                    c.on_message(from, msg, fx);
+                    if c.promoted() {
+                        match c.lead() {
+                            Ok(leader) => {
+                                // A leader seals on its timer, which a member never had.
+                                fx.timer(leader.timing.seal_every, AtomixTimer::Seal);
+                                *self = AtomixNode::Shard(Box::new(leader));
+                            }
+                            Err(e) => refused_reason(fx, c.id(), format!("cannot lead: {e}")),
+                        }
+                    }
+                }
                 _ => refused_reason(
                     fx,
                     c.id(),
@@ -505,6 +559,13 @@ impl Traceable for AtomixMsg {
                 json!({"type": "finished", "tx": short(txid), "outcome": outcome.as_str()})
             }
             AtomixMsg::Cosign(m) => m.trace(),
+            AtomixMsg::Convicted {
+                shard,
+                leader,
+                successor,
+            } => {
+                json!({"type": "convicted", "shard": shard, "leader": leader, "successor": successor})
+            }
         }
     }
 }
@@ -546,12 +607,14 @@ impl Traceable for AtomixEvent {
                 index,
                 txid,
                 reason,
+                successor,
             } => json!({
                 "fraud": reason,
                 "node": node,
                 "leader": leader,
                 "index": index,
                 "tx": txid.as_ref().map(short),
+                "successor": successor,
             }),
         }
     }

@@ -27,7 +27,9 @@ use iosv_engine::utxo::ShardState;
 use serde::{Deserialize, Serialize};
 
 use super::config::Role;
-use crate::atomix::{AtomixShard, AtomixTiming, Directory, ShardInfo, ShardMap};
+use std::collections::BTreeMap;
+
+use crate::atomix::{AtomixShard, AtomixTiming, Directory, ShardInfo, ShardMap, Succession};
 use crate::demo::config::{DemoConfig, Fault};
 use crate::demo::workload::{self, Kind, Workload};
 use crate::node::{MICROS_PER_MS, NodeId, Time};
@@ -237,6 +239,27 @@ impl LedgerParams {
     pub fn member_nodes(&self, shard: u32) -> Vec<NodeId> {
         (0..self.members_per_shard)
             .map(|i| self.member_node(shard, i))
+            .collect()
+    }
+
+    /// Who may lead `shard` after a conviction, and who hears of it (the gateways).
+    pub fn succession(&self, shard: u32) -> Succession {
+        Succession {
+            roster_nodes: self.member_nodes(shard),
+            clients: (self.shards..self.shards + self.gateways).collect(),
+            timing: self.timing(),
+            round_timeout: self.round_timeout_ms * MICROS_PER_MS,
+        }
+    }
+
+    /// Every shard's members' nodes, for a gateway to weigh conviction notices (none when the
+    /// shards are not co-signed: no member can give notice).
+    pub fn roster_nodes(&self) -> BTreeMap<u32, Vec<NodeId>> {
+        if !self.cosigned {
+            return BTreeMap::new();
+        }
+        (0..self.shards)
+            .map(|s| (s, self.member_nodes(s)))
             .collect()
     }
 

@@ -17,9 +17,12 @@
 //! verifies) is itself a failure: this is how a fraudulent leader's journal shows (it accepted
 //! what the shard's rules refuse).
 //!
-//! With co-signers (every validator a process), each co-signer's store holds the entries it
-//! applied: they must be a prefix of its leader's journal (every honest node's history agrees
-//! with the shard's), and a co-signer that applied all of it must hold the same state root.
+//! With co-signers (every validator a process), each member's store holds the entries it
+//! applied (and, once it led, the ones it made). A shard's history is the longest journal among
+//! its members not convicted of fraud; every other such member's must be a prefix of it (every
+//! honest node's history agrees with the shard's), and a member that holds all of it must hold
+//! the same state root. A convicted leader's journal is reported, not counted: it holds the
+//! fraud its members refused.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -50,8 +53,12 @@ pub struct LedgerCheck {
     /// Transactions of the load that some shard concerned (an input's; for a commit, an
     /// output's too) has not ended.
     pub unfinished: usize,
-    /// Each co-signer's history, against its leader's.
+    /// Each co-signer's history, against its shard's.
     pub cosigners: Vec<CosignerCheck>,
+    /// The node whose journal is each shard's history.
+    pub history_of: Vec<u32>,
+    /// Convicted leaders: node, entries, and why their journal does not replay (if it does not).
+    pub convicted: Vec<(u32, usize, Option<String>)>,
     /// Each a failed invariant, described.
     pub violations: Vec<String>,
 }
@@ -74,8 +81,13 @@ impl LedgerCheck {
 }
 
 /// Checks the shards among `nodes` (their processes stopped); `drained` says whether every
-/// gateway saw its whole share settled (then nothing may be locked or unfinished).
-pub fn check_ledger(nodes: &[LoadedNode], drained: bool) -> Result<LedgerCheck, String> {
+/// gateway saw its whole share settled (then nothing may be locked or unfinished); `convicted`
+/// are the leaders their members convicted of fraud.
+pub fn check_ledger(
+    nodes: &[LoadedNode],
+    drained: bool,
+    convicted: &BTreeSet<u32>,
+) -> Result<LedgerCheck, String> {
     let shards: Vec<&LoadedNode> = nodes
         .iter()
         .filter(|n| n.config.role == Role::Shard)
@@ -84,6 +96,7 @@ pub fn check_ledger(nodes: &[LoadedNode], drained: bool) -> Result<LedgerCheck, 
         .first()
         .and_then(|n| n.config.ledger.as_ref())
         .ok_or("no shard in the network")?;
+    let by_id: HashMap<u32, &LoadedNode> = nodes.iter().map(|n| (n.config.id, n)).collect();
     let params = &spec.params;
     let load = params.workload();
     let dir = spec.directory()?;
@@ -103,10 +116,27 @@ pub fn check_ledger(nodes: &[LoadedNode], drained: bool) -> Result<LedgerCheck, 
     // txid -> (shard, outcome) for every end recorded.
     let mut ends: BTreeMap<TxId, Vec<(u32, Outcome)>> = BTreeMap::new();
     let mut spent: BTreeMap<OutPoint, TxId> = BTreeMap::new();
-    let mut journals = Vec::with_capacity(shards.len());
-    for node in &shards {
-        let id = node.config.id;
-        let journal = read_journal(&node.store).map_err(|e| format!("shard {id}: {e}"))?;
+    let mut journals: Vec<Vec<JournalEntry>> = Vec::with_capacity(shards.len());
+    // Every member's stored entries, by node.
+    let mut stored: HashMap<u32, Vec<JournalEntry>> = HashMap::new();
+    for shard in 0..params.shards {
+        let mut history: Option<(u32, usize)> = None;
+        for id in params.member_nodes(shard) {
+            if stored.contains_key(&id) {
+                continue;
+            }
+            let node = by_id
+                .get(&id)
+                .ok_or(format!("node {id} is not in the network"))?;
+            let journal = read_journal(&node.store).map_err(|e| format!("node {id}: {e}"))?;
+            if !convicted.contains(&id) && history.is_none_or(|(_, len)| journal.len() > len) {
+                history = Some((id, journal.len()));
+            }
+            stored.insert(id, journal);
+        }
+        let (id, _) = history.ok_or(format!("every member of shard {shard} is convicted"))?;
+        check.history_of.push(id);
+        let journal = stored[&id].clone();
         check.journal_entries.push(journal.len());
         journals.push(journal);
     }
@@ -136,8 +166,7 @@ pub fn check_ledger(nodes: &[LoadedNode], drained: bool) -> Result<LedgerCheck, 
             }
         }
     }
-    for (node, journal) in shards.iter().zip(&journals) {
-        let id = node.config.id;
+    for (id, journal) in (0..params.shards).zip(&journals) {
         let mut books: i128 = load.genesis[id as usize]
             .iter()
             .map(|(_, o)| i128::from(o.amount))
@@ -197,24 +226,39 @@ pub fn check_ledger(nodes: &[LoadedNode], drained: bool) -> Result<LedgerCheck, 
                 check.state_roots.push(String::new());
                 check
                     .violations
-                    .push(format!("shard {id}'s journal does not replay: {e}"));
+                    .push(format!("shard {id}'s history does not replay: {e}"));
             }
         }
     }
-    for node in nodes.iter().filter(|n| n.config.role == Role::Cosigner) {
-        let id = node.config.id;
-        let Some(Place::Cosigner { shard, .. }) = params.place(id) else {
-            return Err(format!("node {id} is not a co-signer of this ledger"));
+    for &id in convicted {
+        let Some(Place::Shard(shard)) = params.place(id) else {
+            continue;
         };
-        let applied = read_journal(&node.store).map_err(|e| format!("co-signer {id}: {e}"))?;
+        let journal = &stored[&id];
+        let replays = replay(spec.genesis_replica(shard, &load)?, journal, &dir).err();
+        check
+            .convicted
+            .push((id, journal.len(), replays.map(|e| e.to_string())));
+    }
+    for node in nodes.iter().filter(|n| n.config.role != Role::Gateway) {
+        let id = node.config.id;
+        let shard = match params.place(id) {
+            Some(Place::Cosigner { shard, .. }) => shard,
+            Some(Place::Shard(shard)) if params.cosigned => shard,
+            _ => continue,
+        };
+        if convicted.contains(&id) || check.history_of[shard as usize] == id {
+            continue;
+        }
+        let applied = &stored[&id];
         let leader = &journals[shard as usize];
         if applied.len() > leader.len() || applied[..] != leader[..applied.len()] {
             check.violations.push(format!(
-                "co-signer {id}'s {} entries are not a prefix of shard {shard}'s journal",
+                "node {id}'s {} entries are not a prefix of shard {shard}'s history",
                 applied.len()
             ));
         }
-        let state_root = match replay(spec.genesis_replica(shard, &load)?, &applied, &dir) {
+        let state_root = match replay(spec.genesis_replica(shard, &load)?, applied, &dir) {
             Ok(mut replica) => hex::encode(replica.state_mut().root()),
             Err(e) => {
                 check
@@ -226,7 +270,7 @@ pub fn check_ledger(nodes: &[LoadedNode], drained: bool) -> Result<LedgerCheck, 
         let leader_root = &check.state_roots[shard as usize];
         if applied.len() == leader.len() && !leader_root.is_empty() && state_root != *leader_root {
             check.violations.push(format!(
-                "co-signer {id} applied shard {shard}'s whole journal but holds state root {state_root}, the shard {leader_root}"
+                "node {id} holds shard {shard}'s whole history but state root {state_root}, the shard {leader_root}"
             ));
         }
         check.cosigners.push(CosignerCheck {

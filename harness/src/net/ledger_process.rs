@@ -144,12 +144,12 @@ pub fn run_ledger_node(
             AtomixNode::Cosigner(Box::new(
                 CosignerNode::new(
                     id,
-                    params.member_node(shard, 0),
                     index,
                     own_cosi_key(loaded)?,
                     replica,
+                    recovered.entries.clone(),
                     dir.clone(),
-                    recovered.entries.len() as u64,
+                    params.succession(shard),
                     rand::random(),
                     recovered.incarnation,
                 )?
@@ -200,14 +200,10 @@ pub fn run_ledger_node(
             };
             clock_offset = unix_ms().saturating_sub(origin) * 1_000;
             let schedule = schedule(&load, id - params.shards, params.gateways, &mut scheduled);
-            AtomixNode::Client(ClientNode::paced(
-                id,
-                map,
-                dir,
-                timing,
-                schedule,
-                clock_offset,
-            ))
+            AtomixNode::Client(
+                ClientNode::paced(id, map, dir, timing, schedule, clock_offset)
+                    .with_rosters(params.roster_nodes()),
+            )
         }
         shard => shard,
     };
@@ -315,11 +311,13 @@ pub fn run_ledger_node(
                 index,
                 txid,
                 reason,
+                successor,
                 ..
             } => log_line(
                 log,
                 json!({"event": "fraud", "node": id, "leader": leader, "index": index,
-                       "tx": txid.map(|t| t.to_string()), "reason": reason, "at_ms": clock_ms}),
+                       "tx": txid.map(|t| t.to_string()), "reason": reason,
+                       "successor": successor, "at_ms": clock_ms}),
             ),
             AtomixEvent::Refused { reason, .. } => {
                 refused += 1;
