@@ -577,6 +577,11 @@ impl Cosigning {
         }
     }
 
+    /// Entries in the leader's journal.
+    pub fn journal_len(&self) -> usize {
+        self.log.len()
+    }
+
     /// Whether a batch is being co-signed.
     pub fn in_flight(&self) -> bool {
         self.round.is_some()

@@ -311,6 +311,11 @@ impl ShardNode {
         &self.shard
     }
 
+    /// The length of the journal the node streams to its co-signers (`None`: it signs alone).
+    pub fn journal_len(&self) -> Option<usize> {
+        self.cosigning.as_ref().map(Cosigning::journal_len)
+    }
+
     /// The shard, the node ended (to read its final state).
     pub fn into_shard(self) -> AtomixShard {
         self.shard
