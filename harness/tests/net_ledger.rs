@@ -20,6 +20,16 @@ use iosv_harness::net::ledger_check::check_ledger;
 
 mod net_common;
 
+/// The two networks here would share the 2 cores of a small machine if they ran at once, and
+/// their planned kills land at fixed times: one at a time.
+static ONE_NETWORK_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_NETWORK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 use net_common::{free_ports, scratch};
 
 fn lines(path: &Path) -> Vec<serde_json::Value> {
@@ -49,6 +59,7 @@ fn drop_last_entries(path: &Path, n: u64) {
 
 #[test]
 fn a_ledger_network_of_processes_settles_its_load_through_kills_and_its_stores_check() {
+    let _serial = one_at_a_time();
     let dir = scratch("ledger-load");
     let base = free_ports(4);
     let out = Command::new(env!("CARGO_BIN_EXE_iosv"))
@@ -142,6 +153,7 @@ fn a_ledger_network_of_processes_settles_its_load_through_kills_and_its_stores_c
 
 #[test]
 fn every_validator_a_process_convicts_a_fraudulent_leader_and_survives_kills() {
+    let _serial = one_at_a_time();
     let dir = scratch("ledger-every-validator");
     // 2 shards of 4 members each (a leader and 3 co-signers), 2 gateways: 10 processes.
     let base = free_ports(10);

@@ -51,9 +51,34 @@ pub struct Links {
     /// Emulated message drops on every link: the probability that a message is gone for good.
     #[arg(long, default_value_t = 0.0)]
     pub drop: f64,
+    /// Run the nodes on the hosts of this file (node i on line i mod lines: `local ADDRESS` or
+    /// `SSH_DESTINATION ADDRESS`), remote ones over SSH (IOSV_SSH and IOSV_SCP replace ssh
+    /// and scp); see harness/src/net/hosts.rs. The folder must be an absolute path.
+    #[arg(long)]
+    pub hosts: Option<PathBuf>,
+    /// With --hosts: `iosv` on the remote hosts (default: this executable's path).
+    #[arg(long, requires = "hosts")]
+    pub remote_exe: Option<PathBuf>,
 }
 
 impl Links {
+    /// The network's folder; with a hosts file, made and named by its absolute path (remote
+    /// hosts use the same path).
+    fn folder(&self) -> anyhow::Result<PathBuf> {
+        if self.hosts.is_none() {
+            return Ok(self.dir.clone());
+        }
+        std::fs::create_dir_all(&self.dir)?;
+        Ok(self.dir.canonicalize()?)
+    }
+
+    fn hosts(&self) -> anyhow::Result<Vec<crate::net::hosts::Host>> {
+        match &self.hosts {
+            Some(path) => crate::net::hosts::read_hosts(path).map_err(|e| anyhow!(e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
     fn faults(&self) -> LinkFaults {
         LinkFaults {
             delay_ms: self.delay_ms,
@@ -178,6 +203,7 @@ impl NetworkShape {
             metrics_base_port: self.links.metrics_base_port,
             unsafe_no_fsync: self.links.unsafe_no_fsync,
             ledger: None,
+            hosts: Vec::new(),
         }
     }
 }
@@ -252,8 +278,10 @@ pub enum NetCommand {
 pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
     match &args.command {
         NetCommand::Init(shape) => {
+            let mut network = shape.network();
+            network.hosts = shape.links.hosts()?.iter().map(|h| h.ip).collect();
             let paths =
-                write_local_network(&shape.links.dir, &shape.network()).map_err(|e| anyhow!(e))?;
+                write_local_network(&shape.links.folder()?, &network).map_err(|e| anyhow!(e))?;
             for p in paths {
                 println!("{}", p.display());
             }
@@ -279,7 +307,9 @@ pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
             }
             let plan = LaunchPlan {
                 exe: std::env::current_exe()?,
-                dir: shape.links.dir.clone(),
+                dir: shape.links.folder()?,
+                hosts: shape.links.hosts()?,
+                remote_exe: shape.links.remote_exe.clone(),
                 network: shape.network(),
                 partitions: partition.clone(),
                 heights: *heights,
@@ -307,7 +337,9 @@ pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
             }
             let plan = LoadPlan {
                 exe: std::env::current_exe()?,
-                dir: links.dir.clone(),
+                dir: links.folder()?,
+                hosts: links.hosts()?,
+                remote_exe: links.remote_exe.clone(),
                 params: ledger.params(),
                 base_port: links.base_port,
                 link: links.faults(),

@@ -301,6 +301,9 @@ pub struct LocalNetwork {
     /// A ledger network (shards, then gateways) instead of a finality league; `nodes` must be
     /// its shards plus gateways.
     pub ledger: Option<super::ledger::LedgerParams>,
+    /// The address of each host nodes run on: node `i` listens on
+    /// `hosts[i mod hosts]:(base_port + i)` (empty: `127.0.0.1`), metrics too.
+    pub hosts: Vec<std::net::IpAddr>,
 }
 
 /// Writes the files of `net` into `dir`: `node-<i>.json`, `node-<i>.key` (fresh seeds from the
@@ -329,6 +332,13 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
     };
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let seeds: Vec<[u8; 32]> = (0..nodes).map(|_| rand::random()).collect();
+    let ip_of = |i: usize| -> std::net::IpAddr {
+        if net.hosts.is_empty() {
+            [127, 0, 0, 1].into()
+        } else {
+            net.hosts[i % net.hosts.len()]
+        }
+    };
     let members: Vec<MemberEntry> = seeds
         .iter()
         .enumerate()
@@ -337,7 +347,7 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
             MemberEntry {
                 public_key: reg.public_key,
                 proof_of_possession: reg.proof_of_possession,
-                address: SocketAddr::from(([127, 0, 0, 1], base_port + i as u16)),
+                address: SocketAddr::new(ip_of(i), base_port + i as u16),
             }
         })
         .collect();
@@ -396,7 +406,7 @@ pub fn write_local_network(dir: &Path, net: &LocalNetwork) -> Result<Vec<PathBuf
             unsafe_no_fsync: net.unsafe_no_fsync,
             metrics: net
                 .metrics_base_port
-                .map(|p| SocketAddr::from(([127, 0, 0, 1], p.saturating_add(i as u16)))),
+                .map(|p| SocketAddr::new(ip_of(i), p.saturating_add(i as u16))),
             link,
             ledger: ledger.as_ref().map(|(spec, _)| spec.clone()),
             cosi_key_file,

@@ -1,20 +1,20 @@
 //! A network of node processes on this host: `iosv net up`.
 //!
 //! Writes the network's files (fresh keys), starts one `iosv node` process per member on
-//! loopback ports, applies the planned faults (SIGKILL a node at a time, start it again after a
+//! loopback ports (or on the hosts of a hosts file, [`super::hosts`]), applies the planned faults (SIGKILL a node at a time, start it again after a
 //! pause), watches the processes' logs until every node has finalized the target number of
 //! heights or the deadline passes, stops them (SIGTERM, SIGKILL after a grace period) and checks
 //! the invariants across their stores (`super::check`).
 
-use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::check::{NetworkCheck, check_stores};
 use super::config::{FinalityTiming, LocalNetwork, load, write_local_network};
+use super::hosts::Host;
+use super::procs::{Launcher, Proc, drive};
 
 /// A node killed with SIGKILL at `at` after the launch and started again `down` later.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +77,10 @@ pub struct LaunchPlan {
     /// The `iosv` executable to run as each node.
     pub exe: PathBuf,
     pub dir: PathBuf,
+    /// Where the nodes run (node i on line i mod lines; empty: all here, on loopback), and
+    /// `iosv` on the remote ones ([`super::hosts`]).
+    pub hosts: Vec<Host>,
+    pub remote_exe: Option<PathBuf>,
     /// The network; its `halves` are replaced by `partitions`, timed from the launch.
     pub network: LocalNetwork,
     /// Windows after launch in which the two halves of the network cannot reach each other.
@@ -113,86 +117,6 @@ impl LaunchReport {
     }
 }
 
-/// A node process of a launch, by its files.
-pub(super) struct Proc {
-    pub config: PathBuf,
-    pub log: PathBuf,
-    pub child: Option<Child>,
-    pub starts: u32,
-    /// Bytes of the log read so far (whole lines), and the heights they showed.
-    pub log_read: u64,
-    pub heights: u64,
-}
-
-impl Proc {
-    /// Node `i` of the network whose configurations are `configs` (in `dir`); its old log and
-    /// store are removed (a launch writes a fresh network: fresh keys, fresh stores).
-    pub fn fresh(dir: &Path, configs: &[PathBuf]) -> Vec<Proc> {
-        configs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let log = dir.join(format!("node-{i}.log"));
-                let _ = std::fs::remove_file(&log);
-                let _ = std::fs::remove_file(log.with_extension("err"));
-                let _ = std::fs::remove_file(dir.join(format!("node-{i}.redb")));
-                Proc {
-                    config: c.clone(),
-                    log,
-                    child: None,
-                    starts: 0,
-                    log_read: 0,
-                    heights: 0,
-                }
-            })
-            .collect()
-    }
-
-    /// The whole lines appended to the log since the last call, as JSON values (the log only
-    /// grows: restarts append to it).
-    pub fn fresh_lines(&mut self) -> Vec<serde_json::Value> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut fresh = Vec::new();
-        let read = std::fs::File::open(&self.log).and_then(|mut f| {
-            f.seek(SeekFrom::Start(self.log_read))?;
-            f.read_to_end(&mut fresh)
-        });
-        if read.is_err() {
-            return Vec::new();
-        }
-        let whole = fresh.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        self.log_read += whole as u64;
-        fresh[..whole]
-            .split(|&b| b == b'\n')
-            .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
-            .collect()
-    }
-}
-
-pub(super) fn spawn(exe: &Path, p: &mut Proc) -> Result<(), String> {
-    let open = |path: &Path| {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))
-    };
-    let stdout = open(&p.log)?;
-    let stderr = open(&p.log.with_extension("err"))?;
-    let child = Command::new(exe)
-        .arg("node")
-        .arg("--config")
-        .arg(&p.config)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .map_err(|e| format!("start {}: {e}", exe.display()))?;
-    p.child = Some(child);
-    p.starts += 1;
-    Ok(())
-}
-
 /// The highest finalized height + 1 the node's log shows so far (0 if none), reading only the
 /// whole lines appended since the last call (the log only grows: restarts append to it).
 fn heights_in_log(p: &mut Proc) -> u64 {
@@ -206,34 +130,6 @@ fn heights_in_log(p: &mut Proc) -> u64 {
         .unwrap_or(0);
     p.heights = p.heights.max(newest);
     p.heights
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: kill(2) on our own child's pid; no memory is touched.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, sig);
-    }
-}
-
-/// Stops every node at once: SIGTERM to all, then SIGKILL to those that have not exited within
-/// `grace`.
-pub(super) fn stop_all(procs: &mut [Proc], grace: Duration) {
-    let mut children: Vec<Child> = procs.iter_mut().filter_map(|p| p.child.take()).collect();
-    for child in &children {
-        signal(child, libc::SIGTERM);
-    }
-    let until = Instant::now() + grace;
-    while Instant::now() < until {
-        children.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
-        if children.is_empty() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for mut child in children {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
 }
 
 /// The same league as [`launch`] would start, in this process on the real-time runner's
@@ -302,17 +198,20 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
             .iter()
             .map(|&w| unix_window(launched, w))
             .collect(),
+        hosts: plan.hosts.iter().map(|h| h.ip).collect(),
         ..plan.network.clone()
     };
+    let launcher = Launcher::new(plan.exe.clone(), &plan.hosts, plan.remote_exe.clone())?;
     let configs = write_local_network(&plan.dir, &network)?;
-    let mut procs = Proc::fresh(&plan.dir, &configs);
+    let mut procs = Proc::fresh(&plan.dir, &configs, &plan.hosts);
+    launcher.push(&plan.dir, &procs)?;
     let begin = Instant::now();
     let result = procs
         .iter_mut()
-        .try_for_each(|p| spawn(&plan.exe, p))
+        .try_for_each(|p| launcher.spawn(p))
         .and_then(|()| {
             drive(
-                &plan.exe,
+                &launcher,
                 &plan.faults,
                 plan.deadline,
                 &mut procs,
@@ -323,8 +222,9 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
                 },
             )
         });
-    stop_all(&mut procs, Duration::from_secs(5));
+    launcher.stop_all(&mut procs, Duration::from_secs(5));
     let reached = result?;
+    launcher.pull_stores(&plan.dir, &procs)?;
     let wall_s = begin.elapsed().as_secs_f64();
     let loaded = configs
         .iter()
@@ -341,68 +241,4 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
         starts: procs.iter().map(|p| p.starts).collect(),
         check,
     })
-}
-
-/// Applies the faults to the started nodes and waits, until `deadline` after `begin`, for
-/// `reached` to see the target (it is asked every 100 ms once the faults are done); when it was
-/// seen reached and what `reached` said then, if it was.
-pub(super) fn drive(
-    exe: &Path,
-    faults: &[KillRestart],
-    deadline: Duration,
-    procs: &mut [Proc],
-    begin: Instant,
-    mut reached: impl FnMut(&mut [Proc]) -> Option<u64>,
-) -> Result<Option<(f64, u64)>, String> {
-    // (node, when to kill, when to start again), done in order of time.
-    let mut kills: Vec<(usize, Duration, Duration)> = faults
-        .iter()
-        .map(|f| (f.node, f.at, f.at + f.down))
-        .collect();
-    let mut restarts: Vec<(usize, Duration)> = Vec::new();
-    loop {
-        let now = begin.elapsed();
-        kills.retain(|&(node, at, back)| {
-            if now < at {
-                return true;
-            }
-            if let Some(mut child) = procs[node].child.take() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-            restarts.push((node, back));
-            false
-        });
-        let mut due = Vec::new();
-        restarts.retain(|&(node, back)| {
-            if now < back {
-                return true;
-            }
-            due.push(node);
-            false
-        });
-        for node in due {
-            spawn(exe, &mut procs[node])?;
-        }
-        if kills.is_empty()
-            && restarts.is_empty()
-            && let Some(value) = reached(procs)
-        {
-            return Ok(Some((begin.elapsed().as_secs_f64(), value)));
-        }
-        for (i, p) in procs.iter_mut().enumerate() {
-            if let Some(child) = p.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                return Err(format!(
-                    "node {i} exited early ({status}); see {}",
-                    p.log.with_extension("err").display()
-                ));
-            }
-        }
-        if now >= deadline {
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }

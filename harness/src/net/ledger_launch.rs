@@ -20,9 +20,11 @@ use serde_json::Value;
 
 use super::config::{FinalityTiming, LocalNetwork, load, write_local_network};
 use super::faults::LinkFaults;
-use super::launch::{KillRestart, Proc, Window, drive, spawn, stop_all, unix_window};
+use super::hosts::Host;
+use super::launch::{KillRestart, Window, unix_window};
 use super::ledger::{LedgerParams, LedgerSpec, Place, forged, schedule};
 use super::ledger_check::{LedgerCheck, check_ledger};
+use super::procs::{Launcher, Proc, drive};
 use crate::atomix::{
     AtomixEvent, AtomixNode, ClientNode, CosignerNode, Cosigning, Outcome, ShardMap, ShardNode,
 };
@@ -35,6 +37,10 @@ use iosv_engine::cosi::schnorr::MemberKey;
 pub struct LoadPlan {
     pub exe: PathBuf,
     pub dir: PathBuf,
+    /// Where the nodes run (node i on line i mod lines; empty: all here, on loopback), and
+    /// `iosv` on the remote ones ([`super::hosts`]).
+    pub hosts: Vec<Host>,
+    pub remote_exe: Option<PathBuf>,
     pub params: LedgerParams,
     pub base_port: u16,
     /// Delay, jitter, loss and drops on every link.
@@ -211,16 +217,19 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
         metrics_base_port: plan.metrics_base_port,
         unsafe_no_fsync: plan.unsafe_no_fsync,
         ledger: Some(params.clone()),
+        hosts: plan.hosts.iter().map(|h| h.ip).collect(),
     };
+    let launcher = Launcher::new(plan.exe.clone(), &plan.hosts, plan.remote_exe.clone())?;
     let configs = write_local_network(&plan.dir, &network)?;
-    let mut procs = Proc::fresh(&plan.dir, &configs);
+    let mut procs = Proc::fresh(&plan.dir, &configs, &plan.hosts);
+    launcher.push(&plan.dir, &procs)?;
     let shards = params.shards as usize;
     let gateways = shards..shards + params.gateways as usize;
     let begin = Instant::now();
-    let result = start_validators_then_gateways(plan, &mut procs, &gateways).and_then(|()| {
+    let result = start_validators_then_gateways(&launcher, &mut procs, &gateways).and_then(|()| {
         let mut drained = vec![false; nodes];
         drive(
-            &plan.exe,
+            &launcher,
             &plan.faults,
             plan.deadline,
             &mut procs,
@@ -239,8 +248,9 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
             },
         )
     });
-    stop_all(&mut procs, Duration::from_secs(5));
+    launcher.stop_all(&mut procs, Duration::from_secs(5));
     let drained = result?.is_some();
+    launcher.pull_stores(&plan.dir, &procs)?;
     let wall_s = begin.elapsed().as_secs_f64();
     let loaded = configs
         .iter()
@@ -348,13 +358,13 @@ pub fn launch_load(plan: &LoadPlan) -> Result<LoadReport, String> {
 /// Starts the validators (shards and co-signers), waits (up to a minute) until each says it
 /// started, then the gateways.
 fn start_validators_then_gateways(
-    plan: &LoadPlan,
+    launcher: &Launcher,
     procs: &mut [Proc],
     gateways: &std::ops::Range<usize>,
 ) -> Result<(), String> {
     let validators: Vec<usize> = (0..procs.len()).filter(|i| !gateways.contains(i)).collect();
     for &i in &validators {
-        spawn(&plan.exe, &mut procs[i])?;
+        launcher.spawn(&mut procs[i])?;
     }
     let until = Instant::now() + Duration::from_secs(60);
     let mut up = vec![false; procs.len()];
@@ -379,7 +389,7 @@ fn start_validators_then_gateways(
         std::thread::sleep(Duration::from_millis(20));
     }
     for p in procs[gateways.clone()].iter_mut() {
-        spawn(&plan.exe, p)?;
+        launcher.spawn(p)?;
     }
     Ok(())
 }
