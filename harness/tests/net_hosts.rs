@@ -4,7 +4,12 @@
 //! machine, recording every call; so the launcher's remote steps (make the folder, copy the
 //! node files, start the node over SSH with its output carried back, SIGKILL and SIGTERM it
 //! with `pkill` on its host, copy its store back for the checks) all run, and the network
-//! settles its load and passes its checks with one remote node killed and restarted.
+//! settles its load and passes its checks with one remote node killed and restarted; `iosv net
+//! report` then gives the same figures and checks from the logs and stores alone.
+//!
+//! The by-hand path: `iosv net init` writes a league, its nodes are started as plain
+//! `iosv node` processes, `iosv net down` stops them all (SIGTERM, found by their configuration),
+//! and `iosv net report` checks their stores.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -81,6 +86,8 @@ fn a_ledger_network_runs_on_the_hosts_of_a_hosts_file() {
     let calls = std::fs::read_to_string(&calls).unwrap();
     let dir = dir.canonicalize().unwrap();
     let d = dir.display();
+    // The folder as the pkill pattern writes it (a regular expression: dots escaped).
+    let de = d.to_string().replace('.', "\\.");
     for expected in [
         format!("ssh ops@host-b -- mkdir -p {d}"),
         format!("scp {d}/node-1.json {d}/node-1.key {d}/node-1.cosi ops@host-b:{d}/"),
@@ -92,8 +99,8 @@ fn a_ledger_network_runs_on_the_hosts_of_a_hosts_file() {
             "ops@host-b -- {} node --config {d}/node-3.json",
             env!("CARGO_BIN_EXE_iosv")
         ),
-        format!("ops@host-b -- pkill -KILL -f 'node --config {d}/node-1.json'"),
-        format!("ops@host-b -- pkill -TERM -f 'node --config {d}/node-3.json'"),
+        format!("ops@host-b -- pkill -KILL -f '[n]ode --config {de}/node-1\\.json$'"),
+        format!("ops@host-b -- pkill -TERM -f '[n]ode --config {de}/node-3\\.json$'"),
         format!("scp ops@host-b:{d}/node-1.redb {d}/node-1.redb"),
     ] {
         assert!(
@@ -102,9 +109,125 @@ fn a_ledger_network_runs_on_the_hosts_of_a_hosts_file() {
         );
     }
     assert!(!calls.contains("node-0.json") && !calls.contains("node-2.json"));
+    // `net report` rebuilds the same report from the logs and stores alone.
+    let out = Command::new(env!("CARGO_BIN_EXE_iosv"))
+        .args(["net", "report", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    for key in ["drained", "starts", "check"] {
+        assert_eq!(again[key], report[key], "{key}");
+    }
+    assert_eq!(again["figures"], report["figures"]);
     // The killed remote node came back from its store.
     let log = std::fs::read_to_string(dir.join("node-1.log")).unwrap();
     assert!(log.contains("\"incarnation\":1"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&tools);
+}
+
+#[test]
+fn a_league_started_by_hand_stops_with_net_down_and_reports() {
+    let dir = scratch("by-hand");
+    let base = free_ports(4);
+    let iosv = env!("CARGO_BIN_EXE_iosv");
+    let init = Command::new(iosv)
+        .args([
+            "net",
+            "init",
+            "--nodes",
+            "4",
+            "--base-port",
+            &base.to_string(),
+        ])
+        .arg("--dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let mut nodes: Vec<_> = (0..4)
+        .map(|i| {
+            let log = std::fs::File::create(dir.join(format!("node-{i}.log"))).unwrap();
+            Command::new(iosv)
+                .arg("node")
+                .arg("--config")
+                .arg(dir.join(format!("node-{i}.json")))
+                .stdout(log)
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Until every node logged 20 finalized heights (or a minute).
+    let finalized = |i: usize| {
+        std::fs::read_to_string(dir.join(format!("node-{i}.log")))
+            .unwrap_or_default()
+            .matches("\"event\":\"finalized\"")
+            .count()
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while (0..4).any(|i| finalized(i) < 20) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        (0..4).all(|i| finalized(i) >= 20),
+        "the league did not finalize 20 heights"
+    );
+    let down = Command::new(iosv)
+        .args(["net", "down", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    let stopped: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&down.stdout).trim()).unwrap();
+    assert_eq!(stopped.as_array().unwrap().len(), 4, "{stopped}");
+    assert!(
+        stopped
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["killed"] == false),
+        "every node stops on SIGTERM: {stopped}"
+    );
+    for node in &mut nodes {
+        assert!(
+            node.wait().unwrap().success(),
+            "a node exits cleanly on SIGTERM"
+        );
+    }
+    let report = Command::new(iosv)
+        .args(["net", "report", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stdout)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&report.stdout).trim()).unwrap();
+    assert_eq!(report["nodes"], 4);
+    let heights = report["check"]["heights"].as_array().unwrap();
+    assert!(
+        heights.iter().all(|h| h.as_u64().unwrap() >= 20),
+        "{report}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,11 +8,15 @@
 #            the leader's journal themselves and co-sign with their own key (--every-validator)
 #   every-in-process  the same nodes in one process on in-memory channels (--in-process)
 #   demo     the in-process demo (iosv demo) with the same shards, leagues, mix and rate
-# then, at FAULT_RATE, every-validator with a fraudulent leader in shard 0 (convicted, succeeded)
-# and both process models under emulated 5 ms delay and 2 ms jitter.
+# then, at FAULT_RATE, every-validator with a fraudulent leader in shard 0 (convicted, succeeded),
+# both process models under emulated 5 ms delay and 2 ms jitter, and every-validator under 5% loss
+# with 100 ms jitter, with the network cut in two halves for a second (nodes 0-5 from 6-11: shard
+# 0's members {0, 4, 5} from {6, 7}, shard 1's leader from its co-signers), with shard 1's leader
+# SIGKILLed and restarted, and with one of its co-signers (node 9) SIGKILLed and restarted.
 # Usage:
 #   perf-reports/scripts/every-validator.sh [OUT_DIR]   (RUNS, RATES, FAULT_RATE, LOAD_SECONDS,
-#                                                        PORT, IOSV by environment)
+#                                                        PORT, PARTS="rates faults", IOSV by
+#                                                        environment)
 # Writes OUT_DIR/every-validator.jsonl (one JSON object per run, with its label) and prints a
 # summary: median (min-max) over the runs of settled (or, for the demo, finalized) tx/s, latency
 # p50 and p99, and CPU microseconds per transaction of every process together.
@@ -24,6 +28,7 @@ RATES="${RATES:-250 500 1000}"
 FAULT_RATE="${FAULT_RATE:-500}"
 LOAD_SECONDS="${LOAD_SECONDS:-5}"
 PORT="${PORT:-7900}"
+PARTS="${PARTS:-rates faults}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 mkdir -p "$OUT"
 J="$OUT/every-validator.jsonl"
@@ -44,6 +49,7 @@ net() { # label, rate, flags...
     | record "$label" || true
 }
 for rate in $RATES; do
+  [[ " $PARTS " == *" rates "* ]] || break
   for r in $(seq "$RUNS"); do
     net "shared-$rate" "$rate"
     net "every-$rate" "$rate" --every-validator
@@ -53,9 +59,14 @@ for rate in $RATES; do
   done
 done
 for r in $(seq "$RUNS"); do
+  [[ " $PARTS " == *" faults "* ]] || break
   net "every-fraudulent-leader-$FAULT_RATE" "$FAULT_RATE" --every-validator --fraudulent-shard 0
   net "shared-delay5-jitter2-$FAULT_RATE" "$FAULT_RATE" --delay-ms 5 --jitter-ms 2
   net "every-delay5-jitter2-$FAULT_RATE" "$FAULT_RATE" --every-validator --delay-ms 5 --jitter-ms 2
+  net "every-loss5-jitter100-$FAULT_RATE" "$FAULT_RATE" --every-validator --loss 0.05 --jitter-ms 100
+  net "every-partition-$FAULT_RATE" "$FAULT_RATE" --every-validator --partition 1500+1000
+  net "every-kill-leader-$FAULT_RATE" "$FAULT_RATE" --every-validator --kill-restart 1@2000+500
+  net "every-kill-cosigner-$FAULT_RATE" "$FAULT_RATE" --every-validator --kill-restart 9@2000+500
 done
 rm -rf "$OUT/run"
 

@@ -80,6 +80,8 @@ pub struct CosignerNode {
     /// The nonce of the member's latest commitment: its round and the signed message.
     nonce: Option<(u64, Nonce, Vec<u8>)>,
     fraud: Option<String>,
+    /// The end the member last asked the leader to send entries after.
+    asked: Option<u64>,
     succession: Succession,
     /// Every entry applied, the journal this member leads from if it must.
     log: Vec<JournalEntry>,
@@ -130,6 +132,7 @@ impl CosignerNode {
             waiting: None,
             nonce: None,
             fraud: None,
+            asked: None,
             succession,
             log,
             convicted: BTreeSet::new(),
@@ -182,7 +185,16 @@ impl CosignerNode {
         self.fraud.as_deref()
     }
 
-    fn behind(&self, fx: &mut Fx) {
+    /// Asks the leader for the entries after the member's end — unless it already asked from
+    /// this very end and `again` is false: a member far behind gets a live message per entry
+    /// the leader makes, and answering each with a request would have the leader resend the
+    /// same entries over and over. A new announcement (one per round) asks again, in case the
+    /// answer was lost.
+    fn behind(&mut self, fx: &mut Fx, again: bool) {
+        if !again && self.asked == Some(self.applied) {
+            return;
+        }
+        self.asked = Some(self.applied);
         fx.send(
             Dest::To(self.leader),
             AtomixMsg::Cosign(CosignMsg::Behind {
@@ -229,7 +241,7 @@ impl CosignerNode {
                     txids,
                     journal_len,
                 });
-                self.try_commit(fx);
+                self.try_commit(fx, true);
             }
             CosignMsg::Challenge { round, challenge } => self.on_challenge(round, &challenge, fx),
             CosignMsg::Behind { .. }
@@ -255,7 +267,7 @@ impl CosignerNode {
             return;
         }
         if from > self.applied {
-            self.behind(fx);
+            self.behind(fx, false);
             return;
         }
         let before = self.applied;
@@ -287,9 +299,9 @@ impl CosignerNode {
         }
         if self.applied < leader_len && from + entries.len() as u64 == self.applied {
             // Catching up: the rest, right after this part.
-            self.behind(fx);
+            self.behind(fx, false);
         }
-        self.try_commit(fx);
+        self.try_commit(fx, false);
     }
 
     /// The leader's entry refused or decided otherwise: the leader is convicted, the next
@@ -330,6 +342,7 @@ impl CosignerNode {
             );
         }
         self.leader = successor;
+        self.asked = None;
         self.promoted = successor == self.id;
         if !self.promoted {
             fx.send(
@@ -376,13 +389,14 @@ impl CosignerNode {
         })
     }
 
-    /// Commits to the waiting announcement once every entry it needs is applied.
-    fn try_commit(&mut self, fx: &mut Fx) {
-        let Some(announced) = &self.waiting else {
+    /// Commits to the waiting announcement once every entry it needs is applied (`announced`:
+    /// it just came, and the member asks again for what it lacks).
+    fn try_commit(&mut self, fx: &mut Fx, announced: bool) {
+        let Some(waiting) = &self.waiting else {
             return;
         };
-        if self.applied < announced.journal_len {
-            self.behind(fx);
+        if self.applied < waiting.journal_len {
+            self.behind(fx, announced);
             return;
         }
         let announced = self.waiting.take().expect("checked above");
@@ -456,6 +470,7 @@ impl CosignerNode {
             waiting: None,
             nonce: None,
             fraud: self.fraud.clone(),
+            asked: None,
             succession: self.succession.clone(),
             log: self.log.clone(),
             convicted: self.convicted.clone(),

@@ -49,6 +49,9 @@ use crate::node::{NodeId, Time};
 /// limit: an entry with its certificate is a few kilobytes in JSON).
 pub const MAX_ENTRIES_PER_MSG: usize = 64;
 
+/// How many times in a row a round's deadline doubles.
+const MAX_TIMEOUT_DOUBLINGS: u32 = 5;
+
 /// Most txids a batch announcement may carry (a batch is one seal interval's decisions).
 pub const MAX_BATCH_TXIDS: usize = 65_536;
 
@@ -153,6 +156,11 @@ pub struct Cosigning {
     round: Option<Round>,
     next_round: u64,
     round_timeout: Time,
+    /// The deadline of the next round: `round_timeout`, doubled by every round that missed it
+    /// (up to [`MAX_TIMEOUT_DOUBLINGS`] times), back to `round_timeout` after a signed batch —
+    /// so a slow or jittery network gets rounds long enough to finish instead of a livelock of
+    /// restarts.
+    timeout_now: Time,
     /// Roster members convicted of fraud: sent nothing, heard from in nothing.
     excluded: BTreeSet<usize>,
     /// Entries each member said it applied, by roster index.
@@ -200,6 +208,7 @@ impl Cosigning {
             round: None,
             next_round: 0,
             round_timeout,
+            timeout_now: round_timeout,
             excluded: BTreeSet::new(),
             ended_at,
             held: VecDeque::new(),
@@ -350,7 +359,7 @@ impl Cosigning {
         }
         steps.push(Step::Deadline {
             round: id,
-            after: self.round_timeout,
+            after: self.timeout_now,
         });
         if self.members.len() == 1 {
             self.challenge(rng, steps);
@@ -530,6 +539,7 @@ impl Cosigning {
             .and_then(|sig| verify(&self.roster, self.policy, &msg, &sig).map(|()| sig));
         match signed {
             Ok(sig) => {
+                self.timeout_now = self.round_timeout;
                 let round = self.round.take().expect("checked above");
                 steps.push(Step::Signed(proofs_of(
                     round.statements,
@@ -564,7 +574,7 @@ impl Cosigning {
             {
                 steps.push(Step::Deadline {
                     round: round_id,
-                    after: self.round_timeout,
+                    after: self.timeout_now,
                 });
             }
         } else {
@@ -573,6 +583,8 @@ impl Cosigning {
                 round.header.seq,
                 round.commitments.len(),
             )));
+            self.timeout_now =
+                (self.timeout_now * 2).min(self.round_timeout << MAX_TIMEOUT_DOUBLINGS);
             self.start_round(rng, steps);
         }
     }
@@ -601,6 +613,7 @@ impl Cosigning {
             round: None,
             next_round: self.next_round,
             round_timeout: self.round_timeout,
+            timeout_now: self.round_timeout,
             excluded: self.excluded.clone(),
             acked: vec![0; self.members.len()],
             ended_at: self.ended_at.clone(),

@@ -1,7 +1,8 @@
 //! `iosv net`: networks of node processes. `init` writes a finality league's files; `up` runs one
-//! on this host with faults and checks it; `load` runs a ledger network (Atomix shards and client
-//! gateways) under load with faults and checks it; `check` checks the stores of a stopped
-//! finality league.
+//! with faults and checks it; `load` runs a ledger network (Atomix shards, co-signers and client
+//! gateways) under load with faults and checks it — both on this host or on the hosts of a hosts
+//! file; `down` stops a network started by hand; `report` reports on a stopped network from its
+//! logs and stores; `check` checks the stores of a stopped finality league.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -264,6 +265,26 @@ pub enum NetCommand {
         #[arg(long, conflicts_with_all = ["kill_restart", "partition"])]
         in_process: bool,
     },
+    /// Stop the nodes of a network started by hand (`iosv node --config DIR/node-I.json`, here
+    /// or on the hosts of --hosts): SIGTERM through pkill on each node's host, SIGKILL after 5 s
+    /// to those still running, remote stores copied back; prints what it did as JSON.
+    Down {
+        /// The network's folder (absolute with --hosts).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The hosts file the network was started with.
+        #[arg(long)]
+        hosts: Option<PathBuf>,
+    },
+    /// Report on a stopped network from its nodes' logs and stores: for a ledger network, the
+    /// figures of `net load` (settled tx/s, latency, CPU per role, frauds) and its checks; for a
+    /// finality league, each node's finalized heights and the checks of `net check`. Prints
+    /// JSON; exit 1 if a check failed.
+    Report {
+        /// The network's folder.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Check a stopped network's stores together: agreement per height, certificates, no gaps.
     Check {
         /// The network's folder.
@@ -352,6 +373,49 @@ pub fn run(args: &NetArgs) -> anyhow::Result<bool> {
             let report = launch_load(&plan).map_err(|e| anyhow!(e))?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(report.ok())
+        }
+        NetCommand::Down { dir, hosts } => {
+            let hosts = match hosts {
+                Some(path) => crate::net::hosts::read_hosts(path).map_err(|e| anyhow!(e))?,
+                None => Vec::new(),
+            };
+            let remote = if hosts.iter().any(|h| h.ssh.is_some()) {
+                Some(
+                    crate::net::hosts::Remote::from_env(std::env::current_exe()?)
+                        .map_err(|e| anyhow!(e))?,
+                )
+            } else {
+                None
+            };
+            let stopped = crate::net::procs::stop_network(
+                dir,
+                &hosts,
+                remote.as_ref(),
+                Duration::from_secs(5),
+            )
+            .map_err(|e| anyhow!(e))?;
+            println!("{}", serde_json::to_string(&stopped)?);
+            Ok(true)
+        }
+        NetCommand::Report { dir } => {
+            let first = load(&dir.join("node-0.json")).map_err(|e| anyhow!(e))?;
+            if first.config.ledger.is_some() {
+                let report =
+                    crate::net::ledger_report::report_stopped(dir).map_err(|e| anyhow!(e))?;
+                println!("{}", serde_json::to_string(&report)?);
+                return Ok(report.check.ok() && report.figures.forged_committed == 0);
+            }
+            let nodes = first.config.members.len();
+            let loaded = (0..nodes)
+                .map(|i| load(&dir.join(format!("node-{i}.json"))))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow!(e))?;
+            let check = check_stores(&loaded).map_err(|e| anyhow!(e))?;
+            println!(
+                "{}",
+                serde_json::to_string(&serde_json::json!({"nodes": nodes, "check": check}))?
+            );
+            Ok(check.ok())
         }
         NetCommand::Check { dir, nodes } => {
             let loaded = (0..*nodes)

@@ -105,6 +105,17 @@ pub fn parse_hosts(text: &str) -> Result<Vec<Host>, String> {
     Ok(hosts)
 }
 
+/// The `pgrep`/`pkill -f` pattern of the node process of configuration `config`: exactly its
+/// command line's tail, and written so that it does not match itself — the shell that runs
+/// `pkill` has the pattern in its own command line, and `[n]ode` as a regular expression does
+/// not match the text `[n]ode`.
+pub fn node_pattern(config: &Path) -> Result<String, String> {
+    Ok(format!(
+        "[n]ode --config {}$",
+        safe_path(config)?.replace('.', "\\.")
+    ))
+}
+
 /// How the launcher reaches remote hosts.
 #[derive(Clone, Debug)]
 pub struct Remote {
@@ -206,7 +217,7 @@ impl Remote {
 
     /// Sends `signal` (`KILL`, `TERM`) to the node of configuration `config` on `dest`.
     pub fn signal(&self, dest: &str, config: &Path, signal: &str) -> Result<(), String> {
-        let line = format!("pkill -{signal} -f 'node --config {}'", safe_path(config)?);
+        let line = format!("pkill -{signal} -f '{}'", node_pattern(config)?);
         // pkill exits 1 when nothing matched (the node had exited): not an error here.
         let _ = self.command(dest, &line).stdin(Stdio::null()).output();
         Ok(())

@@ -34,6 +34,7 @@ pub mod ledger;
 pub mod ledger_check;
 pub mod ledger_launch;
 pub mod ledger_process;
+pub mod ledger_report;
 pub mod metrics;
 pub mod process;
 pub mod procs;

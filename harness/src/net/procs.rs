@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::hosts::{Host, Remote};
+use super::hosts::{Host, Remote, node_pattern};
 use super::launch::KillRestart;
 
 /// A node process of a launch, by its files.
@@ -267,4 +267,88 @@ pub(super) fn drive(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Largest network `iosv net down` looks for.
+const MAX_NODES: usize = 1_000;
+
+/// What `iosv net down` did to one node.
+#[derive(Debug, serde::Serialize)]
+pub struct Stopped {
+    pub node: usize,
+    /// `None`: this machine.
+    pub host: Option<String>,
+    /// Whether a process of the node was still running after the grace period (then SIGKILLed).
+    pub killed: bool,
+}
+
+/// Stops every node of the network in `dir` started by hand (`iosv node --config
+/// DIR/node-i.json`, here or on the hosts of `hosts`): SIGTERM through `pkill` on each node's
+/// host, SIGKILL after `grace` to those still running, then each remote node's store copied back.
+pub fn stop_network(
+    dir: &Path,
+    hosts: &[Host],
+    remote: Option<&Remote>,
+    grace: Duration,
+) -> Result<Vec<Stopped>, String> {
+    let configs: Vec<PathBuf> = (0..MAX_NODES)
+        .map(|i| dir.join(format!("node-{i}.json")))
+        .take_while(|c| c.exists())
+        .collect();
+    if configs.is_empty() {
+        return Err(format!("no node-0.json in {}", dir.display()));
+    }
+    let host_of = |i: usize| {
+        (!hosts.is_empty())
+            .then(|| hosts[i % hosts.len()].ssh.clone())
+            .flatten()
+    };
+    let patterns = configs
+        .iter()
+        .map(|c| node_pattern(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    // `pgrep`/`pkill` here, or over SSH on the node's host; whether it found the node.
+    let procps = |i: usize, args: &[&str]| -> bool {
+        let output = match (host_of(i), remote) {
+            (Some(dest), Some(r)) => {
+                let line = format!("{} '{}'", args.join(" "), patterns[i]);
+                r.command(&dest, &line).stdin(Stdio::null()).output()
+            }
+            _ => Command::new(args[0])
+                .args(&args[1..])
+                .arg(&patterns[i])
+                .stdin(Stdio::null())
+                .output(),
+        };
+        output.is_ok_and(|o| o.status.success())
+    };
+    let running = |i: usize, _: &Path| procps(i, &["pgrep", "-f"]);
+    let signal = |i: usize, _: &Path, sig: &str| {
+        procps(i, &["pkill", &format!("-{sig}"), "-f"]);
+    };
+    for (i, c) in configs.iter().enumerate() {
+        signal(i, c, "TERM");
+    }
+    let until = Instant::now() + grace;
+    let mut left: Vec<usize> = (0..configs.len()).collect();
+    while !left.is_empty() && Instant::now() < until {
+        left.retain(|&i| running(i, &configs[i]));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for &i in &left {
+        signal(i, &configs[i], "KILL");
+    }
+    let mut stopped = Vec::new();
+    for i in 0..configs.len() {
+        let host = host_of(i);
+        if let (Some(dest), Some(r)) = (&host, remote) {
+            r.pull(dest, &dir.join(format!("node-{i}.redb")))?;
+        }
+        stopped.push(Stopped {
+            node: i,
+            host,
+            killed: left.contains(&i),
+        });
+    }
+    Ok(stopped)
 }
