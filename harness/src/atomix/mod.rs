@@ -32,17 +32,18 @@
 //! whose roster is mostly faulty could sign two decisions (the shard-safety bound of harness I).
 //!
 //! Files: `statement` (signed bytes, shard map), `proof` (proofs, directory, certificates),
-//! `shard` (the shard's state machine), `client` (the client's), `node` (shards and clients as
-//! [`crate::node::Node`]s, for the simulator and the runner; `client_node` the client's side,
-//! with retries, backoff and pacing),
-//! `cosigning` (a leader whose batches its members co-sign over the network) and `cosigner` (such
-//! a member, applying every entry of its leader's journal to its own replica),
-//! `journal` (what a shard process stores to survive a crash, and transactions on the wire),
-//! `error`. The caller-scheduled world of the adversarial scenario and property tests lives with
-//! them (`harness/tests/atomix_world`).
+//! `shard` (the shard's state machine; `shard/batch` its batches and their proofs), `client` (the
+//! client's), `node` (shards and clients as [`crate::node::Node`]s, for the simulator and the
+//! runner; `client_node` the client's side, with retries, backoff and pacing), `cosigning` (a
+//! leader whose batches its members co-sign over the network), `cosigner` (such a member, applying
+//! every entry of its leader's journal to its own replica) and `cosign_msg` (their messages),
+//! `trace` (how messages and events appear in a trace), `journal` (what a shard process stores to
+//! survive a crash, and transactions on the wire), `error`. The caller-scheduled world of the
+//! adversarial scenario and property tests lives with them (`harness/tests/atomix_world`).
 
 pub mod client;
 pub mod client_node;
+mod cosign_msg;
 pub mod cosigner;
 pub mod cosigning;
 pub mod error;
@@ -51,6 +52,7 @@ pub mod node;
 pub mod proof;
 pub mod shard;
 pub mod statement;
+mod trace;
 
 pub use client::{AtomixClient, ClientAction};
 pub use client_node::ClientNode;
