@@ -26,11 +26,11 @@ const SHARDS: u32 = 3;
 const MEMBERS: usize = 4;
 const MS: Time = MICROS_PER_MS;
 
-fn key(i: u64) -> SigningKey {
+pub(super) fn key(i: u64) -> SigningKey {
     signing_key(0x0a70_1c51, i)
 }
 
-fn seed32(seed: u64, what: &str, i: u64) -> [u8; 32] {
+pub(super) fn seed32(seed: u64, what: &str, i: u64) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"atomix_sim test seeds");
     h.update(what.as_bytes());
@@ -40,7 +40,7 @@ fn seed32(seed: u64, what: &str, i: u64) -> [u8; 32] {
 }
 
 /// An outpoint of shard `shard` with txid `[tag; 32]`.
-fn outpoint_in(map: &ShardMap, shard: u32, tag: u8) -> OutPoint {
+pub(super) fn outpoint_in(map: &ShardMap, shard: u32, tag: u8) -> OutPoint {
     (0..)
         .map(|index| OutPoint {
             txid: TxId([tag; 32]),
@@ -51,7 +51,7 @@ fn outpoint_in(map: &ShardMap, shard: u32, tag: u8) -> OutPoint {
 }
 
 /// A transaction spending `inputs` (outpoint, owner key) into `outputs` (amount, owner key).
-fn spend(inputs: &[(OutPoint, u64)], outputs: &[(u64, u64)]) -> Transaction {
+pub(super) fn spend(inputs: &[(OutPoint, u64)], outputs: &[(u64, u64)]) -> Transaction {
     let mut tx = Transaction {
         inputs: inputs
             .iter()

@@ -13,12 +13,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::Signer;
 use iosv_engine::cosi::Policy;
 use iosv_engine::cosi::schnorr::{MemberKey, Roster};
 use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput, TxOutput};
 use iosv_engine::utxo::{ShardState, UtxoSet};
-use iosv_engine::workload::signing_key;
 use iosv_harness::atomix::{
     AtomixEvent, AtomixNode, AtomixShard, AtomixTiming, ClientNode, CosignerNode, Cosigning,
     Directory, Outcome, ShardInfo, ShardMap, ShardNode, Succession,
@@ -26,25 +25,13 @@ use iosv_harness::atomix::{
 use iosv_harness::node::{MICROS_PER_MS, NodeId, Time};
 use iosv_harness::sim::network::{LinkModel, SimNetwork};
 use iosv_harness::sim::{Happening, Simulator};
-use sha2::{Digest, Sha256};
+
+use super::atomix::{key, outpoint_in, seed32, spend};
 
 const SHARDS: u32 = 2;
 const MEMBERS: usize = 4;
 const CLIENTS: u32 = 2;
 const MS: Time = MICROS_PER_MS;
-
-fn key(i: u64) -> SigningKey {
-    signing_key(0x0c05_16ed, i)
-}
-
-fn seed32(seed: u64, what: &str, i: u64) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"cosigned_sim test seeds");
-    h.update(what.as_bytes());
-    h.update(seed.to_le_bytes());
-    h.update(i.to_le_bytes());
-    h.finalize().into()
-}
 
 /// The node of roster member `index` of `shard`: the leader is the shard's own node, the
 /// co-signers follow the clients, shard by shard.
@@ -56,23 +43,7 @@ fn member_node(shard: u32, index: usize) -> NodeId {
     }
 }
 
-fn outpoint_in(map: &ShardMap, shard: u32, tag: u8) -> OutPoint {
-    (0..)
-        .map(|index| OutPoint {
-            txid: TxId([tag; 32]),
-            index,
-        })
-        .find(|o| map.shard_of(o) == shard)
-        .unwrap()
-}
-
-fn spend(inputs: &[(OutPoint, u64)], outputs: &[(u64, u64)]) -> Transaction {
-    let mut tx = unsigned(inputs, outputs);
-    let keys: Vec<SigningKey> = inputs.iter().map(|&(_, k)| key(k)).collect();
-    tx.sign(&keys).unwrap();
-    tx
-}
-
+/// The transaction of `inputs` (outpoint, owner key) and `outputs` (amount, owner key), unsigned.
 fn unsigned(inputs: &[(OutPoint, u64)], outputs: &[(u64, u64)]) -> Transaction {
     Transaction {
         inputs: inputs
