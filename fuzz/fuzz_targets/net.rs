@@ -8,7 +8,9 @@
 //! - 2: a node configuration file (`NodeConfig`, its link faults and its ledger section);
 //! - 3: a message an Atomix shard or gateway decodes from an authenticated frame (`AtomixMsg`,
 //!   JSON with transactions in their canonical encoding), as a Byzantine roster member would
-//!   send it.
+//!   send it; what decodes is then delivered to a co-signed shard's leader (as if from one of
+//!   its members) and to one of its co-signers (as if from its leader), which must refuse or
+//!   absorb it without panicking.
 //!
 //! Properties: no panic (every refusal a typed error); no allocation past the frame bound (a
 //! length is checked before its frame is read); sealed frames round-trip; an accepted message or
@@ -20,7 +22,14 @@ use std::io::{Read, Write};
 
 use ed25519_dalek::SigningKey;
 use iosv_harness::net::channel::{FrameOpener, FrameSealer, Identity, Members, respond};
-use iosv_harness::atomix::AtomixMsg;
+use iosv_engine::cosi::Policy;
+use iosv_engine::cosi::schnorr::{MemberKey, Roster};
+use iosv_engine::utxo::{ShardState, UtxoSet};
+use iosv_harness::atomix::{
+    AtomixMsg, AtomixNode, AtomixShard, AtomixTimer, AtomixTiming, CosignerNode, Cosigning,
+    Directory, ShardInfo, ShardMap, ShardNode, Succession,
+};
+use iosv_harness::node::{Effects, Node};
 use iosv_harness::net::config::NodeConfig;
 use libfuzzer_sys::fuzz_target;
 
@@ -45,6 +54,67 @@ impl Write for Scripted<'_> {
 }
 
 const MAX_FRAME: usize = 1 << 16;
+
+/// The co-signed shard's nodes: its leader (roster member 0) and one co-signer (member 1).
+const LEADER: u32 = 0;
+const MEMBER: u32 = 1;
+
+/// Shard 0 of one, roster of 4 (nodes 0 to 3), empty ledger: its leader and its co-signer 1.
+fn cosigned_pair() -> (AtomixNode, AtomixNode) {
+    let keys: Vec<MemberKey> = (1..=4u8).map(|s| MemberKey::from_seed(&[s; 32])).collect();
+    let regs: Vec<_> = keys.iter().map(MemberKey::registration).collect();
+    let roster = Roster::from_registrations(&regs).expect("valid roster");
+    let map = ShardMap::new(1);
+    let mut dir = Directory::new();
+    dir.update(ShardInfo::new(0, 0, roster.clone(), Policy::ByzCoin));
+    let replica = || {
+        AtomixShard::replica(
+            0,
+            map,
+            Policy::ByzCoin,
+            roster.clone(),
+            ShardState::new(UtxoSet::with_shards(1)),
+        )
+    };
+    let timing = AtomixTiming {
+        seal_every: 1_000,
+        retry_every: 10_000,
+    };
+    let nodes: Vec<u32> = (0..4).collect();
+    let cosigning = Cosigning::new(
+        nodes.clone(),
+        0,
+        keys[0].clone(),
+        roster.clone(),
+        Policy::ByzCoin,
+        Vec::new(),
+        5_000,
+    )
+    .expect("a valid leader");
+    let leader = ShardNode::new(replica(), dir.clone(), timing, [7; 32]).cosigned(cosigning);
+    let succession = Succession {
+        roster_nodes: nodes,
+        clients: vec![4],
+        timing,
+        round_timeout: 5_000,
+    };
+    let member = CosignerNode::new(
+        MEMBER,
+        1,
+        keys[1].clone(),
+        replica(),
+        Vec::new(),
+        dir,
+        succession,
+        [8; 32],
+        0,
+    )
+    .expect("a valid co-signer");
+    (
+        AtomixNode::Shard(Box::new(leader)),
+        AtomixNode::Cosigner(Box::new(member)),
+    )
+}
 
 fuzz_target!(|data: &[u8]| {
     iosv_fuzz::init();
@@ -118,6 +188,11 @@ fuzz_target!(|data: &[u8]| {
                     json,
                     "a message changed in a round trip"
                 );
+                let (mut leader, mut member) = cosigned_pair();
+                let mut fx = Effects::default();
+                leader.on_message(0, MEMBER, msg.clone(), &mut fx);
+                leader.on_timer(1, AtomixTimer::Seal, &mut fx);
+                member.on_message(0, LEADER, msg, &mut fx);
             }
         }
     }
