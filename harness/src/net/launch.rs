@@ -118,18 +118,23 @@ impl LaunchReport {
 }
 
 /// The highest finalized height + 1 the node's log shows so far (0 if none), reading only the
-/// whole lines appended since the last call (the log only grows: restarts append to it).
-fn heights_in_log(p: &mut Proc) -> u64 {
-    let newest = p
-        .fresh_lines()
-        .into_iter()
-        .filter(|v| v["event"] == "finalized")
-        .filter_map(|v| v["height"].as_u64())
-        .map(|h| h + 1)
-        .max()
-        .unwrap_or(0);
-    p.heights = p.heights.max(newest);
-    p.heights
+/// whole lines appended since the last call (the log only grows: restarts append to it); and
+/// whether its latest life finalized something (a line counts for the latest life only after
+/// that life's own `started` line: as many `started` lines read as the node was started).
+fn heights_in_log(p: &mut Proc) -> (u64, bool) {
+    for v in p.fresh_lines() {
+        match v["event"].as_str() {
+            Some("started") => p.starts_logged += 1,
+            Some("finalized") => {
+                if let Some(h) = v["height"].as_u64() {
+                    p.heights = p.heights.max(h + 1);
+                }
+                p.life_finalized |= p.starts_logged == p.starts;
+            }
+            _ => {}
+        }
+    }
+    (p.heights, p.life_finalized)
 }
 
 /// The same league as [`launch`] would start, in this process on the real-time runner's
@@ -217,8 +222,11 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport, String> {
                 &mut procs,
                 begin,
                 |procs| {
-                    let slowest = procs.iter_mut().map(heights_in_log).min().unwrap_or(0);
-                    (slowest >= plan.heights).then_some(slowest)
+                    // Every node at the target, and every node's latest life live: a node
+                    // restarted just before the others reached the target is waited for.
+                    let seen: Vec<(u64, bool)> = procs.iter_mut().map(heights_in_log).collect();
+                    let slowest = seen.iter().map(|s| s.0).min().unwrap_or(0);
+                    (slowest >= plan.heights && seen.iter().all(|s| s.1)).then_some(slowest)
                 },
             )
         });

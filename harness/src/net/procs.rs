@@ -21,6 +21,11 @@ pub struct Proc {
     /// Bytes of the log read so far (whole lines), and the heights they showed.
     pub log_read: u64,
     pub heights: u64,
+    /// `started` lines read from the log so far, and whether the latest life (the `starts`-th
+    /// start) has logged a finalized height since its `started` line (a finality member's
+    /// liveness after a restart).
+    pub starts_logged: u32,
+    pub life_finalized: bool,
 }
 
 impl Proc {
@@ -46,6 +51,8 @@ impl Proc {
                     starts: 0,
                     log_read: 0,
                     heights: 0,
+                    starts_logged: 0,
+                    life_finalized: false,
                 }
             })
             .collect()
@@ -133,6 +140,7 @@ impl Launcher {
             .map_err(|e| format!("start node {}: {e}", p.config.display()))?;
         p.child = Some(child);
         p.starts += 1;
+        p.life_finalized = false;
         Ok(())
     }
 
