@@ -17,7 +17,7 @@ use std::process::Command;
 
 mod net_common;
 
-use net_common::{free_ports, scratch};
+use net_common::{free_ports, report_of, scratch};
 
 fn script(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
@@ -70,13 +70,7 @@ fn a_ledger_network_runs_on_the_hosts_of_a_hosts_file() {
         .arg(&dir)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "iosv net load failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let report = report_of(out);
     assert_eq!(report["drained"], true, "{report}");
     assert_eq!(report["check"]["violations"], serde_json::json!([]));
     assert_eq!(report["starts"], serde_json::json!([1, 2, 1, 1]));

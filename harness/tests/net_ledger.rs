@@ -30,7 +30,7 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-use net_common::{free_ports, scratch};
+use net_common::{free_ports, report_of, scratch};
 
 fn lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
@@ -78,13 +78,7 @@ fn a_ledger_network_of_processes_settles_its_load_through_kills_and_its_stores_c
         .arg(&dir)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "iosv net load failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let report = report_of(out);
     assert_eq!(report["drained"], true, "{report}");
     assert_eq!(
         report["check"]["violations"],
@@ -174,13 +168,7 @@ fn every_validator_a_process_convicts_a_fraudulent_leader_and_survives_kills() {
         .arg(&dir)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "iosv net load failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let report = report_of(out);
     assert_eq!(report["drained"], true, "{report}");
     let check = &report["check"];
     assert_eq!(check["violations"], serde_json::json!([]), "{report}");

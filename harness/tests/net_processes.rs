@@ -29,7 +29,7 @@ use iosv_harness::runtime::{Drive, RtRecord};
 
 mod net_common;
 
-use net_common::{free_ports, scratch};
+use net_common::{free_ports, report_of, scratch};
 
 /// Runs `iosv net up` for a 4-node network in `dir` to `heights` with `faults` (flags); returns
 /// its JSON report after checking that it succeeded and that the stores agree, certified.
@@ -44,13 +44,7 @@ fn net_up(dir: &Path, heights: u64, faults: &[&str]) -> serde_json::Value {
         .args(faults)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "iosv net up failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let report = report_of(out);
     assert_eq!(report["reached"], true);
     for check in ["disagreements", "uncertified", "misplaced"] {
         assert_eq!(report["check"][check], serde_json::json!([]), "{check}");

@@ -330,21 +330,21 @@ pub fn stop_network(
         };
         output.is_ok_and(|o| o.status.success())
     };
-    let running = |i: usize, _: &Path| procps(i, &["pgrep", "-f"]);
-    let signal = |i: usize, _: &Path, sig: &str| {
+    let running = |i: usize| procps(i, &["pgrep", "-f"]);
+    let signal = |i: usize, sig: &str| {
         procps(i, &["pkill", &format!("-{sig}"), "-f"]);
     };
-    for (i, c) in configs.iter().enumerate() {
-        signal(i, c, "TERM");
+    for i in 0..configs.len() {
+        signal(i, "TERM");
     }
     let until = Instant::now() + grace;
     let mut left: Vec<usize> = (0..configs.len()).collect();
     while !left.is_empty() && Instant::now() < until {
-        left.retain(|&i| running(i, &configs[i]));
+        left.retain(|&i| running(i));
         std::thread::sleep(Duration::from_millis(100));
     }
     for &i in &left {
-        signal(i, &configs[i], "KILL");
+        signal(i, "KILL");
     }
     let mut stopped = Vec::new();
     for i in 0..configs.len() {

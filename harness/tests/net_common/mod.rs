@@ -30,3 +30,15 @@ pub fn free_ports(n: u16) -> u16 {
     }
     panic!("no {n} consecutive free ports");
 }
+
+/// The JSON report an `iosv net …` command printed, after checking that it exited with success
+/// (its output shown if not).
+pub fn report_of(out: std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "iosv net failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap()
+}
