@@ -236,6 +236,76 @@ fn utxo_and_pipeline_suites_write_their_sections() {
     std::fs::remove_dir_all(&out).ok();
 }
 
+/// The default threads: with the signatures on the CPU, no UTXO helper threads below
+/// `MIN_CORES_FOR_UTXO_HELPERS` cores; with them elsewhere, helpers from 2 cores; never more than
+/// the set's 16.
+#[test]
+fn stage_threads_leave_the_utxo_stage_on_the_commit_thread_on_small_machines() {
+    use pipeline::{MIN_CORES_FOR_UTXO_HELPERS, StageThreads};
+    for cores in 1..MIN_CORES_FOR_UTXO_HELPERS {
+        assert_eq!(
+            StageThreads::for_cores(cores, true).utxo,
+            1,
+            "{cores} cores"
+        );
+    }
+    assert_eq!(
+        StageThreads::for_cores(MIN_CORES_FOR_UTXO_HELPERS, true).utxo,
+        MIN_CORES_FOR_UTXO_HELPERS
+    );
+    assert_eq!(StageThreads::for_cores(1, false).utxo, 1);
+    assert_eq!(StageThreads::for_cores(2, false).utxo, 2);
+    let big = StageThreads::for_cores(64, true);
+    assert_eq!((big.decode, big.verify, big.utxo), (16, 64, 16));
+}
+
+/// A sweep that never reaches `MIN_CORES_FOR_UTXO_HELPERS` runs its largest count once more with
+/// the UTXO helpers on and reads the serial stage and the bounds off that row, so a small machine
+/// does not report the serial work of a configuration larger machines do not run.
+#[test]
+fn a_small_sweep_probes_the_utxo_helpers_for_its_bounds() {
+    let plan = PipelinePlan {
+        transactions: 2_000,
+        runs: 1,
+        rate: None,
+    };
+    let p = pipeline::sweep(plan, &[2, 1], |_| {}).expect("pipeline sweep");
+    let scaling = p.scaling.as_ref().expect("a sweep reports its scaling");
+    let cores: Vec<usize> = scaling.points.iter().map(|pt| pt.threads.verify).collect();
+    assert_eq!(cores, [1, 2], "points sorted by cores");
+    assert!(scaling.points.iter().all(|pt| pt.threads.utxo == 1));
+    let probe = scaling.helpers_probe.as_ref().expect("probe row");
+    assert_eq!((probe.threads.verify, probe.threads.utxo), (2, 2));
+    let serial = probe
+        .stages
+        .iter()
+        .filter(|st| st.serial)
+        .map(|st| st.busy_us_per_tx.median)
+        .fold(f64::MIN, f64::max);
+    assert_eq!(
+        scaling.serial_us_per_tx, serial,
+        "bounds read off the probe"
+    );
+    assert!(
+        p.runs.iter().all(|r| r.threads.utxo == 1),
+        "main figures: the 2-core default"
+    );
+
+    let report = BenchReport {
+        pipeline: Some(p),
+        ..BenchReport::empty("2026-01-05".into())
+    };
+    let out = temp_out();
+    let dir = report::write(&out, &report).expect("report written");
+    let summary = std::fs::read_to_string(dir.join(report::SUMMARY_MD)).unwrap();
+    assert!(
+        summary.contains("| 2 (UTXO helpers on) | 1/2/2 |"),
+        "{summary}"
+    );
+    assert!(summary.contains("with the UTXO helpers on, as larger machines run"));
+    std::fs::remove_dir_all(&out).ok();
+}
+
 /// `iosv compare` on a written report against itself: every figure at ratio 1; against a file that
 /// is not JSON: exit 2 with the file named.
 #[test]

@@ -6,8 +6,13 @@
 #   perf-reports/scripts/scaling.sh [OUT_DIR]
 #   TX=1000000 BACKENDS="cpu gpu" perf-reports/scripts/scaling.sh out/   (a 16-core GPU host)
 # The sweep uses the bench plan: 5 runs per count, 100,000 transactions (TX <= 100000) or 1,000,000.
-# Writes OUT_DIR/sweep.json (the bench report, scaling section included), OUT_DIR/summary.md and
-# OUT_DIR/pipeline-<backend>.json, and prints the scaling table.
+# Then the demo: `iosv bench harness --threads` over the same counts (the default 4-shard
+# configuration at the plan's highest rate; the quick plan when TX <= 100000), and the 16-shard
+# configuration of issue 17 (demo-16x10.json beside this script: 16 shards of 10 validators) at each
+# rate of DEMO_RATES (default "440000 1000000") per backend. DEMO=0 leaves the demo out.
+# Writes OUT_DIR/sweep.json (the bench report, scaling section included), OUT_DIR/summary.md,
+# OUT_DIR/pipeline-<backend>.json, OUT_DIR/harness-sweep.json, OUT_DIR/demo-<backend>-<rate>.json
+# (the demo's report, one JSON object), and prints the scaling tables and one line per demo run.
 set -euo pipefail
 B="${IOSV:-target/release/iosv}"
 OUT="${1:-scaling-out}"
@@ -31,4 +36,27 @@ for backend in $BACKENDS; do
   echo "pipeline, backend $backend, all cores" >&2
   "$B" pipeline --tx "$TX" --backend "$backend" --json > "$OUT/pipeline-$backend.json" || true
 done
+if [ "${DEMO:-1}" != 0 ]; then
+  here="$(cd "$(dirname "$0")" && pwd)"
+  echo "demo sweep over $counts cores" >&2
+  "$B" bench harness "${quick[@]}" --threads "$counts" --json --out "$OUT/harness" \
+    > "$OUT/harness-sweep.json" || true
+  for backend in $BACKENDS; do
+    for rate in ${DEMO_RATES:-440000 1000000}; do
+      echo "demo, 16 shards, backend $backend, offered $rate tx/s" >&2
+      "$B" demo --config "$here/demo-16x10.json" --rate "$rate" --backend "$backend" --json \
+        --out "$OUT/demo-$backend-$rate" > "$OUT/demo-$backend-$rate.log" 2>&1 || true
+      tail -n 1 "$OUT/demo-$backend-$rate.log" > "$OUT/demo-$backend-$rate.json"
+    done
+  done
+fi
 find "$OUT" -name summary.md -exec cat {} \; | sed -n '/## Pipeline/,$p'
+for f in "$OUT"/demo-*.json; do
+  [ -e "$f" ] || continue
+  python3 - "$f" <<'PY' || echo "$f: no report (see the .log beside it)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"{sys.argv[1]}: offered {r['offered_tps']:.0f}, finalized {r['final_tps']:.0f} tx/s, "
+      f"p99 {r['final_p99_ms']:.0f} ms, invariants {'OK' if r['invariants_ok'] else 'VIOLATED'}; {r['bound']}")
+PY
+done

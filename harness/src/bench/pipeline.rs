@@ -58,21 +58,41 @@ pub struct StageThreads {
     pub utxo: usize,
 }
 
+/// Below this many cores, with signatures verified on the CPU, the UTXO stage runs on the commit
+/// thread alone. Its helper threads pay only once that thread would bound the pipeline: alone it
+/// costs ~2.4 µs per transaction (a ceiling of ~410,000 tx/s) against ~8 µs of CPU per
+/// transaction in all (AMD EPYC with AVX-512 IFMA, 2026-12-06, `perf-reports/scaling.md`), so 3
+/// cores (~375,000 tx/s) do not reach it, while on 2 cores the helpers' hand-offs cost more than
+/// they spread (217–241k against 257–273k tx/s committed, two runs each).
+pub const MIN_CORES_FOR_UTXO_HELPERS: usize = 4;
+
 impl StageThreads {
     /// What a machine with `cores` cores gets by default: a verifier per core, a decoder per four
-    /// (decoding costs a fraction of verifying), UTXO threads per core up to the set's limit.
-    pub fn for_cores(cores: usize) -> StageThreads {
+    /// (decoding costs a fraction of verifying), UTXO threads per core up to the set's limit, or
+    /// one (no helpers) when the signatures are verified on the CPU and there are fewer than
+    /// [`MIN_CORES_FOR_UTXO_HELPERS`] cores. With the signatures elsewhere (a GPU, a remote
+    /// service) the CPU's work per transaction shrinks to about the commit thread's, so the
+    /// helpers are used from 2 cores.
+    pub fn for_cores(cores: usize, signatures_on_cpu: bool) -> StageThreads {
         let cores = cores.max(1);
+        let utxo = if signatures_on_cpu && cores < MIN_CORES_FOR_UTXO_HELPERS {
+            1
+        } else {
+            cores.min(16)
+        };
         StageThreads {
             decode: cores.div_ceil(4),
             verify: cores,
-            utxo: cores.min(16),
+            utxo,
         }
     }
 
     /// [`StageThreads::for_cores`] of this machine.
-    pub fn machine() -> StageThreads {
-        StageThreads::for_cores(thread::available_parallelism().map_or(1, |n| n.get()))
+    pub fn machine(signatures_on_cpu: bool) -> StageThreads {
+        StageThreads::for_cores(
+            thread::available_parallelism().map_or(1, |n| n.get()),
+            signatures_on_cpu,
+        )
     }
 }
 
@@ -289,7 +309,7 @@ pub fn run(plan: PipelinePlan, log: impl Fn(String)) -> anyhow::Result<PipelineB
     let setup = Instant::now();
     let workload = TxWorkload::generate(plan.transactions, 1, KeyReuse::SKEWED_10K, 1);
     let setup_seconds = setup.elapsed().as_secs_f64();
-    let threads = StageThreads::machine();
+    let threads = StageThreads::machine(true);
     let mut runs = Vec::with_capacity(plan.runs);
     for i in 0..plan.runs {
         let r = run_once(
@@ -371,8 +391,15 @@ pub struct ScalingPoint {
 #[derive(Clone, Debug, Serialize)]
 pub struct Scaling {
     pub points: Vec<ScalingPoint>,
-    /// The busiest one-thread stage at the largest core count measured: the pipeline cannot commit
-    /// more than one transaction per its busy time, whatever the cores.
+    /// The largest core count again with the UTXO helper threads on, as machines of
+    /// [`MIN_CORES_FOR_UTXO_HELPERS`] cores or more run: measured only when the sweep's own points
+    /// all ran the UTXO stage on the commit thread alone, so that the serial work below is what a
+    /// larger machine keeps rather than what a small one chooses to keep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helpers_probe: Option<ScalingPoint>,
+    /// The busiest one-thread stage at the largest core count measured (with the UTXO helpers
+    /// on): the pipeline cannot commit more than one transaction per its busy time, whatever the
+    /// cores.
     pub serial_stage: String,
     pub serial_us_per_tx: f64,
     /// Committed tx/s a machine of 16 and 64 such cores could reach at most by this stage
@@ -384,17 +411,19 @@ pub struct Scaling {
 }
 
 impl Scaling {
-    /// Reads the limits off `points` (sorted by cores, at least one).
-    pub fn of(points: Vec<ScalingPoint>) -> Scaling {
+    /// Reads the limits off `points` (sorted by cores, at least one), or off `helpers_probe` when
+    /// there is one.
+    pub fn of(points: Vec<ScalingPoint>, helpers_probe: Option<ScalingPoint>) -> Scaling {
         let (first, last) = (&points[0], &points[points.len() - 1]);
-        let (serial_stage, serial_us_per_tx) = last
+        let limits = helpers_probe.as_ref().unwrap_or(last);
+        let (serial_stage, serial_us_per_tx) = limits
             .stages
             .iter()
             .filter(|st| st.serial)
             .map(|st| (st.stage.clone(), st.busy_us_per_tx.median))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap_or_default();
-        let cpu = last.cpu_us_per_tx.median;
+        let cpu = limits.cpu_us_per_tx.median;
         let bound = |cores: f64| super::timing::core_bound(serial_us_per_tx, cpu, cores);
         Scaling {
             serial_stage,
@@ -403,13 +432,16 @@ impl Scaling {
             bound_64_cores: bound(64.0),
             speedup: last.committed_tps.median / first.committed_tps.median,
             points,
+            helpers_probe,
         }
     }
 }
 
 /// The pipeline at each core count of `cores` (the process held to that many, every stage sized for
 /// it), `plan.runs` runs each, the counts interleaved run by run so drift on a shared machine hits
-/// them alike. The report's main figures are those of the largest count.
+/// them alike. The report's main figures are those of the largest count. When no count reaches
+/// [`MIN_CORES_FOR_UTXO_HELPERS`], the largest is run once more per round with the UTXO helpers on
+/// ([`Scaling::helpers_probe`]), for the serial work a larger machine keeps.
 pub fn sweep(
     plan: PipelinePlan,
     cores: &[usize],
@@ -419,19 +451,29 @@ pub fn sweep(
     let mut cores = cores.to_vec();
     cores.sort_unstable();
     cores.dedup();
+    let mut configs: Vec<(usize, StageThreads)> = cores
+        .iter()
+        .map(|&n| (n, StageThreads::for_cores(n, true)))
+        .collect();
+    let (largest_cores, largest_threads) = configs[configs.len() - 1];
+    let with_helpers = StageThreads::for_cores(largest_cores, false);
+    let probing = with_helpers != largest_threads;
+    if probing {
+        configs.push((largest_cores, with_helpers));
+    }
     let setup = Instant::now();
     let workload = TxWorkload::generate(plan.transactions, 1, KeyReuse::SKEWED_10K, 1);
     let setup_seconds = setup.elapsed().as_secs_f64();
-    let mut by_count: Vec<Vec<(PipelineRun, f64)>> = vec![Vec::new(); cores.len()];
+    let mut by_config: Vec<Vec<(PipelineRun, f64)>> = vec![Vec::new(); configs.len()];
     for i in 0..plan.runs {
-        for (k, &n) in cores.iter().enumerate() {
+        for (k, &(n, threads)) in configs.iter().enumerate() {
             let cpu_before = crate::demo::stats::process_cpu();
             let r = run_pinned(
                 &workload,
                 1,
                 plan.rate,
                 n,
-                StageThreads::for_cores(n),
+                threads,
                 Verifier::new(Backend::Cpu)?,
             )?;
             let cpu_s = match (cpu_before, crate::demo::stats::process_cpu()) {
@@ -439,39 +481,50 @@ pub fn sweep(
                 _ => f64::NAN,
             };
             log(format!(
-                "pipeline on {n} core(s), run {}/{}: {:.0} tx/s committed, {:.2} CPU µs/tx",
+                "pipeline on {n} core(s){}, run {}/{}: {:.0} tx/s committed, {:.2} CPU µs/tx",
+                if probing && k == configs.len() - 1 {
+                    " with UTXO helpers"
+                } else {
+                    ""
+                },
                 i + 1,
                 plan.runs,
                 r.committed_tps,
                 cpu_s * 1e6 / r.committed.max(1) as f64
             ));
-            by_count[k].push((r, cpu_s));
+            by_config[k].push((r, cpu_s));
         }
     }
-    let largest: Vec<PipelineRun> = by_count
+    let point = |n: usize, runs: Vec<(PipelineRun, f64)>| {
+        let cpu_us_per_tx = Spread::of(
+            runs.iter()
+                .map(|(r, cpu)| cpu * 1e6 / r.committed.max(1) as f64)
+                .collect(),
+        );
+        let runs: Vec<PipelineRun> = runs.into_iter().map(|(r, _)| r).collect();
+        ScalingPoint {
+            cores: runs[0].pinned_cores.unwrap_or(n),
+            threads: runs[0].threads,
+            committed_tps: Spread::of(runs.iter().map(|r| r.committed_tps).collect()),
+            cpu_us_per_tx,
+            stages: stage_spreads(&runs),
+        }
+    };
+    let helpers_probe = if probing {
+        by_config.pop().map(|runs| point(largest_cores, runs))
+    } else {
+        None
+    };
+    let largest: Vec<PipelineRun> = by_config
         .last()
         .map(|runs| runs.iter().map(|(r, _)| r.clone()).collect())
         .unwrap_or_default();
     let points = cores
         .iter()
-        .zip(by_count)
-        .map(|(&n, runs)| {
-            let cpu_us_per_tx = Spread::of(
-                runs.iter()
-                    .map(|(r, cpu)| cpu * 1e6 / r.committed.max(1) as f64)
-                    .collect(),
-            );
-            let runs: Vec<PipelineRun> = runs.into_iter().map(|(r, _)| r).collect();
-            ScalingPoint {
-                cores: runs[0].pinned_cores.unwrap_or(n),
-                threads: runs[0].threads,
-                committed_tps: Spread::of(runs.iter().map(|r| r.committed_tps).collect()),
-                cpu_us_per_tx,
-                stages: stage_spreads(&runs),
-            }
-        })
+        .zip(by_config)
+        .map(|(&n, runs)| point(n, runs))
         .collect();
     let mut report = summarize(plan, setup_seconds, largest);
-    report.scaling = Some(Scaling::of(points));
+    report.scaling = Some(Scaling::of(points, helpers_probe));
     Ok(report)
 }

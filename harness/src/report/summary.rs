@@ -255,10 +255,14 @@ fn scaling_table(s: &mut String, scaling: &Scaling) {
          | cores | threads decode/verify/UTXO | committed tx/s, median (min – max) | CPU µs per tx |\n\
          |---:|---|---:|---:|"
     );
-    for pt in &scaling.points {
+    let probe = scaling
+        .helpers_probe
+        .iter()
+        .map(|pt| (pt, " (UTXO helpers on)"));
+    for (pt, note) in scaling.points.iter().map(|pt| (pt, "")).chain(probe) {
         let _ = writeln!(
             s,
-            "| {} | {}/{}/{} | {:.0} ({:.0} – {:.0}) | {:.2} |",
+            "| {}{note} | {}/{}/{} | {:.0} ({:.0} – {:.0}) | {:.2} |",
             pt.cores,
             pt.threads.decode,
             pt.threads.verify,
@@ -271,10 +275,15 @@ fn scaling_table(s: &mut String, scaling: &Scaling) {
     }
     let _ = writeln!(
         s,
-        "\nSpeed-up, largest over smallest core count: {:.2}x. Busiest one-thread stage: {} at \
+        "\nSpeed-up, largest over smallest core count: {:.2}x. Busiest one-thread stage{}: {} at \
          {:.2} µs per committed transaction. Upper bound from this breakdown (the lower of that \
          stage's ceiling and cores / CPU time per transaction): {:.0} tx/s on 16 cores, {:.0} on 64.",
         scaling.speedup,
+        if scaling.helpers_probe.is_some() {
+            " with the UTXO helpers on, as larger machines run"
+        } else {
+            ""
+        },
         scaling.serial_stage,
         scaling.serial_us_per_tx,
         scaling.bound_16_cores,

@@ -168,6 +168,12 @@ impl Verifier {
         self.backend
     }
 
+    /// Whether every signature is verified on this machine's CPU (no GPU, no remote service takes
+    /// part): the work per transaction that callers size their threads for.
+    pub fn cpu_only(&self) -> bool {
+        matches!(self.engine, Engine::Cpu)
+    }
+
     /// The GPU adapter's name, driver and API, when a GPU takes part.
     pub fn gpu_adapter(&self) -> Option<String> {
         match &self.engine {
