@@ -230,3 +230,86 @@ fn apply_transaction_is_all_or_nothing() {
     );
     assert_eq!(tree.root(), before);
 }
+
+/// An outpoint whose txid is a hash of `i`, so outpoints spread over every bucket and subtree.
+fn spread_outpoint(i: u32) -> OutPoint {
+    OutPoint {
+        txid: TxId(Sha256::digest(i.to_le_bytes()).into()),
+        index: i % 3,
+    }
+}
+
+/// The root from the definition alone, independent of the tree's incremental bookkeeping: each
+/// bucket's leaf from its entries in outpoint order, then every inner node, bottom up.
+fn root_from_scratch(entries: &std::collections::BTreeMap<OutPoint, Entry>) -> Hash {
+    let mut buckets: Vec<Vec<(OutPoint, Entry)>> = vec![Vec::new(); BUCKETS];
+    for (o, e) in entries {
+        buckets[bucket_of(o)].push((*o, *e));
+    }
+    let mut nodes = vec![[0u8; 32]; 2 * BUCKETS];
+    for (b, bucket) in buckets.iter().enumerate() {
+        nodes[BUCKETS + b] = bucket_hash(bucket);
+    }
+    for i in (1..BUCKETS).rev() {
+        nodes[i] = node_hash(&nodes[2 * i], &nodes[2 * i + 1]);
+    }
+    nodes[1]
+}
+
+/// A tree built from many entries (every subtree changed at once: the parallel refresh) has the
+/// root of the definition.
+#[test]
+fn a_bulk_built_tree_has_the_defined_root() {
+    let model: std::collections::BTreeMap<OutPoint, Entry> = (0..40_000)
+        .map(|i| (spread_outpoint(i), entry(i)))
+        .collect();
+    let mut tree = StateTree::from_entries(model.clone()).unwrap();
+    assert_eq!(tree.root(), root_from_scratch(&model));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Batches of changes between roots, some touching fewer buckets than the parallel refresh's
+    /// threshold (rehashed on the calling thread), some many more (rehashed per subtree in
+    /// parallel), over outpoints spread across every subtree: after each batch the incremental
+    /// root is the root of the definition, and proofs tell the truth.
+    #[test]
+    fn both_refresh_paths_give_the_defined_root(
+        batches in proptest::collection::vec(
+            (proptest::prelude::any::<bool>(), 0u32..4_000, proptest::prelude::any::<u64>()),
+            1..5)
+    ) {
+        use rand::{Rng, SeedableRng};
+        let mut tree = StateTree::new();
+        let mut model = std::collections::BTreeMap::new();
+        for (large, size, seed) in batches {
+            let ops = if large {
+                PARALLEL_REFRESH_MIN_BUCKETS as u32 * 2 + size
+            } else {
+                1 + size % (PARALLEL_REFRESH_MIN_BUCKETS as u32 / 2)
+            };
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            for _ in 0..ops {
+                let i = rng.random_range(0..6_000u32);
+                let o = spread_outpoint(i);
+                if rng.random_bool(0.6) {
+                    let fresh = !model.contains_key(&o);
+                    proptest::prop_assert_eq!(tree.insert(o, entry(i)).is_ok(), fresh);
+                    model.entry(o).or_insert(entry(i));
+                } else {
+                    proptest::prop_assert_eq!(tree.remove(&o), model.remove(&o));
+                }
+            }
+            let root = tree.root();
+            proptest::prop_assert_eq!(root, root_from_scratch(&model));
+            for i in [0, 1, 2_999, 5_999] {
+                let o = spread_outpoint(i);
+                proptest::prop_assert_eq!(
+                    tree.prove(&o).verify(&root, &o),
+                    Ok(model.get(&o).copied())
+                );
+            }
+        }
+    }
+}
