@@ -17,8 +17,10 @@
 //! - [`input`]: reading untrusted files with a size cap; [`config_kind`]: which kind of
 //!   configuration a file declares.
 //! - [`domain`]: every domain-separation tag of the protocols, checked against collisions.
+//! - [`backend_spec`]: where signatures are verified, as a flag or a configuration names it.
 
 pub mod atomix;
+pub mod backend_spec;
 pub mod bench;
 pub mod cli;
 pub mod commands;

@@ -110,3 +110,68 @@ fn a_failed_check_exits_1() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The demo's `backend` configuration field: `--backend` writes it into the configuration that
+/// runs (and that `--print-config` shows, reading back unchanged), a bad name is refused with the
+/// name, a local backend from the file runs and is what the report's configuration says, and a
+/// remote one from the file where no remote client can be opened (`--sweep`) is refused with why.
+#[test]
+fn the_demo_backend_is_a_configuration_field() {
+    let dir = std::env::temp_dir().join(format!("iosv-demo-backend-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let printed = iosv(&["demo", "--print-config", "--backend", "cpu"]);
+    assert!(printed.status.success());
+    let mut cfg: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(cfg["backend"], "cpu");
+    let path = dir.join("demo.json");
+    std::fs::write(&path, &printed.stdout).unwrap();
+    let again = iosv(&["demo", "--config", path.to_str().unwrap(), "--print-config"]);
+    assert_eq!(again.stdout, printed.stdout, "reads back unchanged");
+
+    cfg["backend"] = "fpga".into();
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    let out = iosv(&["demo", "--config", path.to_str().unwrap(), "--print-config"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown backend `fpga`"), "{stderr}");
+
+    cfg["backend"] = "cpu".into();
+    cfg["shards"] = 2.into();
+    cfg["rate"] = 2000.0.into();
+    cfg["duration_s"] = 0.3.into();
+    cfg["warmup_s"] = 0.1.into();
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    let out_dir = dir.join("out");
+    let out = iosv(&[
+        "demo",
+        "--config",
+        path.to_str().unwrap(),
+        "--json",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(report["config"]["backend"], "cpu");
+    assert_eq!(report["invariants_ok"], true);
+
+    cfg["backend"] = "remote:127.0.0.1:9".into();
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    let out = iosv(&[
+        "demo",
+        "--config",
+        path.to_str().unwrap(),
+        "--sweep",
+        "1000",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a remote backend is opened by `iosv demo`"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -3,44 +3,14 @@
 //! optional spot checks; see `iosv_service::client`).
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use iosv_engine::sig::{Backend, Verifier};
+use iosv_engine::sig::Verifier;
 use iosv_service::{ClientConfig, ClientTls, RemoteVerifier};
 
-/// A parsed `--backend` value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BackendSpec {
-    Local(Backend),
-    /// Endpoints as given (`host:port`).
-    Remote(Vec<String>),
-}
-
-impl FromStr for BackendSpec {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        if let Some(list) = text.strip_prefix("remote:") {
-            let endpoints: Vec<String> = list.split(',').map(|e| e.trim().to_string()).collect();
-            if endpoints.iter().any(|e| e.is_empty()) || endpoints.len() > 64 {
-                return Err(format!(
-                    "`{text}`: give 1 to 64 comma-separated endpoints, as remote:HOST:PORT[,HOST:PORT…]"
-                ));
-            }
-            return Ok(Self::Remote(endpoints));
-        }
-        match text {
-            "cpu" => Ok(Self::Local(Backend::Cpu)),
-            "gpu" => Ok(Self::Local(Backend::Gpu)),
-            "auto" => Ok(Self::Local(Backend::Auto)),
-            _ => Err(format!(
-                "unknown backend `{text}` (expected cpu, gpu, auto or remote:HOST:PORT[,…])"
-            )),
-        }
-    }
-}
+pub use crate::backend_spec::BackendSpec;
 
 /// A fraction flag (spot checks, bad signatures): finite, within [0, 1].
 pub(crate) fn fraction(text: &str) -> Result<f64, String> {
@@ -148,28 +118,5 @@ pub fn open(
             let client = Arc::new(RemoteVerifier::new(config)?);
             Ok((Arc::clone(&client).into_verifier(), Some(client)))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backends_parse() {
-        assert_eq!(
-            "cpu".parse::<BackendSpec>(),
-            Ok(BackendSpec::Local(Backend::Cpu))
-        );
-        assert_eq!(
-            "remote:127.0.0.1:1,h:2".parse::<BackendSpec>(),
-            Ok(BackendSpec::Remote(vec![
-                "127.0.0.1:1".into(),
-                "h:2".into()
-            ]))
-        );
-        assert!("remote:".parse::<BackendSpec>().is_err());
-        assert!("remote:a,,b".parse::<BackendSpec>().is_err());
-        assert!("tpu".parse::<BackendSpec>().is_err());
     }
 }

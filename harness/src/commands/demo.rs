@@ -43,7 +43,8 @@ pub struct DemoArgs {
     #[arg(long)]
     pub json: bool,
     /// Where the shards verify signatures: cpu, gpu, auto, or remote:HOST:PORT[,…] (`iosv
-    /// serve` services, local CPU fallback) [default: each league on the local CPU].
+    /// serve` services, local CPU fallback); overrides the configuration's `backend` [default:
+    /// the configuration's, else each league on the local CPU].
     #[arg(long)]
     pub backend: Option<commands::backend::BackendSpec>,
     #[command(flatten)]
@@ -93,6 +94,9 @@ pub fn config(args: &DemoArgs) -> anyhow::Result<DemoConfig> {
     if let Some(seed) = args.seed {
         cfg.seed = seed;
     }
+    if let Some(backend) = &args.backend {
+        cfg.backend = Some(backend.clone());
+    }
     cfg.validate()?;
     anyhow::ensure!(
         args.sweep.len() <= MAX_SWEEP_RATES,
@@ -120,7 +124,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     if !args.sweep.is_empty() {
         return sweep(&cfg, args);
     }
-    let (verifier, remote) = match &args.backend {
+    let (verifier, remote) = match &cfg.backend {
         Some(spec) => {
             let (v, remote) = super::backend::open(spec, &args.remote)?;
             eprintln!("signatures verified by {}", v.describe());

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::sim_config::DemoSimulation;
+use crate::backend_spec::BackendSpec;
 use crate::config_kind::{self, ConfigKind};
 use crate::pob::{MIN_NORMAL_LEAGUE, PolicyError, ShardingPolicy};
 
@@ -104,6 +105,14 @@ pub struct DemoConfig {
     /// absent: the defaults of [`DemoSimulation`]. `iosv demo` ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<DemoSimulation>,
+    /// Where the shards verify their signatures: `"cpu"`, `"gpu"`, `"auto"` or
+    /// `"remote:HOST:PORT[,…]"` (an `iosv serve` service; its client options are `iosv demo`'s
+    /// flags), one verifier shared by every shard; absent: each league on the local CPU.
+    /// `iosv demo --backend` overrides it (and the report's configuration says which ran);
+    /// `iosv simulate` verifies on the CPU whatever it says (the verdicts are the same, the
+    /// simulator's time is virtual).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<BackendSpec>,
 }
 
 fn demo_kind() -> ConfigKind {
@@ -144,6 +153,7 @@ impl Default for DemoConfig {
             faults: vec![Fault::Fraudulent { shard: 0 }],
             seed: 1,
             simulation: None,
+            backend: None,
         }
     }
 }
@@ -196,6 +206,15 @@ fn check(name: &'static str, value: f64, ok: bool, why: &'static str) -> Result<
 }
 
 impl DemoConfig {
+    /// The configured backend as its name says it (`cpu`, `gpu`, `auto`, `remote:…`), or "each
+    /// league on the local CPU" when there is none.
+    pub fn backend_name(&self) -> String {
+        self.backend.as_ref().map_or_else(
+            || "each league on the local CPU".to_string(),
+            ToString::to_string,
+        )
+    }
+
     /// Parses a configuration from JSON and checks it ([`DemoConfig::validate`]).
     pub fn from_json(text: &str) -> Result<DemoConfig, ConfigError> {
         if !text.trim_start().starts_with('{') {

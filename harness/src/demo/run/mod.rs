@@ -17,6 +17,7 @@ pub mod simulated;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use iosv_engine::sig::Verifier;
 use rayon::prelude::*;
 
@@ -29,6 +30,7 @@ use super::shard::DemoShard;
 use super::stats::{ShardStats, process_cpu};
 use super::workload::{self, Arrival};
 use crate::atomix::{Directory, ShardMap};
+use crate::backend_spec::BackendSpec;
 use crate::pob::{LeagueMode, Reputation};
 use crate::runtime;
 use clients::Clients;
@@ -66,13 +68,29 @@ pub fn run(cfg: &DemoConfig, progress: &dyn Progress) -> anyhow::Result<DemoRepo
 }
 
 /// [`run`] with every shard verifying its signatures through `verifier` (a GPU, a remote
-/// service) instead of the local CPU.
+/// service) instead of the local CPU. Without one, the configuration's `backend` is opened when
+/// it names a local one; a remote one must come opened, as `iosv demo` does with its client
+/// options.
 pub fn run_with_verifier(
     cfg: &DemoConfig,
     progress: &dyn Progress,
     verifier: Option<Verifier>,
 ) -> anyhow::Result<DemoReport> {
     cfg.validate()?;
+    let verifier = match (verifier, &cfg.backend) {
+        (Some(v), _) => Some(v),
+        (None, None) => None,
+        (None, Some(BackendSpec::Local(backend))) => {
+            Some(Verifier::new(*backend).with_context(|| {
+                format!("backend `{}` of the configuration", cfg.backend_name())
+            })?)
+        }
+        (None, Some(BackendSpec::Remote(_))) => anyhow::bail!(
+            "backend `{}` of the configuration: a remote backend is opened by `iosv demo` \
+             (with its --spot-check, --remote-timeout-ms and mTLS flags), not here",
+            cfg.backend_name()
+        ),
+    };
     let map = ShardMap::new(cfg.shards);
     let total = ((cfg.duration_s + cfg.warmup_s) * cfg.rate).round() as u64;
     let load = workload::generate(cfg, &|done| progress.generating(done, total));
