@@ -88,6 +88,12 @@ impl ShardState {
         self.tree.root()
     }
 
+    /// CPU time the state tree's rehash spent on pool threads since the last call
+    /// ([`StateTree::take_task_cpu`]).
+    pub fn take_tree_task_cpu(&mut self) -> std::time::Duration {
+        self.tree.take_task_cpu()
+    }
+
     pub fn get(&self, outpoint: &OutPoint) -> Option<Entry> {
         self.set.get(outpoint)
     }

@@ -30,6 +30,8 @@
 //! ([`StateTree::from_set`], then the same changes the set applies), so the pipeline's commit path
 //! does not pay for it.
 
+use std::time::Duration;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -37,6 +39,7 @@ use thiserror::Error;
 
 use super::{Entry, LockId, UtxoSet, leaf_hash};
 use crate::merkle::{Hash, hex_hashes};
+use crate::platform::CpuStopwatch;
 use crate::tx::{OutPoint, Transaction, TxId, TxOutput};
 
 /// Depth of the tree: log2 of the bucket count. 2^16 buckets keep proofs near 1–2 KiB for a few
@@ -248,6 +251,9 @@ pub struct StateTree {
     dirty: Vec<usize>,
     is_dirty: Vec<bool>,
     len: usize,
+    /// CPU time the parallel rehash's tasks spent since [`StateTree::take_task_cpu`] was last
+    /// called (thread CPU of each task, on whichever pool thread ran it).
+    task_cpu: Duration,
 }
 
 impl Default for StateTree {
@@ -282,6 +288,7 @@ impl StateTree {
             dirty: Vec::new(),
             is_dirty: vec![false; BUCKETS],
             len: 0,
+            task_cpu: Duration::ZERO,
         }
     }
 
@@ -456,7 +463,12 @@ impl StateTree {
     fn refresh_by_subtree(&mut self, changed: &[usize]) {
         const LEAF_DEPTH: usize = (BUCKET_BITS - SUBTREE_BITS) as usize;
         let subtrees = 1usize << SUBTREE_BITS;
-        let StateTree { buckets, nodes, .. } = self;
+        let StateTree {
+            buckets,
+            nodes,
+            task_cpu,
+            ..
+        } = self;
         // levels[t][d]: subtree t's nodes at depth d below its root (2^d of them).
         let mut levels: Vec<Vec<&mut [Hash]>> = (0..subtrees)
             .map(|_| Vec::with_capacity(LEAF_DEPTH + 1))
@@ -479,33 +491,46 @@ impl StateTree {
             from = end;
         }
         let buckets: &[Vec<Slot>] = buckets;
-        work.into_par_iter().for_each(|(mut subtree, changed)| {
-            let first = changed[0] >> LEAF_DEPTH << LEAF_DEPTH;
-            let mut level: Vec<usize> = Vec::with_capacity(changed.len());
-            for &b in changed {
-                let bucket = &buckets[b];
-                subtree[LEAF_DEPTH][b - first] =
-                    bucket_hash_of_leaves(bucket.iter().map(|s| s.leaf), bucket.len());
-                level.push(b - first);
-            }
-            for depth in (0..LEAF_DEPTH).rev() {
-                for i in &mut level {
-                    *i /= 2;
+        let spent: Duration = work
+            .into_par_iter()
+            .map(|(mut subtree, changed)| {
+                let cpu = CpuStopwatch::start();
+                let first = changed[0] >> LEAF_DEPTH << LEAF_DEPTH;
+                let mut level: Vec<usize> = Vec::with_capacity(changed.len());
+                for &b in changed {
+                    let bucket = &buckets[b];
+                    subtree[LEAF_DEPTH][b - first] =
+                        bucket_hash_of_leaves(bucket.iter().map(|s| s.leaf), bucket.len());
+                    level.push(b - first);
                 }
-                level.dedup();
-                let (upper, lower) = subtree.split_at_mut(depth + 1);
-                let (parents, children) = (&mut upper[depth], &lower[0]);
-                for &i in &level {
-                    parents[i] = node_hash(&children[2 * i], &children[2 * i + 1]);
+                for depth in (0..LEAF_DEPTH).rev() {
+                    for i in &mut level {
+                        *i /= 2;
+                    }
+                    level.dedup();
+                    let (upper, lower) = subtree.split_at_mut(depth + 1);
+                    let (parents, children) = (&mut upper[depth], &lower[0]);
+                    for &i in &level {
+                        parents[i] = node_hash(&children[2 * i], &children[2 * i + 1]);
+                    }
                 }
-            }
-        });
+                cpu.elapsed()
+            })
+            .sum();
+        *task_cpu += spent;
         let mut roots: Vec<usize> = changed
             .iter()
             .map(|&b| subtrees + (b >> LEAF_DEPTH))
             .collect();
         roots.dedup();
         rehash_upwards(nodes, roots, 1);
+    }
+
+    /// CPU time the rehash's parallel tasks spent since the last call, and a fresh count: a
+    /// caller that times its own thread adds this for the work its calls handed to the pool
+    /// (when the caller is itself a pool thread, a task it ran is in both).
+    pub fn take_task_cpu(&mut self) -> Duration {
+        std::mem::take(&mut self.task_cpu)
     }
 
     /// The root: equal for equal sets of `(outpoint, entry)`, whatever the order of changes.

@@ -56,10 +56,39 @@ impl Timing {
     }
 }
 
+/// How long a shard's rounds took on the shard's own thread: the demo's serial step per shard.
+/// Everything a round does on that thread is serial for its shard; work it hands to the rayon
+/// pool is not counted here.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RoundTimes {
+    pub rounds: u64,
+    /// CPU time of the shard's thread inside its rounds.
+    pub thread_cpu: Duration,
+    /// Wall time of the rounds (CPU plus waiting for the pool, plus preemption).
+    pub wall: Duration,
+    pub wall_max: Duration,
+    /// Rounds that took longer than the block interval (the next one then starts late).
+    pub over_interval: u64,
+}
+
+impl RoundTimes {
+    /// Counts one round that used `thread_cpu` and lasted `wall` against an `interval`.
+    pub fn record(&mut self, thread_cpu: Duration, wall: Duration, interval: Duration) {
+        self.rounds += 1;
+        self.thread_cpu += thread_cpu;
+        self.wall += wall;
+        self.wall_max = self.wall_max.max(wall);
+        self.over_interval += u64::from(wall > interval);
+    }
+}
+
 /// A shard's counters.
 #[derive(Clone, Debug, Default)]
 pub struct ShardStats {
     pub timing: Timing,
+    /// The shard's rounds on its own thread (real-time runs; in the simulator the times are of
+    /// this machine, not of the virtual clock, and are not reported).
+    pub round_times: RoundTimes,
     pub blocks: u64,
     /// (arrival, optimistic commit) per transaction, µs since the load started.
     pub optimistic: Vec<(u64, u64)>,

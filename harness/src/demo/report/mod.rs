@@ -151,6 +151,60 @@ pub struct League {
     pub normal: usize,
 }
 
+/// The shards' rounds on their own threads (`stats::RoundTimes` summed): what each shard does
+/// serially, whatever the cores. A shard whose thread is busy for the whole run cannot take more
+/// load; more shards spread it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShardRounds {
+    pub rounds: u64,
+    pub mean_ms: f64,
+    pub max_ms: f64,
+    /// Rounds that took longer than the block interval.
+    pub over_interval: u64,
+    /// The busiest shard thread's CPU time over the run's wall time: the share of one core its
+    /// serial step took at this rate.
+    pub busiest_thread_share: f64,
+    /// That thread's CPU per finalized transaction as if the load were spread evenly over the
+    /// shards (its CPU × shards / finalized): the serial µs one shard spends per transaction.
+    pub serial_us_per_tx: f64,
+    /// Finalized tx/s the shards' serial steps allow at this shard count (shards / serial µs per
+    /// transaction), each shard on a core of its own; 0 when no round ran.
+    pub bound_tps: f64,
+}
+
+impl ShardRounds {
+    fn of(stats: &[ShardStats], wall: Duration, finalized: u64) -> ShardRounds {
+        let rounds: u64 = stats.iter().map(|s| s.round_times.rounds).sum();
+        let wall_sum: Duration = stats.iter().map(|s| s.round_times.wall).sum();
+        let busiest = stats
+            .iter()
+            .map(|s| s.round_times.thread_cpu)
+            .max()
+            .unwrap_or_default();
+        let serial_us_per_tx =
+            busiest.as_secs_f64() * 1e6 * stats.len() as f64 / finalized.max(1) as f64;
+        ShardRounds {
+            rounds,
+            mean_ms: wall_sum.as_secs_f64() * 1e3 / rounds.max(1) as f64,
+            max_ms: stats
+                .iter()
+                .map(|s| s.round_times.wall_max)
+                .max()
+                .unwrap_or_default()
+                .as_secs_f64()
+                * 1e3,
+            over_interval: stats.iter().map(|s| s.round_times.over_interval).sum(),
+            busiest_thread_share: busiest.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+            serial_us_per_tx,
+            bound_tps: if serial_us_per_tx > 0.0 {
+                stats.len() as f64 * 1e6 / serial_us_per_tx
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct CpuPart {
     pub part: &'static str,
@@ -197,6 +251,8 @@ pub struct DemoReport {
     pub driver_cpu_s: f64,
     /// CPU seconds the whole process used while the load ran (all threads, every part).
     pub process_cpu_s: f64,
+    /// The shards' rounds on their own threads: the serial step each shard adds.
+    pub shard_rounds: ShardRounds,
     pub bound: String,
     pub per_second: Vec<PerSecond>,
     pub invariants: Invariants,
@@ -372,6 +428,7 @@ pub fn build(
         cpu,
         driver_cpu_s: 0.0,
         process_cpu_s: f64::NAN,
+        shard_rounds: ShardRounds::of(stats, wall, finalized_total),
         bound,
         per_second,
         invariants,

@@ -140,6 +140,18 @@ pub fn summary(r: &DemoReport) -> String {
         r.cores,
         r.wall_s
     ));
+    let rounds = &r.shard_rounds;
+    line(format!(
+        "shard rounds: {} rounds, {:.1} ms mean, {:.1} ms max, {} over the interval; busiest shard thread {:.0}% of a core, {:.2} serial µs/tx per shard => at most {:.0} tx/s at {} shards",
+        rounds.rounds,
+        rounds.mean_ms,
+        rounds.max_ms,
+        rounds.over_interval,
+        rounds.busiest_thread_share * 100.0,
+        rounds.serial_us_per_tx,
+        rounds.bound_tps,
+        r.leagues.len()
+    ));
     line(format!("bound: {}", r.bound));
     let i = &r.invariants;
     line(format!(

@@ -242,7 +242,13 @@ impl Node for DemoNode {
                 },
                 DemoTimer::Round,
             ) => {
+                let (cpu, wall) = (Stopwatch::start(), Instant::now());
                 let out = shard.round(&|| ctx.stamp(now), &ctx.dir, &ctx.reputation);
+                shard.stats.round_times.record(
+                    cpu.elapsed(),
+                    wall.elapsed(),
+                    Duration::from_micros(ctx.round_us),
+                );
                 if !(out.proofs.is_empty() && out.finished.is_empty()) {
                     link.send(now, ctx.shards, Body::Round(out), fx);
                 }

@@ -87,7 +87,8 @@ impl DemoShard {
     ) -> BlockHeader {
         let t = Stopwatch::start();
         let state_root = self.state_mut().root();
-        self.stats.timing.state_tree += t.elapsed();
+        let pool = self.state_mut().take_tree_task_cpu();
+        self.stats.timing.state_tree += t.elapsed() + pool;
         let t = Stopwatch::start();
         let tx_root = tx_root_with_txids(&block.txs, &block.txids);
         self.stats.timing.headers += t.elapsed();
@@ -154,7 +155,8 @@ impl DemoShard {
         // State: apply to the replica, header over the result.
         let t = Stopwatch::start();
         let pre_root = self.state_mut().root();
-        self.stats.timing.state_tree += t.elapsed();
+        let pool = self.state_mut().take_tree_task_cpu();
+        self.stats.timing.state_tree += t.elapsed() + pool;
         let undo = self.apply(&mut batch);
         if batch.is_empty() {
             return;
