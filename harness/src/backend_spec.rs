@@ -27,13 +27,16 @@ impl FromStr for BackendSpec {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
         if let Some(list) = text.strip_prefix("remote:") {
-            let endpoints: Vec<String> = list.split(',').map(|e| e.trim().to_string()).collect();
-            if endpoints.iter().any(|e| e.is_empty()) || endpoints.len() > MAX_REMOTE_ENDPOINTS {
+            // Counted before anything is allocated: a configuration file may hold any string.
+            let count = list.split(',').count();
+            if count > MAX_REMOTE_ENDPOINTS || list.split(',').any(|e| e.trim().is_empty()) {
                 return Err(format!(
                     "`{text}`: give 1 to {MAX_REMOTE_ENDPOINTS} comma-separated endpoints, as remote:HOST:PORT[,HOST:PORT…]"
                 ));
             }
-            return Ok(Self::Remote(endpoints));
+            return Ok(Self::Remote(
+                list.split(',').map(|e| e.trim().to_string()).collect(),
+            ));
         }
         match text {
             "cpu" => Ok(Self::Local(Backend::Cpu)),
