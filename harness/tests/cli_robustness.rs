@@ -280,7 +280,11 @@ fn surfaces() -> Vec<Surface> {
         },
         Surface {
             base: &["bench"],
-            flags: &[],
+            flags: &[(
+                "--rate",
+                false,
+                &["0", "-1", "inf", "-inf", "1e-9", "1e300", "5e-324"],
+            )],
         },
     ]
 }

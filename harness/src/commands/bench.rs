@@ -64,6 +64,10 @@ pub struct BenchArgs {
     /// one-thread work sets (`harness`: the demo at the plan's highest rate).
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Vec<u32>,
+    /// `harness` only: run at this offered rate (tx/s) instead of the plan's rates, e.g. a
+    /// `--threads` sweep at a rate the smallest core count can still drain.
+    #[arg(long, value_parser = super::parse::offered_rate)]
+    pub rate: Option<f64>,
 }
 
 /// Where `iosv bench all` writes when no `--out` is given.
@@ -73,6 +77,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.threads.is_empty() || matches!(args.suite, BenchSuite::Pipeline | BenchSuite::Harness),
         "--threads (a core-count sweep) applies to the pipeline and harness suites only"
+    );
+    anyhow::ensure!(
+        args.rate.is_none() || matches!(args.suite, BenchSuite::Harness),
+        "--rate applies to the harness suite only"
     );
     match args.suite {
         BenchSuite::All => all_cmd(args),
@@ -107,6 +115,7 @@ fn measure_suite(
     suite: BenchSuite,
     quick: bool,
     sweep: &[usize],
+    harness_rate: Option<f64>,
     profile: bool,
     report: &mut BenchReport,
     log: &dyn Fn(String),
@@ -168,11 +177,14 @@ fn measure_suite(
             report.gpu = Some(r);
         }
         BenchSuite::Harness => {
-            let plan = if quick {
+            let mut plan = if quick {
                 HarnessPlan::quick()
             } else {
                 HarnessPlan::full()
             };
+            if let Some(rate) = harness_rate {
+                plan.rates = vec![rate];
+            }
             report.harness = Some(if sweep.is_empty() {
                 harness::run(plan, log)?
             } else {
@@ -207,9 +219,15 @@ fn all_cmd(args: &BenchArgs) -> anyhow::Result<()> {
         bar.set_message(suite_name(suite));
         bar.tick();
         let log = |line: String| bar.println(line);
-        if let Some(svg) =
-            measure_suite(suite, args.quick, &[], args.flamegraph, &mut report, &log)?
-        {
+        if let Some(svg) = measure_suite(
+            suite,
+            args.quick,
+            &[],
+            None,
+            args.flamegraph,
+            &mut report,
+            &log,
+        )? {
             flamegraphs.push((suite, svg));
         }
         bar.inc(1);
@@ -235,6 +253,7 @@ fn single_cmd(args: &BenchArgs, suite: BenchSuite) -> anyhow::Result<()> {
         suite,
         args.quick,
         &sweep,
+        args.rate,
         args.flamegraph,
         &mut report,
         &log,
