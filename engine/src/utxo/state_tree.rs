@@ -157,6 +157,11 @@ impl Slot {
     }
 }
 
+/// The leaf of a stored bucket, from the entry hashes kept in its slots.
+fn stored_bucket_hash(bucket: &[Slot]) -> Hash {
+    bucket_hash_of_leaves(bucket.iter().map(|s| s.leaf), bucket.len())
+}
+
 /// Why a change to the tree was refused (nothing was changed).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum StateTreeError {
@@ -446,9 +451,7 @@ impl StateTree {
     fn refresh_serially(&mut self, changed: &[usize]) {
         let mut level: Vec<usize> = Vec::with_capacity(changed.len());
         for &b in changed {
-            let bucket = &self.buckets[b];
-            self.nodes[BUCKETS + b] =
-                bucket_hash_of_leaves(bucket.iter().map(|s| s.leaf), bucket.len());
+            self.nodes[BUCKETS + b] = stored_bucket_hash(&self.buckets[b]);
             level.push(BUCKETS + b);
         }
         rehash_upwards(&mut self.nodes, level, 1);
@@ -498,9 +501,7 @@ impl StateTree {
                 let first = changed[0] >> LEAF_DEPTH << LEAF_DEPTH;
                 let mut level: Vec<usize> = Vec::with_capacity(changed.len());
                 for &b in changed {
-                    let bucket = &buckets[b];
-                    subtree[LEAF_DEPTH][b - first] =
-                        bucket_hash_of_leaves(bucket.iter().map(|s| s.leaf), bucket.len());
+                    subtree[LEAF_DEPTH][b - first] = stored_bucket_hash(&buckets[b]);
                     level.push(b - first);
                 }
                 for depth in (0..LEAF_DEPTH).rev() {

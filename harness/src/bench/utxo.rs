@@ -114,9 +114,14 @@ fn measure(
     let rates: Vec<f64> = (0..plan.samples)
         .map(|_| one_sample(plan.min_sample, items, &mut f))
         .collect();
+    spread_of(what, unit, rates, log)
+}
+
+/// The measurement of `samples`, logged with its spread.
+fn spread_of(what: &str, unit: &str, samples: Vec<f64>, log: &impl Fn(String)) -> UtxoMeasurement {
     let m = UtxoMeasurement {
         what: what.to_string(),
-        value: Spread::of(rates),
+        value: Spread::of(samples),
         unit: unit.to_string(),
     };
     log(format!(
@@ -133,6 +138,24 @@ fn fixed(what: &str, value: f64, unit: &str, log: &impl Fn(String)) -> UtxoMeasu
         what: what.to_string(),
         value: Spread::of(vec![value]),
         unit: unit.to_string(),
+    }
+}
+
+/// The state tree's changes of `block` (valid against it).
+fn apply_block(tree: &mut StateTree, block: &[Transaction]) {
+    for tx in block {
+        tree.apply_transaction(tx).expect("valid");
+    }
+}
+
+/// The inverse of [`apply_block`]: the outputs it `created` go, the outputs it spent come back.
+fn revert_block(tree: &mut StateTree, created: &[OutPoint], spent: &[(OutPoint, TxOutput)]) {
+    for o in created {
+        tree.remove(o);
+    }
+    for (o, out) in spent {
+        tree.insert(*o, iosv_engine::utxo::Entry::unlocked(*out))
+            .expect("absent");
     }
 }
 
@@ -208,17 +231,9 @@ pub fn run(plan: UtxoPlan, log: impl Fn(String)) -> anyhow::Result<UtxoReport> {
         "tx/s",
         2 * plan.block,
         || {
-            for tx in &block {
-                tree.apply_transaction(tx).expect("valid");
-            }
+            apply_block(&mut tree, &block);
             tree.root();
-            for o in &created {
-                tree.remove(o);
-            }
-            for (o, out) in &outputs[..plan.block] {
-                tree.insert(*o, iosv_engine::utxo::Entry::unlocked(*out))
-                    .expect("absent");
-            }
+            revert_block(&mut tree, &created, &outputs[..plan.block]);
             tree.root();
         },
         &log,
@@ -228,21 +243,13 @@ pub fn run(plan: UtxoPlan, log: impl Fn(String)) -> anyhow::Result<UtxoReport> {
     // runs per subtree in parallel, timed apart from the changes themselves.
     let mut samples = Vec::with_capacity(plan.samples);
     for _ in 0..plan.samples {
-        let (mut rehashing, mut blocks) = (std::time::Duration::ZERO, 0usize);
+        let (mut rehashing, mut blocks) = (Duration::ZERO, 0usize);
         while rehashing < plan.min_sample || blocks == 0 {
-            for tx in &block {
-                tree.apply_transaction(tx).expect("valid");
-            }
+            apply_block(&mut tree, &block);
             let start = Instant::now();
             tree.root();
             rehashing += start.elapsed();
-            for o in &created {
-                tree.remove(o);
-            }
-            for (o, out) in &outputs[..plan.block] {
-                tree.insert(*o, iosv_engine::utxo::Entry::unlocked(*out))
-                    .expect("absent");
-            }
+            revert_block(&mut tree, &created, &outputs[..plan.block]);
             let start = Instant::now();
             tree.root();
             rehashing += start.elapsed();
@@ -250,16 +257,12 @@ pub fn run(plan: UtxoPlan, log: impl Fn(String)) -> anyhow::Result<UtxoReport> {
         }
         samples.push((blocks * plan.block) as f64 / rehashing.as_secs_f64());
     }
-    let m = UtxoMeasurement {
-        what: "StateTree root after a block (rehash only)".to_string(),
-        value: Spread::of(samples),
-        unit: "tx/s".to_string(),
-    };
-    log(format!(
-        "{:<48} {:>12.0} {} (min {:.0}, max {:.0})",
-        m.what, m.value.median, m.unit, m.value.min, m.value.max
+    ms.push(spread_of(
+        "StateTree root after a block (rehash only)",
+        "tx/s",
+        samples,
+        &log,
     ));
-    ms.push(m);
 
     let root = tree.root();
     let probe = outputs[plan.block / 2].0;

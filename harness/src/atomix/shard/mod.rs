@@ -93,22 +93,9 @@ impl AtomixShard {
         state: ShardState,
     ) -> Result<AtomixShard, AtomixError> {
         let roster = roster_of(id, &keys)?;
-        let online = Mask::full(roster.len());
-        Ok(AtomixShard {
-            id,
-            map,
-            policy,
-            epoch: 0,
-            keys,
-            info: ShardInfo::new(id, 0, roster, policy),
-            online,
-            state,
-            decisions: HashMap::new(),
-            finished: HashMap::new(),
-            queue: Vec::new(),
-            seq: 0,
-            verified: VerifiedBatches::new(),
-        })
+        let mut shard = AtomixShard::replica(id, map, policy, roster, state);
+        shard.keys = keys;
+        Ok(shard)
     }
 
     /// A replica of shard `id` for a validator that holds none of the roster's secret keys (or
