@@ -5,7 +5,8 @@
 //! Node ids of the simulated demo: shard `s` is node `s`; the clients are node `shards`. The
 //! links between them take `network` (and the partitions); inside each shard the normal league's
 //! finality members talk over links with the same loss and duplication and a latency of one hop
-//! (`hop_ms`), jitter in hops; `crashes` take normal-league members down and back.
+//! (`hop_ms`), jitter in hops; `league_partitions` cut those links inside a league for a while;
+//! `crashes` take normal-league members down and back.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,26 @@ pub struct MemberCrash {
     pub restart_ms: Option<u64>,
 }
 
+/// A partition inside one shard's normal league: during `[start_ms, end_ms)` only members of the
+/// same group (indices in the league; members in no group form one more group) exchange
+/// finality messages. A split that leaves no side with 2f + 1 members stops finality until it
+/// heals; the shard keeps producing, and the height waiting for finality is resumed each round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaguePartition {
+    pub shard: u32,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub groups: Vec<Vec<u32>>,
+}
+
+impl LeaguePartition {
+    /// Whether the partition is on at `now_ms`.
+    pub fn is_on(&self, now_ms: u64) -> bool {
+        (self.start_ms..self.end_ms).contains(&now_ms)
+    }
+}
+
 /// The `"simulation"` section of a demo configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -33,6 +54,8 @@ pub struct DemoSimulation {
     /// Links between the clients and the shards; loss and duplication also on finality links.
     pub network: NetworkConfig,
     pub partitions: Vec<PartitionConfig>,
+    /// Partitions inside a shard's normal league (its finality links).
+    pub league_partitions: Vec<LeaguePartition>,
     pub crashes: Vec<MemberCrash>,
     /// How long a sender waits for an acknowledgement before sending a packet again (the
     /// clients' and shards' reliable links over a lossy network), in milliseconds.
@@ -44,6 +67,7 @@ impl Default for DemoSimulation {
         DemoSimulation {
             network: NetworkConfig::default(),
             partitions: Vec::new(),
+            league_partitions: Vec::new(),
             crashes: Vec::new(),
             retransmit_ms: 50,
         }
@@ -82,6 +106,18 @@ impl DemoSimulation {
                     "simulation.partitions",
                     p.start_ms as f64,
                     "end before start, or a node id above the clients' (= shards)",
+                ));
+            }
+        }
+        for p in &self.league_partitions {
+            if p.shard >= shards
+                || p.end_ms < p.start_ms
+                || p.groups.iter().flatten().any(|&m| m as usize >= normal)
+            {
+                return Err(bad(
+                    "simulation.league_partitions",
+                    p.start_ms as f64,
+                    "no such shard, end before start, or no such normal-league member",
                 ));
             }
         }

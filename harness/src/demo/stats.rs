@@ -127,7 +127,9 @@ pub struct ShardStats {
     pub finality_heights: u64,
     pub pbft_heights: u64,
     pub finality_faults: u64,
-    pub finality_failures: u64,
+    /// Finality attempts that missed their deadline (the height is resumed next round).
+    pub finality_retries: u64,
+    /// Virtual ticks spent in finality, retries included.
     pub finality_virtual_ticks: u64,
     pub double_spends: u64,
     pub atomix_replays_refused: u64,
@@ -135,6 +137,15 @@ pub struct ShardStats {
 }
 
 impl ShardStats {
+    /// Transactions this shard refused for a counted reason: an invalid signature on arrival,
+    /// the UTXO rules, excluded from a block as a fraud, withheld by their forger.
+    pub fn refused(&self) -> u64 {
+        self.dropped_invalid
+            + self.dropped_by_state
+            + self.frauds_excluded
+            + self.forgeries_withheld
+    }
+
     pub fn record_optimistic(&mut self, arrived: u64, at: u64) {
         self.optimistic.push((arrived, at));
     }

@@ -315,7 +315,7 @@ impl Node {
     }
 
     /// Signers or votes needed: 2f + 1 of 3f + 1.
-    pub(super) fn quorum(&self) -> usize {
+    pub fn quorum(&self) -> usize {
         Policy::ByzCoin.required(self.n())
     }
 

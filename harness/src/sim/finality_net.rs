@@ -336,6 +336,12 @@ impl FinalityNet {
     /// height.
     pub fn run(&mut self, heights: u64, deadline: u64) -> bool {
         self.plan().target = heights;
+        self.run_until(deadline, |net| net.done(heights))
+    }
+
+    /// Runs the members toward the plan's target until `enough`, nothing is left to happen, or
+    /// the clock passes `deadline`; returns whether `enough` held.
+    fn run_until(&mut self, deadline: u64, enough: impl Fn(&Self) -> bool) -> bool {
         let mut out = Vec::new();
         if self.started {
             // Members already at a height they had no value for get it now.
@@ -357,7 +363,7 @@ impl FinalityNet {
         self.started = true;
         loop {
             self.record(&mut out);
-            if self.done(heights) {
+            if enough(self) {
                 return true;
             }
             if !self
@@ -365,7 +371,7 @@ impl FinalityNet {
                 .step(deadline, &mut out)
                 .expect("an untraced run writes nothing")
             {
-                return self.done(heights);
+                return enough(self);
             }
         }
     }
@@ -378,18 +384,90 @@ impl FinalityNet {
         }
     }
 
-    /// Finalizes `proposal` (its height must be the next one: the number of heights finalized so
-    /// far) and returns whether every live member finalized it before `deadline` (virtual ticks
-    /// after the call), with the virtual ticks it took. Heights are driven one at a time, so a
-    /// caller can decide each value from what it has seen (the demo's audited blocks).
+    /// Finalizes `proposal` (its height must be the next one: the number of heights proposed so
+    /// far) and returns whether the league finalized it before `deadline` (virtual ticks after
+    /// the call), with the virtual ticks it took. Heights are driven one at a time, so a caller
+    /// can decide each value from what it has seen (the demo's audited blocks).
+    ///
+    /// The league has finalized a height once a quorum of members (2f + 1) finalized it, or
+    /// every live member did: members cut off or behind learn it later by catch-up. A height
+    /// that missed its deadline stays proposed with the same value: [`FinalityNet::resume`]
+    /// goes on with it, and no new height may be proposed before it is finalized.
     pub fn finalize_next(&mut self, proposal: Proposal, deadline: u64) -> (bool, u64) {
         let height = self.plan().target;
         assert_eq!(proposal.height, height, "heights are finalized in order");
+        assert!(
+            height == 0 || self.league_finalized(height - 1),
+            "height {} is not finalized yet: resume it first",
+            height.saturating_sub(1)
+        );
         self.plan().overrides.insert(height, proposal);
+        self.plan().target = height + 1;
+        self.resume(deadline)
+    }
+
+    /// Goes on with the newest proposed height (after [`FinalityNet::finalize_next`] missed its
+    /// deadline): runs until the league finalized it or `deadline` ticks pass; returns whether
+    /// it did and the ticks this call took.
+    pub fn resume(&mut self, deadline: u64) -> (bool, u64) {
+        let target = self.plan().target;
         let start = self.sim.now();
-        let ok = self.run(height + 1, start + deadline);
-        self.plan().overrides.remove(&height);
+        let ok =
+            target == 0 || self.run_until(start + deadline, |net| net.league_finalized(target - 1));
+        if ok {
+            self.forget_settled_overrides();
+        }
         (ok, self.sim.now() - start)
+    }
+
+    /// Whether the newest proposed height is finalized (nothing waits for [`FinalityNet::resume`]).
+    pub fn idle(&self) -> bool {
+        let target = self.plan().target;
+        target == 0 || self.league_finalized(target - 1)
+    }
+
+    /// Runs until every live member finalized every proposed height (those that were cut off
+    /// or behind catch up) or `deadline` ticks pass; returns whether they all did.
+    pub fn settle(&mut self, deadline: u64) -> bool {
+        let target = self.plan().target;
+        let start = self.sim.now();
+        let done = self.run_until(start + deadline, |net| net.done(target));
+        if done {
+            self.forget_settled_overrides();
+        }
+        done
+    }
+
+    /// Cuts the league's links into `groups` of members until the next call (`None`: no cut);
+    /// see [`SimNetwork::set_cut`].
+    pub fn cut(&mut self, groups: Option<Vec<Vec<NodeId>>>) {
+        self.sim
+            .set_cut(groups)
+            .expect("an untraced run writes nothing");
+    }
+
+    /// Whether a quorum of members, or every live member, finalized `height`.
+    fn league_finalized(&self, height: u64) -> bool {
+        let Some(quorum) = self.node(0).map(Node::quorum) else {
+            return true;
+        };
+        let finalized = (0..self.sim.nodes())
+            .filter(|&i| {
+                self.node(i)
+                    .is_some_and(|n| n.finalized().len() as u64 > height)
+            })
+            .count();
+        finalized >= quorum || self.done(height + 1)
+    }
+
+    /// Drops the values of heights every live member finalized: no member asks for them again.
+    fn forget_settled_overrides(&mut self) {
+        let settled = (0..self.sim.nodes())
+            .filter(|&i| self.sim.is_up(i) && self.sim.node(i).is_some_and(|s| !s.is_silent()))
+            .filter_map(|i| self.node(i).map(|n| n.finalized().len() as u64))
+            .min()
+            .unwrap_or(u64::MAX);
+        self.plan().overrides.retain(|&h, _| h >= settled);
     }
 
     /// Whether every live member finalized every height below `heights`.

@@ -45,16 +45,21 @@ pub struct Partition {
 }
 
 impl Partition {
-    fn group_of(&self, node: NodeId) -> usize {
-        self.groups
-            .iter()
-            .position(|g| g.contains(&node))
-            .unwrap_or(self.groups.len())
-    }
-
     pub fn separates(&self, at: Time, a: NodeId, b: NodeId) -> bool {
-        (self.start..self.end).contains(&at) && self.group_of(a) != self.group_of(b)
+        (self.start..self.end).contains(&at) && groups_separate(&self.groups, a, b)
     }
+}
+
+/// Whether `a` and `b` are in different groups of `groups` (nodes in no group form one more
+/// group together).
+fn groups_separate(groups: &[Vec<NodeId>], a: NodeId, b: NodeId) -> bool {
+    let group_of = |n: NodeId| {
+        groups
+            .iter()
+            .position(|g| g.contains(&n))
+            .unwrap_or(groups.len())
+    };
+    group_of(a) != group_of(b)
 }
 
 /// Why the network dropped a message.
@@ -102,6 +107,9 @@ pub struct SimNetwork<M> {
     /// Per-link overrides, keyed by (from, to).
     links: std::collections::BTreeMap<(NodeId, NodeId), LinkModel>,
     partitions: Vec<Partition>,
+    /// A partition its driver turns on and off ([`SimNetwork::set_cut`]), on top of the
+    /// scheduled ones.
+    cut: Option<Vec<Vec<NodeId>>>,
     rng: ChaCha8Rng,
     fates: Vec<Fate<M>>,
     adversary: Option<Adversary<M>>,
@@ -121,6 +129,7 @@ impl<M> SimNetwork<M> {
             default_link,
             links,
             partitions,
+            cut: None,
             rng: ChaCha8Rng::seed_from_u64(seed),
             fates: Vec::new(),
             adversary: None,
@@ -134,6 +143,28 @@ impl<M> SimNetwork<M> {
 
     pub fn partitions(&self) -> &[Partition] {
         &self.partitions
+    }
+
+    /// From now until the next call, only nodes of the same group of `groups` can talk (nodes in
+    /// no group form one more group together); `None` lifts the cut. For a driver whose
+    /// partitions follow a clock other than this network's: the demo's shard cuts its normal
+    /// league's links, whose simulator runs on its own clock, while a partition of the demo's
+    /// configuration is on.
+    pub fn set_cut(&mut self, groups: Option<Vec<Vec<NodeId>>>) {
+        self.cut = groups;
+    }
+
+    /// The groups of the cut now in force, if any.
+    pub fn cut(&self) -> Option<&[Vec<NodeId>]> {
+        self.cut.as_deref()
+    }
+
+    fn separated(&self, now: Time, from: NodeId, to: NodeId) -> bool {
+        let cut = self
+            .cut
+            .as_ref()
+            .is_some_and(|groups| groups_separate(groups, from, to));
+        cut || self.partitions.iter().any(|p| p.separates(now, from, to))
     }
 
     pub fn link(&self, from: NodeId, to: NodeId) -> LinkModel {
@@ -185,7 +216,7 @@ impl<M: Clone> Transport<M> for SimNetwork<M> {
 impl<M: Clone> SimNetwork<M> {
     /// The network's own fate for one message: partition, loss, duplication, latency and jitter.
     fn carry(&mut self, now: Time, from: NodeId, to: NodeId, msg: M) {
-        if self.partitions.iter().any(|p| p.separates(now, from, to)) {
+        if self.separated(now, from, to) {
             self.fates.push(Fate::Dropped {
                 from,
                 to,
@@ -334,5 +365,28 @@ mod tests {
             })
             .collect();
         assert_eq!(dropped, vec![1, 2]);
+    }
+
+    #[test]
+    fn a_cut_drops_between_its_groups_until_lifted() {
+        let mut n = net(0.0, vec![]);
+        n.set_cut(Some(vec![vec![0, 1]]));
+        n.send(10, 0, 1, 0);
+        n.send(10, 1, 2, 1);
+        n.send(10, 2, 3, 2);
+        n.send(10, 3, 0, 3);
+        n.set_cut(None);
+        n.send(20, 0, 2, 4);
+        let dropped: Vec<u32> = n
+            .drain()
+            .filter_map(|f| match f {
+                Fate::Dropped { msg, reason, .. } => {
+                    assert_eq!(reason, DropReason::Partition);
+                    Some(msg)
+                }
+                Fate::Deliver { .. } => None,
+            })
+            .collect();
+        assert_eq!(dropped, vec![1, 3], "0 and 1 against the rest, then no cut");
     }
 }

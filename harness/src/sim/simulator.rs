@@ -155,6 +155,19 @@ impl<N: Node, W: Write> Simulator<N, W> {
         self.input(node, out, call)
     }
 
+    /// Cuts the network now into `groups` (lifts the cut with `None`), traced as `cut`: see
+    /// [`SimNetwork::set_cut`]. Nothing changes (and nothing is traced) when the cut is already
+    /// `groups`.
+    pub fn set_cut(&mut self, groups: Option<Vec<Vec<NodeId>>>) -> io::Result<()> {
+        if self.net.cut() == groups.as_deref() {
+            return Ok(());
+        }
+        let at = self.now;
+        let fields = groups.clone();
+        self.net.set_cut(groups);
+        self.log(at, "cut", || json!({"groups": fields}))
+    }
+
     pub fn schedule_crash(&mut self, node: NodeId, at: Time) {
         self.queue.push(at, Event::Crash(node));
     }

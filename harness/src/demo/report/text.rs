@@ -115,11 +115,11 @@ pub fn summary(r: &DemoReport) -> String {
         c.errors.len()
     ));
     line(format!(
-        "finality: {} heights ({} by PBFT), {} faults injected, {} failures, {:.1} hops per height",
+        "finality: {} heights ({} by PBFT), {} faults injected, {} attempts retried, {:.1} hops per height",
         r.finality.heights,
         r.finality.pbft_heights,
         r.finality.faults_injected,
-        r.finality.failures,
+        r.finality.retries,
         r.finality.mean_hops
     ));
     for c in &r.cpu {
@@ -155,14 +155,15 @@ pub fn summary(r: &DemoReport) -> String {
     line(format!("bound: {}", r.bound));
     let i = &r.invariants;
     line(format!(
-        "invariants: supply conserved {}, no double spend {}, honest agreement {}, state trees consistent {}, no locks left {}, finality never failed {}, drained {} (unfinished after at most {:.0} s of draining: {}) => {}",
+        "invariants: supply conserved {}, no double spend {}, honest agreement {}, state trees consistent {}, no locks left {}, finality caught up {}, drained {}, all accounted {} (unfinished after at most {:.0} s of draining: {}) => {}",
         i.supply_conserved,
         i.no_double_spend,
         i.honest_agreement,
         i.state_trees_consistent,
         i.no_locks_left,
-        i.finality_never_failed,
+        i.finality_caught_up,
         i.drained,
+        i.all_accounted,
         i.drain_limit_s,
         i.unfinished,
         if r.invariants_ok { "OK" } else { "VIOLATED" }

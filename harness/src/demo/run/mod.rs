@@ -112,7 +112,12 @@ pub fn run_with_verifier(
     let driven = drive(cfg, shards, &dir, &reputation, clients, progress)?;
     let mut shards = driven.shards;
     let clients = driven.clients;
-    let checks = invariants(cfg, &mut shards, clients.in_flight(), supply_before);
+    let checks = invariants(
+        cfg,
+        &mut shards,
+        &ClientsEnd::of(&clients, sent),
+        supply_before,
+    );
 
     let stats: Vec<ShardStats> = shards.iter().map(|s| s.stats.clone()).collect();
     let mut report = report::build(cfg, &stats, &clients.cross, &leagues, checks, driven.wall);
@@ -232,21 +237,46 @@ fn drive(
     })
 }
 
-/// Phase 3: the invariants over the shards' final state, with `in_flight` cross-shard
-/// transactions left unfinished by the clients.
+/// What the clients leave for the invariants: of the `sent` transactions, `cross_finished`
+/// cross-shard ones finished (committed or aborted) and `in_flight` not.
+struct ClientsEnd {
+    sent: u64,
+    cross_finished: u64,
+    in_flight: usize,
+}
+
+impl ClientsEnd {
+    fn of(clients: &Clients<std::vec::IntoIter<Arrival>>, sent: u64) -> ClientsEnd {
+        ClientsEnd {
+            sent,
+            cross_finished: clients.cross.finals.len() as u64,
+            in_flight: clients.in_flight(),
+        }
+    }
+}
+
+/// Phase 3: the invariants over the shards' final state and what the clients left.
 fn invariants(
     cfg: &DemoConfig,
     shards: &mut [DemoShard],
-    in_flight: usize,
+    clients: &ClientsEnd,
     supply_before: u128,
 ) -> Invariants {
+    let in_flight = clients.in_flight;
     let supply_after: u128 = shards.iter().map(DemoShard::value).sum();
     let fees: u64 = shards.iter().map(|s| s.stats.fees).sum();
     let consistent: Vec<bool> = shards
         .par_iter_mut()
         .map(DemoShard::state_consistent)
         .collect();
+    let caught_up: Vec<bool> = shards
+        .par_iter_mut()
+        .map(DemoShard::settle_finality)
+        .collect();
     let locks_left: usize = shards.iter().map(|s| s.state().lock_count()).sum();
+    let drained = in_flight == 0 && shards.iter().all(DemoShard::idle);
+    let finalized: u64 = shards.iter().map(|s| s.stats.finals.len() as u64).sum();
+    let refused: u64 = shards.iter().map(|s| s.stats.refused()).sum();
     Invariants {
         supply_before,
         supply_after,
@@ -256,8 +286,9 @@ fn invariants(
         honest_agreement: shards.iter().all(DemoShard::finality_agreement),
         state_trees_consistent: consistent.iter().all(|&c| c),
         no_locks_left: locks_left == 0 && in_flight == 0,
-        finality_never_failed: shards.iter().all(|s| s.stats.finality_failures == 0),
-        drained: in_flight == 0 && shards.iter().all(DemoShard::idle),
+        finality_caught_up: caught_up.iter().all(|&c| c),
+        drained,
+        all_accounted: !drained || clients.sent == finalized + clients.cross_finished + refused,
         unfinished: in_flight as u64 + shards.iter().map(|s| s.queued() as u64).sum::<u64>(),
         drain_limit_s: drain_limit(cfg).as_secs_f64(),
     }

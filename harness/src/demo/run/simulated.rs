@@ -9,7 +9,10 @@
 //! the Atomix clients. Between them, the configured latency, jitter, loss, duplication and
 //! partitions (`simulation` in the configuration). Each shard's normal league finalizes over its
 //! own simulated links (one hop of latency, the same loss and duplication, jitter in hops; see
-//! `DemoShard::use_finality_links`), where configured members crash and restart.
+//! `DemoShard::use_finality_links`), where configured members crash and restart and configured
+//! league partitions cut the links for the rounds that start while they are on
+//! (`DemoShard::use_league_partitions`). The league's simulator keeps its own clock (a
+//! finality attempt happens within the round that makes it), so the cut is set per attempt.
 //!
 //! Clients and shards talk over reliable links (`run::link`: sequence numbers, acknowledgements,
 //! retransmission after `retransmit_ms`, duplicates dropped), as validators would over TCP: a
@@ -30,7 +33,7 @@ use serde::Serialize;
 
 use super::clients::Clients;
 use super::nodes::{Clock, Context, DemoEvent, DemoNode};
-use super::{invariants, setup};
+use super::{ClientsEnd, invariants, setup};
 use crate::atomix::{Directory, ShardMap};
 use crate::demo::config::DemoConfig;
 use crate::demo::report::Invariants;
@@ -55,6 +58,9 @@ pub struct SimDemoReport {
     pub blocks: u64,
     pub finality_heights: u64,
     pub pbft_heights: u64,
+    /// Finality attempts that missed their deadline and were resumed (a league cut without a
+    /// quorum, crashes).
+    pub finality_retries: u64,
     /// Frauds injected and caught (by sampling or by re-check).
     pub frauds_injected: u64,
     pub frauds_caught: u64,
@@ -94,6 +100,26 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
             normal.saturating_sub(1),
             c.member
         );
+    }
+    for p in &sim_cfg.league_partitions {
+        let normal = shards[p.shard as usize].normal_len();
+        if let Some(m) = p.groups.iter().flatten().find(|&&m| m as usize >= normal) {
+            anyhow::bail!(
+                "simulation.league_partitions: shard {} has {normal} normal-league members (0 \
+                 to {}); there is no member {m}",
+                p.shard,
+                normal.saturating_sub(1),
+            );
+        }
+    }
+    for (i, shard) in shards.iter_mut().enumerate() {
+        let mine = sim_cfg
+            .league_partitions
+            .iter()
+            .filter(|p| p.shard as usize == i)
+            .cloned()
+            .collect();
+        shard.use_league_partitions(mine);
     }
     let supply_before: u128 = shards.iter().map(DemoShard::value).sum();
     let mut dir = Directory::new();
@@ -177,18 +203,16 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
     let (nodes, mut writer) = sim.into_parts();
     writer.flush()?;
     let mut shards = Vec::new();
-    let mut in_flight = 0;
-    let mut cross_finals = 0;
+    let mut ended = None;
     for node in nodes {
         match node {
             DemoNode::Shard { shard, .. } => shards.push(*shard),
-            DemoNode::Clients { clients, .. } => {
-                in_flight = clients.in_flight();
-                cross_finals = clients.cross.finals.len() as u64;
-            }
+            DemoNode::Clients { clients, .. } => ended = Some(ClientsEnd::of(&clients, sent)),
         }
     }
-    let checks = invariants(&cfg, &mut shards, in_flight, supply_before);
+    let ended = ended.expect("the clients node is the last node");
+    let cross_finals = ended.cross_finished;
+    let checks = invariants(&cfg, &mut shards, &ended, supply_before);
     Ok(SimDemoReport {
         seed,
         shards: cfg.shards,
@@ -202,6 +226,7 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
         blocks: shards.iter().map(|s| s.stats.blocks).sum(),
         finality_heights: shards.iter().map(|s| s.stats.finality_heights).sum(),
         pbft_heights: shards.iter().map(|s| s.stats.pbft_heights).sum(),
+        finality_retries: shards.iter().map(|s| s.stats.finality_retries).sum(),
         frauds_injected: shards.iter().map(|s| s.stats.frauds_injected).sum(),
         frauds_caught: shards
             .iter()

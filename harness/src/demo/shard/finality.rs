@@ -1,14 +1,19 @@
 //! The normal league finalizes a round's audited blocks as one height: ByzCoin CoSi rounds with
 //! PBFT as fallback (PBFT alone in single-league mode), with the configured finality faults
 //! injected; a finalized height records latencies and the double-spend invariant's spent set.
+//!
+//! Invariant: heights are finalized in order and a proposed height keeps its value until it is
+//! finalized (a height that missed its deadline is resumed, never replaced), so an audited block
+//! is either finalized or still queued — never dropped.
 
 use std::sync::Mutex;
 
 use super::{DemoShard, FINALITY_DEADLINE};
 use crate::demo::config::Fault;
+use crate::demo::sim_config::LeaguePartition;
 use crate::demo::stats::Stopwatch;
 use crate::finality::{self, Proposal};
-use crate::node::NodeId;
+use crate::node::{MICROS_PER_MS, NodeId};
 use crate::pob::{Contribution, LeagueMode, Reputation};
 use crate::sim::FinalityNet;
 use crate::sim::network::LinkModel;
@@ -42,13 +47,30 @@ impl DemoShard {
         self.finality.restart_member(member);
     }
 
-    /// The normal league finalizes this round's audited blocks as one height.
-    pub(super) fn finalize(&mut self, now: &dyn Fn() -> u64, reputation: &Mutex<Reputation>) {
-        if self.audited.is_empty() {
+    /// From now on, the league's finality links are cut by `partitions` while one is on (the
+    /// simulated demo's `league_partitions` of this shard).
+    pub fn use_league_partitions(&mut self, partitions: Vec<LeaguePartition>) {
+        self.league_partitions = partitions;
+    }
+
+    /// Cuts or heals the league's links for a finality attempt at `now_us`: the first of this
+    /// shard's league partitions that is on then, or none. (The league's simulator has its own
+    /// clock; a cut holds for whole attempts, from the round that starts under it.)
+    fn cut_league_links(&mut self, now_us: u64) {
+        if self.league_partitions.is_empty() {
             return;
         }
-        let t = Stopwatch::start();
-        let height = self.finality_height;
+        let now_ms = now_us / MICROS_PER_MS;
+        let groups = self
+            .league_partitions
+            .iter()
+            .find(|p| p.is_on(now_ms))
+            .map(|p| p.groups.clone());
+        self.finality.cut(groups);
+    }
+
+    /// The configured finality faults of `height`, injected as it is first proposed.
+    fn inject_finality_faults(&mut self, height: u64) {
         let n = self.normal.len();
         let leader = (height % n as u64) as usize;
         for fault in &self.faults {
@@ -69,18 +91,40 @@ impl DemoShard {
                 _ => {}
             }
         }
-        let proposal = Proposal {
-            height,
-            headers: self.audited.iter().map(|a| a.digest).collect(),
-        };
-        let (ok, ticks) = self.finality.finalize_next(proposal, FINALITY_DEADLINE);
-        self.finality_height += 1;
-        self.stats.timing.finality += t.elapsed();
-        if !ok {
-            self.stats.finality_failures += 1;
-            self.audited.clear();
+    }
+
+    /// One finality attempt per round. A height that missed its deadline (no quorum could talk:
+    /// a partition, crashes) is resumed with the same value; otherwise the audited blocks
+    /// waiting are proposed as the next height. A finalized height records its transactions'
+    /// latencies and the double-spend invariant's spent set. No audited block is ever dropped:
+    /// it waits, counted as queued, until its height is finalized.
+    pub(super) fn finalize(&mut self, now: &dyn Fn() -> u64, reputation: &Mutex<Reputation>) {
+        if self.proposed == 0 && self.audited.is_empty() {
             return;
         }
+        let t = Stopwatch::start();
+        self.cut_league_links(now());
+        let (ok, ticks) = if self.proposed > 0 {
+            self.finality.resume(FINALITY_DEADLINE)
+        } else {
+            let height = self.finality_height;
+            self.inject_finality_faults(height);
+            let proposal = Proposal {
+                height,
+                headers: self.audited.iter().map(|a| a.digest).collect(),
+            };
+            self.proposed = self.audited.len();
+            self.finality.finalize_next(proposal, FINALITY_DEADLINE)
+        };
+        self.stats.finality_virtual_ticks += ticks;
+        self.stats.timing.finality += t.elapsed();
+        if !ok {
+            self.stats.finality_retries += 1;
+            return;
+        }
+        self.finality_height += 1;
+        let finalized: Vec<_> = self.audited.drain(..self.proposed).collect();
+        self.proposed = 0;
         if let Some(view) = self
             .finality
             .nodes()
@@ -92,9 +136,8 @@ impl DemoShard {
             self.stats.pbft_heights += 1;
         }
         self.stats.finality_heights += 1;
-        self.stats.finality_virtual_ticks += ticks;
         let final_at = now() + (ticks as f64 * self.hop_us) as u64;
-        for audited in std::mem::take(&mut self.audited) {
+        for audited in finalized {
             for arrived in audited.arrivals {
                 self.stats.record_final(arrived, final_at);
             }
@@ -113,5 +156,11 @@ impl DemoShard {
                 );
             }
         }
+    }
+
+    /// At the end of a run: lets the league run until every live member finalized every height
+    /// (those cut off or behind catch up); whether they all did within the deadline.
+    pub fn settle_finality(&mut self) -> bool {
+        self.finality.settle(FINALITY_DEADLINE)
     }
 }

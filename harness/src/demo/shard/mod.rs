@@ -40,6 +40,7 @@ pub use member::Member;
 pub use setup::ShardSetup;
 
 use super::config::Fault;
+use super::sim_config::LeaguePartition;
 use super::stats::{ShardStats, Stopwatch};
 use super::workload::Arrival;
 use crate::atomix::{AtomixShard, Certificate, Directory, ShardId, ShardMap};
@@ -82,6 +83,11 @@ pub struct DemoShard {
     normal_verifier: Verifier,
     finality: FinalityNet,
     finality_height: u64,
+    /// How many of `audited` (from the front) the height waiting for finality proposes; 0 when
+    /// none waits.
+    proposed: usize,
+    /// The simulated demo's partitions of this shard's normal league.
+    league_partitions: Vec<LeaguePartition>,
     audited: Vec<Audited>,
     history: Vec<Produced>,
     /// The producer of each entry of `history`.

@@ -111,6 +111,8 @@ impl DemoShard {
             normal_verifier,
             finality,
             finality_height: 0,
+            proposed: 0,
+            league_partitions: Vec::new(),
             audited: Vec::new(),
             history: Vec::new(),
             producer_of: Vec::new(),
