@@ -179,10 +179,16 @@ impl DemoShard {
         if !producers.is_empty() {
             let start = self.next_slot % producers.len();
             self.next_slot += 1;
-            for k in 0..producers.len() {
-                let v = producers[(start + k) % producers.len()];
+            let order: Vec<usize> = (0..producers.len())
+                .map(|k| producers[(start + k) % producers.len()])
+                .collect();
+            let cut = self.cut_blocks(&order);
+            for (v, batch) in self.verify_cut(cut) {
                 if self.producers().contains(&v) {
-                    self.produce(v, now, reputation);
+                    self.produce(v, batch, now, reputation);
+                } else {
+                    // Expelled earlier in this round: its block goes back to the live producers.
+                    self.requeue(batch.into_pending());
                 }
             }
         }

@@ -11,7 +11,9 @@ use iosv_engine::tx::{
 };
 use iosv_engine::utxo::BlockUndo;
 use rand::Rng;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 use super::batch::{Audited, Batch, Pending, Produced};
 use super::{DemoShard, VERIFY_CHUNK};
@@ -106,51 +108,82 @@ impl DemoShard {
         }
     }
 
-    /// Producer `v` makes one block from its mempool; the normal league audits it.
-    pub(super) fn produce(
-        &mut self,
-        v: usize,
-        now: &dyn Fn() -> u64,
-        reputation: &Mutex<Reputation>,
-    ) {
-        let pool = self.mempools.entry(v).or_default();
-        if pool.is_empty() {
-            return;
-        }
-        let take = pool.len().min(self.max_block_txs);
-        let mut batch = Batch::from_pending(pool.drain(..take));
-        let smuggling = self.fraudulent == Some(v);
-        let single = self.mode == LeagueMode::SingleLeague;
+    /// Each producer of `order` cuts a block from its mempool (at most `max_block_txs`, oldest
+    /// first); producers with empty mempools cut nothing.
+    pub(super) fn cut_blocks(&mut self, order: &[usize]) -> Vec<(usize, Batch)> {
+        order
+            .iter()
+            .filter_map(|&v| {
+                let pool = self.mempools.get_mut(&v)?;
+                let take = pool.len().min(self.max_block_txs);
+                (take > 0).then(|| (v, Batch::from_pending(pool.drain(..take))))
+            })
+            .collect()
+    }
 
-        // Signatures: the producer alone (in single-league mode every member, each in full).
-        let t = Stopwatch::start();
-        let checked: Vec<usize> = (0..batch.len())
-            .filter(|&i| !(smuggling && batch.kinds[i] == Kind::Invalid))
-            .collect();
-        let txs: Vec<&Transaction> = checked.iter().map(|&i| &batch.txs[i]).collect();
-        let txids: Vec<TxId> = checked.iter().map(|&i| batch.txids[i]).collect();
+    /// Every producer checks the signatures of the block it cut, all of them at once on the
+    /// pool (each check is independent of the state and of the others, so this is the part of
+    /// a round that spreads over cores; what follows is applied in order). A producer keeps what
+    /// verified; the fraudulent one lets its forgeries through unchecked. In single-league mode
+    /// every member checks every block in full.
+    pub(super) fn verify_cut(&mut self, cut: Vec<(usize, Batch)>) -> Vec<(usize, Batch)> {
+        let single = self.mode == LeagueMode::SingleLeague;
         let rounds = if single { self.normal.len() } else { 1 };
-        let mut verdicts = Vec::new();
-        for _ in 0..rounds {
-            let (ok, sigs) = Self::verify_txs(&self.believable_verifier, &txs, &txids);
+        let fraudulent = self.fraudulent;
+        let verifier = &self.believable_verifier;
+        let checked: Vec<(usize, Batch, Vec<bool>, u64, Duration)> = cut
+            .into_par_iter()
+            .map(|(v, batch)| {
+                let t = Stopwatch::start();
+                let smuggling = fraudulent == Some(v);
+                let checked: Vec<usize> = (0..batch.len())
+                    .filter(|&i| !(smuggling && batch.kinds[i] == Kind::Invalid))
+                    .collect();
+                let txs: Vec<&Transaction> = checked.iter().map(|&i| &batch.txs[i]).collect();
+                let txids: Vec<TxId> = checked.iter().map(|&i| batch.txids[i]).collect();
+                let (mut verdicts, mut sigs) = (Vec::new(), 0);
+                for _ in 0..rounds {
+                    let (ok, n) = Self::verify_txs(verifier, &txs, &txids);
+                    verdicts = ok;
+                    sigs += n;
+                }
+                let mut keep = vec![true; batch.len()];
+                for (&i, &ok) in checked.iter().zip(&verdicts) {
+                    keep[i] = ok;
+                }
+                (v, batch, keep, sigs, t.elapsed())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(checked.len());
+        for (v, mut batch, keep, sigs, cpu) in checked {
             if single {
                 self.stats.sig_checks_single_league += sigs;
             } else {
                 self.stats.sig_checks_believable += sigs;
             }
-            verdicts = ok;
+            self.stats.dropped_invalid += keep.iter().filter(|k| !**k).count() as u64;
+            batch.retain(&keep);
+            self.stats.frauds_injected +=
+                batch.kinds.iter().filter(|k| **k == Kind::Invalid).count() as u64;
+            self.stats.timing.verify_believable += cpu;
+            out.push((v, batch));
         }
-        let mut keep = vec![true; batch.len()];
-        for (&i, ok) in checked.iter().zip(&verdicts) {
-            if !ok {
-                keep[i] = false;
-                self.stats.dropped_invalid += 1;
-            }
+        out
+    }
+
+    /// Producer `v` makes its block of `batch` (signatures checked by [`DemoShard::verify_cut`]):
+    /// applies it to the replica, signs the header; the normal league audits it.
+    pub(super) fn produce(
+        &mut self,
+        v: usize,
+        mut batch: Batch,
+        now: &dyn Fn() -> u64,
+        reputation: &Mutex<Reputation>,
+    ) {
+        let single = self.mode == LeagueMode::SingleLeague;
+        if batch.is_empty() {
+            return;
         }
-        batch.retain(&keep);
-        self.stats.frauds_injected +=
-            batch.kinds.iter().filter(|k| **k == Kind::Invalid).count() as u64;
-        self.stats.timing.verify_believable += t.elapsed();
 
         // State: apply to the replica, header over the result.
         let t = Stopwatch::start();
