@@ -3,8 +3,13 @@
 //! reliable links ([`super::link`]). The same nodes run in the deterministic simulator
 //! (`super::simulated`) and in real time on the runner (`crate::runtime`, `super::drive`).
 //!
-//! Rounds are due at multiples of the block interval from the start (round `k` at `k · interval`);
-//! a round that ends late makes the next one start at once, as many times as it takes to catch up.
+//! Rounds are due at multiples of the block interval from the start; a shard processes
+//! **continuously** while it has a backlog: when a round leaves a full block waiting in some
+//! producer's mempool (`DemoShard::backlogged`), the next round starts at once instead of at the
+//! next multiple, so a shard's capacity is its processing rate, not `producers × max_block_txs`
+//! per interval. Without a backlog it waits for the next multiple (blocks stay full-sized at low
+//! load, and a transaction waits at most one interval for its block); a round that ends past
+//! the next multiple is followed by the next one at once.
 //!
 //! The one thing a node reads besides its inputs is a **measurement clock** ([`Clock`]) for the
 //! latency statistics: the input's time in the simulator, the wall clock in real time (where a
@@ -89,8 +94,6 @@ pub(super) enum DemoNode {
         shard: Box<DemoShard>,
         link: Link,
         ctx: Arc<Context>,
-        /// Rounds run so far (the next is due at `rounds · round_us`).
-        rounds: u64,
     },
     Clients {
         id: NodeId,
@@ -121,7 +124,6 @@ impl DemoNode {
                 shard: Box::new(shard),
                 link: Link::new(retransmit),
                 ctx: Arc::clone(&ctx),
-                rounds: 0,
             })
             .collect();
         nodes.push(DemoNode::Clients {
@@ -238,7 +240,6 @@ impl Node for DemoNode {
                     shard,
                     link,
                     ctx,
-                    rounds,
                 },
                 DemoTimer::Round,
             ) => {
@@ -259,9 +260,13 @@ impl Node for DemoNode {
                     root: shard.state_root(),
                     idle: shard.idle() && link.unacked() == 0,
                 });
-                *rounds += 1;
-                let due = rounds.saturating_mul(ctx.round_us);
-                fx.timer(due.saturating_sub(now), DemoTimer::Round);
+                let wait = if shard.backlogged() {
+                    0
+                } else {
+                    let next = (now / ctx.round_us).saturating_add(1);
+                    next.saturating_mul(ctx.round_us).saturating_sub(now)
+                };
+                fx.timer(wait, DemoTimer::Round);
             }
             (
                 DemoNode::Clients {

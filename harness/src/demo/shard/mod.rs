@@ -145,6 +145,16 @@ impl DemoShard {
             + self.finish_requests.len()
     }
 
+    /// Whether a full block waits in some live producer's mempool: the shard has more work than
+    /// one round takes, and the next round should start at once.
+    pub fn backlogged(&self) -> bool {
+        self.producers().iter().any(|v| {
+            self.mempools
+                .get(v)
+                .is_some_and(|pool| pool.len() >= self.max_block_txs)
+        })
+    }
+
     pub fn idle(&self) -> bool {
         self.mempools.values().all(VecDeque::is_empty)
             && self.inbox.is_empty()
