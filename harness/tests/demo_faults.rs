@@ -136,25 +136,31 @@ fn a_shard_short_of_validators_runs_one_league_over_every_transaction() {
 
 #[test]
 fn crashed_clients_and_replayed_atomix_finishes_keep_the_invariants() {
-    let mut cfg = small(15);
-    cfg.cross_shard_fraction = 0.3;
-    cfg.faults = vec![
-        Fault::ClientCrashAfterLock { every: 5 },
-        Fault::ReplayAtomixProofs { every: 3 },
-    ];
-    let r = run(&cfg);
-    let c = &r.cross_shard;
-    assert!(c.client_crashes > 0);
-    assert_eq!(
-        c.recovered, c.client_crashes,
-        "every stalled lock is recovered"
-    );
-    assert!(c.replays_sent > 0);
-    assert_eq!(
-        c.replays_refused, c.replays_sent,
-        "every replayed finish is refused"
-    );
-    assert!(c.committed > 0);
+    // One client node, then two (each shard's arrivals and each cross-shard transaction's
+    // Atomix client on one of them; the shards route proofs and outcomes by txid).
+    for threads in [1, 2] {
+        let mut cfg = small(15);
+        cfg.cross_shard_fraction = 0.3;
+        cfg.client_threads = Some(threads);
+        cfg.faults = vec![
+            Fault::ClientCrashAfterLock { every: 5 },
+            Fault::ReplayAtomixProofs { every: 3 },
+        ];
+        let r = run(&cfg);
+        assert_eq!(r.client_threads, threads);
+        let c = &r.cross_shard;
+        assert!(c.client_crashes > 0);
+        assert_eq!(
+            c.recovered, c.client_crashes,
+            "every stalled lock is recovered"
+        );
+        assert!(c.replays_sent > 0);
+        assert_eq!(
+            c.replays_refused, c.replays_sent,
+            "every replayed finish is refused"
+        );
+        assert!(c.committed > 0);
+    }
 }
 
 #[test]

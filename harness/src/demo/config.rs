@@ -113,6 +113,12 @@ pub struct DemoConfig {
     /// simulator's time is virtual).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<BackendSpec>,
+    /// Client nodes (each on its own thread in real time) that release the workload and run
+    /// the Atomix clients; shards are split among them (and cross-shard transactions by txid).
+    /// Absent: in real time one per 8 cores (at least 1, at most one per shard); in the
+    /// simulator 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_threads: Option<u32>,
 }
 
 fn demo_kind() -> ConfigKind {
@@ -153,6 +159,7 @@ impl Default for DemoConfig {
             faults: vec![Fault::Fraudulent { shard: 0 }],
             seed: 1,
             simulation: None,
+            client_threads: None,
             backend: None,
         }
     }
@@ -355,8 +362,21 @@ impl DemoConfig {
                 return Err(ConfigError::FaultNeedsLeagues(*fault, shard));
             }
         }
+        if let Some(k) = self.client_threads
+            && !(1..=self.shards).contains(&k)
+        {
+            return Err(ConfigError::Bad {
+                name: "client_threads",
+                value: f64::from(k),
+                why: "1 to the number of shards",
+            });
+        }
         if let Some(sim) = &self.simulation {
-            sim.validate(self.shards, self.validators_per_shard)?;
+            sim.validate(
+                self.shards,
+                self.client_threads.unwrap_or(1),
+                self.validators_per_shard,
+            )?;
         }
         Ok(())
     }

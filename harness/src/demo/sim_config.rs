@@ -2,7 +2,8 @@
 //! --config demo.json`): the `"simulation"` section of a demo configuration. `iosv demo` (real
 //! time) ignores it.
 //!
-//! Node ids of the simulated demo: shard `s` is node `s`; the clients are node `shards`. The
+//! Node ids of the simulated demo: shard `s` is node `s`; the client nodes follow (`shards`,
+//! `shards + 1`, … for `client_threads` of them, 1 by default). The
 //! links between them take `network` (and the partitions); inside each shard the normal league's
 //! finality members talk over links with the same loss and duplication and a latency of one hop
 //! (`hop_ms`), jitter in hops; `league_partitions` cut those links inside a league for a while;
@@ -79,9 +80,9 @@ fn bad(name: &'static str, value: f64, why: &'static str) -> ConfigError {
 }
 
 impl DemoSimulation {
-    /// Checks the section against a run of `shards` shards whose normal leagues have at most
-    /// `normal` members.
-    pub fn validate(&self, shards: u32, normal: usize) -> Result<(), ConfigError> {
+    /// Checks the section against a run of `shards` shards and `clients` client nodes whose
+    /// normal leagues have at most `normal` members.
+    pub fn validate(&self, shards: u32, clients: u32, normal: usize) -> Result<(), ConfigError> {
         let n = &self.network;
         for (name, v, max) in [
             ("simulation.network.latency_ms", n.latency_ms, 60_000.0),
@@ -101,11 +102,12 @@ impl DemoSimulation {
             ));
         }
         for p in &self.partitions {
-            if p.end_ms < p.start_ms || p.groups.iter().flatten().any(|&id| id > shards) {
+            if p.end_ms < p.start_ms || p.groups.iter().flatten().any(|&id| id >= shards + clients)
+            {
                 return Err(bad(
                     "simulation.partitions",
                     p.start_ms as f64,
-                    "end before start, or a node id above the clients' (= shards)",
+                    "end before start, or a node id above the last client node's",
                 ));
             }
         }

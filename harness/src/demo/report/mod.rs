@@ -262,9 +262,11 @@ pub struct DemoReport {
     pub finality: Finality,
     pub leagues: Vec<League>,
     pub cpu: Vec<CpuPart>,
-    /// CPU seconds of the driver thread: the clients (arrivals, Atomix proofs) and the routing
-    /// between shards.
+    /// CPU seconds of the client nodes' threads together: releasing the arrivals, the Atomix
+    /// clients (proofs in, finishes out) and the routing to the shards.
     pub driver_cpu_s: f64,
+    /// Client nodes, each on its own thread.
+    pub client_threads: u32,
     /// CPU seconds the whole process used while the load ran (all threads, every part).
     pub process_cpu_s: f64,
     /// The shards' rounds on their own threads: the serial step each shard adds.
@@ -443,6 +445,7 @@ pub fn build(
             .collect(),
         cpu,
         driver_cpu_s: 0.0,
+        client_threads: 1,
         process_cpu_s: f64::NAN,
         shard_rounds: ShardRounds::of(stats, wall, finalized_total),
         bound,

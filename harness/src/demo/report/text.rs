@@ -133,7 +133,11 @@ pub fn summary(r: &DemoReport) -> String {
     }
     line(format!(
         "cpu {:<36} {:>7.2} s; the process used {:.2} CPU s ({:.0}% of {} cores over {:.2} s)",
-        "driver (clients, routing)",
+        format!(
+            "clients, routing ({} thread{})",
+            r.client_threads,
+            if r.client_threads == 1 { "" } else { "s" }
+        ),
         r.driver_cpu_s,
         r.process_cpu_s,
         r.process_cpu_s / (r.wall_s * r.cores as f64) * 100.0,

@@ -29,6 +29,19 @@ pub struct CrossStats {
     pub errors: Vec<String>,
 }
 
+impl CrossStats {
+    /// Adds another client node's counts to these.
+    pub(super) fn absorb(&mut self, other: CrossStats) {
+        self.committed += other.committed;
+        self.aborted += other.aborted;
+        self.client_crashes += other.client_crashes;
+        self.recovered += other.recovered;
+        self.replays_sent += other.replays_sent;
+        self.finals.extend(other.finals);
+        self.errors.extend(other.errors);
+    }
+}
+
 /// A cross-shard transaction in flight.
 struct Flight {
     client: AtomixClient,

@@ -108,20 +108,15 @@ pub fn run_with_verifier(
         .map(|s| (s.mode, s.believable_ids().len(), s.normal_len()))
         .collect();
 
-    let clients = Clients::new(cfg, map, load.arrivals.into_iter());
-    let driven = drive(cfg, shards, &dir, &reputation, clients, progress)?;
+    let driven = drive(cfg, shards, &dir, &reputation, load.arrivals, progress)?;
     let mut shards = driven.shards;
-    let clients = driven.clients;
-    let checks = invariants(
-        cfg,
-        &mut shards,
-        &ClientsEnd::of(&clients, sent),
-        supply_before,
-    );
+    let clients = ClientsEnd::of(driven.clients, sent);
+    let checks = invariants(cfg, &mut shards, &clients, supply_before);
 
     let stats: Vec<ShardStats> = shards.iter().map(|s| s.stats.clone()).collect();
     let mut report = report::build(cfg, &stats, &clients.cross, &leagues, checks, driven.wall);
     report.sent = sent;
+    report.client_threads = driven.client_threads;
     report.driver_cpu_s = driven.driver_cpu.as_secs_f64();
     report.process_cpu_s = driven.process_cpu_s;
     report.bound = report::bound(
@@ -140,25 +135,38 @@ pub fn run_with_verifier(
 /// What the real-time phase hands back.
 struct Driven {
     shards: Vec<DemoShard>,
-    clients: Clients<std::vec::IntoIter<Arrival>>,
+    clients: Vec<Clients<std::vec::IntoIter<Arrival>>>,
     wall: Duration,
-    /// CPU time of the clients' work (releasing the load, Atomix clients).
+    /// CPU time of the clients' work (releasing the load, Atomix clients), all client nodes.
     driver_cpu: Duration,
+    /// Client nodes, each on its own thread.
+    client_threads: u32,
     /// CPU time of the whole process over the phase (NaN where the platform has no such clock).
     process_cpu_s: f64,
 }
 
-/// Phase 2: the load in real time — the same shard and clients nodes as the simulated run
+/// Client nodes of a real-time run: the configuration's, or one per 8 cores (at least 1, at most
+/// one per shard) — at ~0.3 µs of client work per transaction, one client thread carries
+/// millions of transactions a second; more spread it where there are cores to spare.
+pub fn client_threads(cfg: &DemoConfig) -> u32 {
+    cfg.client_threads.unwrap_or_else(|| {
+        let cores = u32::try_from(rayon::current_num_threads()).unwrap_or(u32::MAX);
+        (cores / 8).clamp(1, cfg.shards.max(1))
+    })
+}
+
+/// Phase 2: the load in real time — the same shard and client nodes as the simulated run
 /// (`nodes`), each on its own thread of the real-time runner (`crate::runtime`), channels between
-/// them: each shard runs a round every block interval, the clients every quarter interval release
-/// due arrivals and carry the Atomix protocol. The run stops once the clients released everything
-/// and settled and every shard reported itself idle after that, or when the drain limit passes.
+/// them: each shard runs a round every block interval (at once while it has a backlog), the
+/// client nodes every quarter interval release due arrivals and carry the Atomix protocol. The
+/// run stops once every client node released everything and settled and every shard reported
+/// itself idle after the last of them, or when the drain limit passes.
 fn drive(
     cfg: &DemoConfig,
     shards: Vec<DemoShard>,
     dir: &Directory,
     reputation: &Arc<Mutex<Reputation>>,
-    clients: Clients<std::vec::IntoIter<Arrival>>,
+    arrivals: Vec<Arrival>,
     progress: &dyn Progress,
 ) -> anyhow::Result<Driven> {
     let round_us = cfg.block_interval_ms * 1_000;
@@ -171,15 +179,22 @@ fn drive(
         tick_us: (round_us / 4).max(1_000),
         retransmit_us: 0,
         shards: cfg.shards,
+        clients: client_threads(cfg),
         clock: Clock::Wall(start),
     });
     let count = shards.len();
-    let nodes = DemoNode::network(shards, clients, ctx);
+    let clients: Vec<_> = ctx
+        .split_arrivals(arrivals)
+        .into_iter()
+        .map(|part| Clients::new(cfg, ShardMap::new(cfg.shards), part.into_iter()))
+        .collect();
+    let client_count = clients.len();
+    let nodes = DemoNode::network(shards, clients, Arc::clone(&ctx));
     let cpu_at_start = process_cpu();
     let limit = Duration::from_secs_f64(load_s) + drain_limit(cfg);
     let mut finalized = vec![0u64; count];
     let mut shard_idle: Vec<Option<u64>> = vec![None; count];
-    let mut clients_idle: Option<u64> = None;
+    let mut clients_idle: Vec<Option<u64>> = vec![None; client_count];
     let mut error: Option<String> = None;
     let mut draining = false;
     let run = runtime::run_until(nodes, start, limit, |record| {
@@ -194,7 +209,10 @@ fn drive(
                 finalized[s] = *f;
                 shard_idle[s] = idle.then_some(record.at);
             }
-            DemoEvent::ClientsIdle => clients_idle = Some(record.at),
+            DemoEvent::ClientsIdle => {
+                let k = (record.node - cfg.shards) as usize;
+                clients_idle[k] = Some(record.at);
+            }
             DemoEvent::Error(e) => {
                 error = Some(e.clone());
                 return true;
@@ -206,7 +224,10 @@ fn drive(
             draining = true;
             progress.draining();
         }
-        clients_idle.is_some_and(|c| shard_idle.iter().all(|t| t.is_some_and(|t| t >= c)))
+        let last_idle = clients_idle
+            .iter()
+            .try_fold(0, |last: u64, c| c.map(|c| last.max(c)));
+        last_idle.is_some_and(|c| shard_idle.iter().all(|t| t.is_some_and(|t| t >= c)))
     });
     if let Some(e) = error {
         anyhow::bail!("the clients stopped: {e}");
@@ -217,41 +238,50 @@ fn drive(
         _ => f64::NAN,
     };
     let mut shards = Vec::with_capacity(count);
-    let mut ended_clients = None;
+    let mut ended_clients = Vec::with_capacity(client_count);
     let mut driver_cpu = Duration::ZERO;
     for node in run.nodes {
         match node {
             DemoNode::Shard { shard, .. } => shards.push(*shard),
             DemoNode::Clients { clients, cpu, .. } => {
-                driver_cpu = cpu;
-                ended_clients = Some(*clients);
+                driver_cpu += cpu;
+                ended_clients.push(*clients);
             }
         }
     }
     Ok(Driven {
         shards,
-        clients: ended_clients.expect("the clients node is the last node"),
+        clients: ended_clients,
         wall,
         driver_cpu,
+        client_threads: ctx.clients,
         process_cpu_s,
     })
 }
 
-/// What the clients leave for the invariants: of the `sent` transactions, `cross_finished`
-/// cross-shard ones finished (committed or aborted) and `in_flight` not.
+/// What the client nodes leave, together: of the `sent` transactions, the cross-shard ones
+/// finished (`cross`: committed or aborted) and `in_flight` not.
 struct ClientsEnd {
     sent: u64,
-    cross_finished: u64,
+    cross: CrossStats,
     in_flight: usize,
 }
 
 impl ClientsEnd {
-    fn of(clients: &Clients<std::vec::IntoIter<Arrival>>, sent: u64) -> ClientsEnd {
-        ClientsEnd {
+    fn of(
+        clients: impl IntoIterator<Item = Clients<std::vec::IntoIter<Arrival>>>,
+        sent: u64,
+    ) -> ClientsEnd {
+        let mut end = ClientsEnd {
             sent,
-            cross_finished: clients.cross.finals.len() as u64,
-            in_flight: clients.in_flight(),
+            cross: CrossStats::default(),
+            in_flight: 0,
+        };
+        for c in clients {
+            end.in_flight += c.in_flight();
+            end.cross.absorb(c.cross);
         }
+        end
     }
 }
 
@@ -288,7 +318,8 @@ fn invariants(
         no_locks_left: locks_left == 0 && in_flight == 0,
         finality_caught_up: caught_up.iter().all(|&c| c),
         drained,
-        all_accounted: !drained || clients.sent == finalized + clients.cross_finished + refused,
+        all_accounted: !drained
+            || clients.sent == finalized + clients.cross.finals.len() as u64 + refused,
         unfinished: in_flight as u64 + shards.iter().map(|s| s.queued() as u64).sum::<u64>(),
         drain_limit_s: drain_limit(cfg).as_secs_f64(),
     }

@@ -16,6 +16,7 @@
 //! round's blocks are stamped when each is produced, not when the round began). It decides
 //! nothing: no protocol step depends on it.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,11 +25,12 @@ use serde_json::json;
 use super::clients::{Clients, Outbox};
 use super::link::{Body, Fx, Link, Packet};
 use crate::atomix::Directory;
-use crate::demo::shard::DemoShard;
+use crate::demo::shard::{DemoShard, RoundOutput};
 use crate::demo::stats::Stopwatch;
-use crate::demo::workload::Arrival;
+use crate::demo::workload::{Arrival, Kind};
 use crate::node::{Node, NodeId, Time, Traceable};
 use crate::pob::Reputation;
+use iosv_engine::tx::TxId;
 
 /// A timer of the simulated demo.
 #[derive(Clone, Copy, Debug)]
@@ -75,10 +77,40 @@ pub(super) struct Context {
     /// 0: the transport is reliable (no acknowledgements, nothing kept for retransmission).
     pub(super) retransmit_us: u64,
     pub(super) shards: u32,
+    /// Client nodes (ids `shards ..`); at least 1.
+    pub(super) clients: u32,
     pub(super) clock: Clock,
 }
 
 impl Context {
+    /// The client node that runs cross-shard transaction `txid` (its Atomix client): the shards
+    /// send its proofs and outcomes there.
+    pub(super) fn client_of_tx(&self, txid: &TxId) -> NodeId {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&txid.as_bytes()[..8]);
+        self.shards + (u64::from_le_bytes(word) % u64::from(self.clients)) as NodeId
+    }
+
+    /// The client node that releases `arrival`: cross-shard transactions by txid, the others
+    /// by the shard they go to.
+    fn client_of(&self, arrival: &Arrival) -> NodeId {
+        match arrival.kind {
+            Kind::CrossShard => self.client_of_tx(&arrival.txid),
+            Kind::InShard | Kind::Invalid => self.shards + arrival.shard % self.clients,
+        }
+    }
+
+    /// The workload split among the client nodes (in order of node id), each part in time
+    /// order.
+    pub(super) fn split_arrivals(&self, arrivals: Vec<Arrival>) -> Vec<Vec<Arrival>> {
+        let mut parts: Vec<Vec<Arrival>> = (0..self.clients).map(|_| Vec::new()).collect();
+        for a in arrivals {
+            let to = (self.client_of(&a) - self.shards) as usize;
+            parts[to].push(a);
+        }
+        parts
+    }
+
     fn stamp(&self, input: Time) -> Time {
         match self.clock {
             Clock::Input => input,
@@ -108,13 +140,15 @@ pub(super) enum DemoNode {
 }
 
 impl DemoNode {
-    /// The nodes of one run: shard `i` as node `i`, the clients last (node `shards`), all
-    /// sharing `ctx`; links that retransmit when `ctx.retransmit_us` is set.
+    /// The nodes of one run: shard `i` as node `i`, then the client nodes (`shards + k` for
+    /// the `k`-th of `clients`), all sharing `ctx`; links that retransmit when
+    /// `ctx.retransmit_us` is set.
     pub(super) fn network(
         shards: Vec<DemoShard>,
-        clients: Clients<std::vec::IntoIter<Arrival>>,
+        clients: Vec<Clients<std::vec::IntoIter<Arrival>>>,
         ctx: Arc<Context>,
     ) -> Vec<DemoNode> {
+        debug_assert_eq!(clients.len(), ctx.clients as usize);
         let retransmit = ctx.retransmit_us > 0;
         let mut nodes: Vec<DemoNode> = shards
             .into_iter()
@@ -126,15 +160,17 @@ impl DemoNode {
                 ctx: Arc::clone(&ctx),
             })
             .collect();
-        nodes.push(DemoNode::Clients {
-            id: ctx.shards,
-            clients: Box::new(clients),
-            link: Link::new(retransmit),
-            ctx,
-            failed: false,
-            idle_reported: false,
-            cpu: Duration::ZERO,
-        });
+        for (k, clients) in clients.into_iter().enumerate() {
+            nodes.push(DemoNode::Clients {
+                id: ctx.shards + k as NodeId,
+                clients: Box::new(clients),
+                link: Link::new(retransmit),
+                ctx: Arc::clone(&ctx),
+                failed: false,
+                idle_reported: false,
+                cpu: Duration::ZERO,
+            });
+        }
         nodes
     }
 
@@ -250,8 +286,21 @@ impl Node for DemoNode {
                     wall.elapsed(),
                     Duration::from_micros(ctx.round_us),
                 );
-                if !(out.proofs.is_empty() && out.finished.is_empty()) {
-                    link.send(now, ctx.shards, Body::Round(out), fx);
+                let mut by_client: BTreeMap<NodeId, RoundOutput> = BTreeMap::new();
+                for proof in out.proofs {
+                    let to = ctx.client_of_tx(&proof.statement.txid);
+                    by_client.entry(to).or_default().proofs.push(proof);
+                }
+                for (txid, outcome) in out.finished {
+                    let to = ctx.client_of_tx(&txid);
+                    by_client
+                        .entry(to)
+                        .or_default()
+                        .finished
+                        .push((txid, outcome));
+                }
+                for (to, part) in by_client {
+                    link.send(now, to, Body::Round(part), fx);
                 }
                 fx.output(DemoEvent::Round {
                     shard: *id,

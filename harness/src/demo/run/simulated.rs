@@ -144,9 +144,14 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
         tick_us: (round_us / 4).max(MICROS_PER_MS),
         retransmit_us: sim_cfg.retransmit_ms * MICROS_PER_MS,
         shards: cfg.shards,
+        clients: cfg.client_threads.unwrap_or(1),
         clock: Clock::Input,
     });
-    let clients = Clients::new(&cfg, map, load.arrivals.into_iter());
+    let clients = ctx
+        .split_arrivals(load.arrivals)
+        .into_iter()
+        .map(|part| Clients::new(&cfg, map, part.into_iter()))
+        .collect();
     let nodes = DemoNode::network(shards, clients, ctx);
     let partitions = sim_cfg
         .partitions
@@ -203,15 +208,15 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
     let (nodes, mut writer) = sim.into_parts();
     writer.flush()?;
     let mut shards = Vec::new();
-    let mut ended = None;
+    let mut clients = Vec::new();
     for node in nodes {
         match node {
             DemoNode::Shard { shard, .. } => shards.push(*shard),
-            DemoNode::Clients { clients, .. } => ended = Some(ClientsEnd::of(&clients, sent)),
+            DemoNode::Clients { clients: c, .. } => clients.push(*c),
         }
     }
-    let ended = ended.expect("the clients node is the last node");
-    let cross_finals = ended.cross_finished;
+    let ended = ClientsEnd::of(clients, sent);
+    let cross_finals = ended.cross.finals.len() as u64;
     let checks = invariants(&cfg, &mut shards, &ended, supply_before);
     Ok(SimDemoReport {
         seed,
