@@ -450,3 +450,32 @@ fn series_lines(svg: &str) -> usize {
         })
         .count()
 }
+
+/// A run held to a pool runs on it, not on rayon's global pool: its report counts the pool's
+/// threads, and it finishes with a pool of one thread (the shards' rounds and their parallel
+/// work all wait for that thread; the caller is not one of the pool's threads).
+#[test]
+fn a_demo_run_on_a_pool_of_one_thread_stays_on_it() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a pool");
+    let cfg = iosv_harness::demo::DemoConfig {
+        rate: 2_000.0,
+        duration_s: 0.5,
+        warmup_s: 0.2,
+        ..small_demo()
+    };
+    let r = iosv_harness::demo::run::run_on_pool(
+        &cfg,
+        &iosv_harness::demo::Quiet,
+        std::sync::Arc::new(pool),
+    )
+    .expect("the demo runs");
+    assert!(r.invariants_ok, "{:#?}", r.invariants);
+    assert_eq!(
+        r.cores, 1,
+        "the report counts the global pool, not the run's"
+    );
+    assert_eq!(r.client_threads, 1);
+}

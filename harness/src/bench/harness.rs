@@ -181,12 +181,16 @@ pub fn run_with(
 }
 
 /// `demo::run` with the run held to `cores` CPUs: a thread of its own is pinned, and the rayon pool
-/// the demo's parallel work runs on is built from it with that many threads (threads inherit the
-/// pinning), so a 1-core run really has one core.
+/// the demo's rounds and their parallel work run on is built from it with that many threads
+/// (threads inherit the pinning), so a 1-core run really has one core.
+///
+/// Before 2026-12-06 the shards' own threads sent their parallel work (the state tree's rehash)
+/// to rayon's global pool, whose threads were made by the first run's pinned threads: a sweep
+/// starting with 1 core kept that work on one core in its 2-core runs too.
 fn run_on_cores(cfg: &DemoConfig, cores: usize) -> anyhow::Result<demo::DemoReport> {
     on_cores(cores, |got| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(got).build()?;
-        pool.install(|| demo::run(cfg, &Quiet))
+        demo::run::run_on_pool(cfg, &Quiet, std::sync::Arc::new(pool))
     })
 }
 

@@ -76,6 +76,36 @@ pub fn run_with_verifier(
     progress: &dyn Progress,
     verifier: Option<Verifier>,
 ) -> anyhow::Result<DemoReport> {
+    run_inner(cfg, progress, verifier, None)
+}
+
+/// [`run`] with the workload's signing, the setup, the shards' rounds (with their parallel
+/// work) and the final checks on `pool` instead of rayon's global pool: for a benchmark that
+/// holds a run to a number of cores. (Threads the run spawns do not inherit an installed pool,
+/// so without this their parallel work would go to the global one. The call itself must not
+/// run on `pool`: it waits for the run's threads, and a pool thread that waits serves no work.)
+pub fn run_on_pool(
+    cfg: &DemoConfig,
+    progress: &dyn Progress,
+    pool: Arc<rayon::ThreadPool>,
+) -> anyhow::Result<DemoReport> {
+    run_inner(cfg, progress, None, Some(pool))
+}
+
+/// Runs `f` on `pool` when there is one, else on this thread.
+fn on_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
+fn run_inner(
+    cfg: &DemoConfig,
+    progress: &dyn Progress,
+    verifier: Option<Verifier>,
+    pool: Option<Arc<rayon::ThreadPool>>,
+) -> anyhow::Result<DemoReport> {
     cfg.validate()?;
     let verifier = match (verifier, &cfg.backend) {
         (Some(v), _) => Some(v),
@@ -93,11 +123,16 @@ pub fn run_with_verifier(
     };
     let map = ShardMap::new(cfg.shards);
     let total = ((cfg.duration_s + cfg.warmup_s) * cfg.rate).round() as u64;
-    let load = workload::generate(cfg, &|done| progress.generating(done, total));
+    let load = on_pool(pool.as_deref(), || {
+        workload::generate(cfg, &|done| progress.generating(done, total))
+    });
     let sent = load.arrivals.len() as u64;
 
     let reputation = Arc::new(Mutex::new(Reputation::new()));
-    let shards = setup::shards(cfg, map, load.genesis, &reputation, verifier.as_ref())?;
+    let genesis = load.genesis;
+    let shards = on_pool(pool.as_deref(), || {
+        setup::shards(cfg, map, genesis, &reputation, verifier.as_ref())
+    })?;
     let supply_before: u128 = shards.iter().map(DemoShard::value).sum();
     let mut dir = Directory::new();
     for s in &shards {
@@ -108,13 +143,27 @@ pub fn run_with_verifier(
         .map(|s| (s.mode, s.believable_ids().len(), s.normal_len()))
         .collect();
 
-    let driven = drive(cfg, shards, &dir, &reputation, load.arrivals, progress)?;
+    let pool_for_checks = pool.clone();
+    let driven = drive(
+        cfg,
+        shards,
+        &dir,
+        &reputation,
+        load.arrivals,
+        pool,
+        progress,
+    )?;
     let mut shards = driven.shards;
     let clients = ClientsEnd::of(driven.clients, sent);
-    let checks = invariants(cfg, &mut shards, &clients, supply_before);
+    let checks = on_pool(pool_for_checks.as_deref(), || {
+        invariants(cfg, &mut shards, &clients, supply_before)
+    });
 
     let stats: Vec<ShardStats> = shards.iter().map(|s| s.stats.clone()).collect();
-    let mut report = report::build(cfg, &stats, &clients.cross, &leagues, checks, driven.wall);
+    // On the pool: the report reads the run's core count from the pool it runs on.
+    let mut report = on_pool(pool_for_checks.as_deref(), || {
+        report::build(cfg, &stats, &clients.cross, &leagues, checks, driven.wall)
+    });
     report.sent = sent;
     report.client_threads = driven.client_threads;
     report.driver_cpu_s = driven.driver_cpu.as_secs_f64();
@@ -167,6 +216,7 @@ fn drive(
     dir: &Directory,
     reputation: &Arc<Mutex<Reputation>>,
     arrivals: Vec<Arrival>,
+    pool: Option<Arc<rayon::ThreadPool>>,
     progress: &dyn Progress,
 ) -> anyhow::Result<Driven> {
     let round_us = cfg.block_interval_ms * 1_000;
@@ -179,8 +229,9 @@ fn drive(
         tick_us: (round_us / 4).max(1_000),
         retransmit_us: 0,
         shards: cfg.shards,
-        clients: client_threads(cfg),
+        clients: on_pool(pool.as_deref(), || client_threads(cfg)),
         clock: Clock::Wall(start),
+        pool,
     });
     let count = shards.len();
     let clients: Vec<_> = ctx

@@ -80,6 +80,9 @@ pub(super) struct Context {
     /// Client nodes (ids `shards ..`); at least 1.
     pub(super) clients: u32,
     pub(super) clock: Clock,
+    /// Where the shards' rounds run (their parallel work with them); `None`: on the shard's
+    /// own thread, its parallel work on rayon's global pool.
+    pub(super) pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl Context {
@@ -280,7 +283,12 @@ impl Node for DemoNode {
                 DemoTimer::Round,
             ) => {
                 let (cpu, wall) = (Stopwatch::start(), Instant::now());
-                let out = shard.round(&|| ctx.stamp(now), &ctx.dir, &ctx.reputation);
+                let out = match &ctx.pool {
+                    Some(pool) => {
+                        pool.install(|| shard.round(&|| ctx.stamp(now), &ctx.dir, &ctx.reputation))
+                    }
+                    None => shard.round(&|| ctx.stamp(now), &ctx.dir, &ctx.reputation),
+                };
                 shard.stats.round_times.record(
                     cpu.elapsed(),
                     wall.elapsed(),

@@ -145,6 +145,7 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
         retransmit_us: sim_cfg.retransmit_ms * MICROS_PER_MS,
         shards: cfg.shards,
         clients: cfg.client_threads.unwrap_or(1),
+        pool: None,
         clock: Clock::Input,
     });
     let clients = ctx
