@@ -354,8 +354,13 @@ mod tests {
         n.send(150, 0, 2, 1);
         n.send(150, 3, 2, 2);
         n.send(250, 0, 2, 3);
-        let dropped: Vec<u32> = n
-            .drain()
+        let dropped = partitioned(&mut n);
+        assert_eq!(dropped, vec![1, 2]);
+    }
+
+    /// The messages dropped since the last drain, each by a partition.
+    fn partitioned(n: &mut SimNetwork<u32>) -> Vec<u32> {
+        n.drain()
             .filter_map(|f| match f {
                 Fate::Dropped { msg, reason, .. } => {
                     assert_eq!(reason, DropReason::Partition);
@@ -363,8 +368,7 @@ mod tests {
                 }
                 Fate::Deliver { .. } => None,
             })
-            .collect();
-        assert_eq!(dropped, vec![1, 2]);
+            .collect()
     }
 
     #[test]
@@ -377,16 +381,7 @@ mod tests {
         n.send(10, 3, 0, 3);
         n.set_cut(None);
         n.send(20, 0, 2, 4);
-        let dropped: Vec<u32> = n
-            .drain()
-            .filter_map(|f| match f {
-                Fate::Dropped { msg, reason, .. } => {
-                    assert_eq!(reason, DropReason::Partition);
-                    Some(msg)
-                }
-                Fate::Deliver { .. } => None,
-            })
-            .collect();
+        let dropped = partitioned(&mut n);
         assert_eq!(dropped, vec![1, 3], "0 and 1 against the rest, then no cut");
     }
 }

@@ -51,17 +51,21 @@ fn config() -> DemoConfig {
     cfg
 }
 
-#[test]
-fn simulated_demo_with_loss_and_crashed_normal_validators_keeps_its_invariants() {
-    let cfg = config();
-    let mut first = Vec::new();
-    let report = simulated::run(&cfg, 3, &mut first).expect("the simulated demo runs");
+fn assert_ok(report: &simulated::SimDemoReport) {
     assert!(
         report.ok(),
         "invariants: {:#?}, errors {:?}",
         report.invariants,
         report.errors
     );
+}
+
+#[test]
+fn simulated_demo_with_loss_and_crashed_normal_validators_keeps_its_invariants() {
+    let cfg = config();
+    let mut first = Vec::new();
+    let report = simulated::run(&cfg, 3, &mut first).expect("the simulated demo runs");
+    assert_ok(&report);
     assert!(report.finalized > 0 && report.finality_heights > 0);
     assert!(
         report.frauds_injected > 0,
@@ -163,12 +167,7 @@ fn simulated_demo_finality_stops_without_a_quorum_and_catches_up_after_healing()
     }
     let mut first = Vec::new();
     let report = simulated::run(&cfg, 5, &mut first).expect("the simulated demo runs");
-    assert!(
-        report.ok(),
-        "invariants: {:#?}, errors {:?}",
-        report.invariants,
-        report.errors
-    );
+    assert_ok(&report);
     assert!(
         report.finality_retries > 0,
         "no finality attempt missed its deadline under a split without a quorum"
@@ -254,12 +253,7 @@ fn simulated_shards_with_a_backlog_run_rounds_back_to_back_and_drain() {
         sim.network.loss = 0.0;
     }
     let report = simulated::run(&cfg, 7, std::io::sink()).expect("the simulated demo runs");
-    assert!(
-        report.ok(),
-        "invariants: {:#?}, errors {:?}",
-        report.invariants,
-        report.errors
-    );
+    assert_ok(&report);
     let rounds_at_interval = (report.virtual_s * 1_000.0 / cfg.block_interval_ms as f64) as u64;
     assert!(
         report.blocks > 3 * rounds_at_interval * u64::from(cfg.shards),
@@ -280,12 +274,7 @@ fn simulated_demo_with_two_client_nodes_keeps_its_invariants() {
     cfg.client_threads = Some(2);
     let mut first = Vec::new();
     let report = simulated::run(&cfg, 6, &mut first).expect("the simulated demo runs");
-    assert!(
-        report.ok(),
-        "invariants: {:#?}, errors {:?}",
-        report.invariants,
-        report.errors
-    );
+    assert_ok(&report);
     let delivered = |key: &str, node: u64| {
         std::str::from_utf8(&first)
             .expect("UTF-8 trace")
