@@ -11,68 +11,11 @@ use super::run::CrossStats;
 use super::stats::{ShardStats, Timing};
 use crate::pob::LeagueMode;
 
+mod invariants;
 mod text;
 
+pub use invariants::Invariants;
 pub use text::{bound, summary};
-
-/// Checked at the end of a run.
-#[derive(Clone, Debug, Serialize)]
-pub struct Invariants {
-    pub supply_before: u128,
-    pub supply_after: u128,
-    /// Inputs minus outputs of finalized transactions (no one is paid fees in this model).
-    pub fees_burned: u64,
-    /// Every token is accounted for: genesis (stakes included) equals the final total plus the
-    /// fees burned, compensation and seizures included.
-    pub supply_conserved: bool,
-    /// No outpoint spent twice by finalized blocks and cross-shard commits.
-    pub no_double_spend: bool,
-    /// Every live finality node of every shard finalized the same value at every height.
-    pub honest_agreement: bool,
-    /// Every shard's incrementally kept state tree equals one rebuilt from its set.
-    pub state_trees_consistent: bool,
-    /// No cross-shard lock left and no transaction in flight.
-    pub no_locks_left: bool,
-    /// Every live finality member finalized every height by the end (members cut off or
-    /// behind caught up).
-    pub finality_caught_up: bool,
-    /// All work finished within the drain limit.
-    pub drained: bool,
-    /// No transaction lost: once drained, every transaction sent was finalized (cross-shard
-    /// ones committed or aborted) or refused for a counted reason (an invalid signature, the
-    /// UTXO rules, excluded as a fraud, withheld by its forger).
-    pub all_accounted: bool,
-    /// Transactions still queued or in flight when the run stopped (0 when drained): in-shard
-    /// transactions waiting in a shard, cross-shard transactions not yet committed or aborted.
-    pub unfinished: u64,
-    /// How long the run drained after the load ([`super::run::drain_limit`]).
-    pub drain_limit_s: f64,
-}
-
-impl Invariants {
-    pub fn ok(&self) -> bool {
-        self.safety_ok()
-            && self.no_locks_left
-            && self.drained
-            && self.finality_caught_up
-            && self.all_accounted
-    }
-
-    /// The invariants that must hold however much work was left when the run stopped: no double
-    /// spend, agreement, state trees, and the supply whenever no cross-shard
-    /// transaction is half finished. (Locks and work in flight are what an undrained run leaves:
-    /// `no_locks_left` and `drained` report them.) While a lock is held or a client's
-    /// transaction is in flight, the supply summed over the shards legitimately differs from the
-    /// genesis supply: a transaction whose finish reached its output shard but not yet an input
-    /// shard is counted at both, one whose finish reached only an input shard at neither. So the
-    /// supply is judged only once nothing is in flight, as [`Invariants::ok`] always requires.
-    pub fn safety_ok(&self) -> bool {
-        (self.supply_conserved || !self.no_locks_left)
-            && self.no_double_spend
-            && self.honest_agreement
-            && self.state_trees_consistent
-    }
-}
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Latency {
@@ -457,41 +400,4 @@ pub fn build(
 
 fn total_validators(cfg: &DemoConfig) -> usize {
     (0..cfg.shards).map(|s| cfg.validators_of(s)).sum()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn invariants(supply_conserved: bool, no_locks_left: bool) -> Invariants {
-        Invariants {
-            supply_before: 100,
-            supply_after: if supply_conserved { 100 } else { 90 },
-            fees_burned: 0,
-            supply_conserved,
-            no_double_spend: true,
-            honest_agreement: true,
-            state_trees_consistent: true,
-            no_locks_left,
-            finality_caught_up: true,
-            drained: no_locks_left,
-            all_accounted: true,
-            unfinished: u64::from(!no_locks_left),
-            drain_limit_s: 1.0,
-        }
-    }
-
-    /// The supply is judged whenever nothing is in flight, and then by `ok` and `safety_ok` alike;
-    /// with a cross-shard transaction half finished only `ok` fails.
-    #[test]
-    fn the_supply_is_judged_once_nothing_is_in_flight() {
-        assert!(invariants(true, true).ok());
-        assert!(!invariants(false, true).safety_ok());
-        assert!(!invariants(false, true).ok());
-        assert!(invariants(false, false).safety_ok());
-        assert!(!invariants(false, false).ok());
-        let mut split = invariants(true, false);
-        split.no_double_spend = false;
-        assert!(!split.safety_ok());
-    }
 }
