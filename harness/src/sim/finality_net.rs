@@ -420,12 +420,6 @@ impl FinalityNet {
         (ok, self.sim.now() - start)
     }
 
-    /// Whether the newest proposed height is finalized (nothing waits for [`FinalityNet::resume`]).
-    pub fn idle(&self) -> bool {
-        let target = self.plan().target;
-        target == 0 || self.league_finalized(target - 1)
-    }
-
     /// Runs until every live member finalized every proposed height (those that were cut off
     /// or behind catch up) or `deadline` ticks pass; returns whether they all did.
     pub fn settle(&mut self, deadline: u64) -> bool {

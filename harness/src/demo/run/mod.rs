@@ -93,7 +93,10 @@ pub fn run_on_pool(
 }
 
 /// Runs `f` on `pool` when there is one, else on this thread.
-fn on_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+pub(super) fn on_pool<R: Send>(
+    pool: Option<&rayon::ThreadPool>,
+    f: impl FnOnce() -> R + Send,
+) -> R {
     match pool {
         Some(pool) => pool.install(f),
         None => f(),
@@ -143,25 +146,24 @@ fn run_inner(
         .map(|s| (s.mode, s.believable_ids().len(), s.normal_len()))
         .collect();
 
-    let pool_for_checks = pool.clone();
     let driven = drive(
         cfg,
         shards,
         &dir,
         &reputation,
         load.arrivals,
-        pool,
+        pool.clone(),
         progress,
     )?;
     let mut shards = driven.shards;
     let clients = ClientsEnd::of(driven.clients, sent);
-    let checks = on_pool(pool_for_checks.as_deref(), || {
+    let checks = on_pool(pool.as_deref(), || {
         invariants(cfg, &mut shards, &clients, supply_before)
     });
 
     let stats: Vec<ShardStats> = shards.iter().map(|s| s.stats.clone()).collect();
     // On the pool: the report reads the run's core count from the pool it runs on.
-    let mut report = on_pool(pool_for_checks.as_deref(), || {
+    let mut report = on_pool(pool.as_deref(), || {
         report::build(cfg, &stats, &clients.cross, &leagues, checks, driven.wall)
     });
     report.sent = sent;

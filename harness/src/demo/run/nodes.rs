@@ -283,12 +283,9 @@ impl Node for DemoNode {
                 DemoTimer::Round,
             ) => {
                 let (cpu, wall) = (Stopwatch::start(), Instant::now());
-                let out = match &ctx.pool {
-                    Some(pool) => {
-                        pool.install(|| shard.round(&|| ctx.stamp(now), &ctx.dir, &ctx.reputation))
-                    }
-                    None => shard.round(&|| ctx.stamp(now), &ctx.dir, &ctx.reputation),
-                };
+                let out = super::on_pool(ctx.pool.as_deref(), || {
+                    shard.round(&|| ctx.stamp(now), &ctx.dir, &ctx.reputation)
+                });
                 shard.stats.round_times.record(
                     cpu.elapsed(),
                     wall.elapsed(),
