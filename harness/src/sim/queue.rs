@@ -68,6 +68,15 @@ impl<E> EventQueue<E> {
         self.heap.pop().map(|e| (e.at, e.event))
     }
 
+    /// The earliest event if it is due exactly at `at` and `wanted` accepts it.
+    pub fn pop_at_if(&mut self, at: Time, wanted: impl FnOnce(&E) -> bool) -> Option<E> {
+        let next = self.heap.peek()?;
+        if next.at != at || !wanted(&next.event) {
+            return None;
+        }
+        self.heap.pop().map(|e| e.event)
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len()
     }

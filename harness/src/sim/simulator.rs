@@ -23,6 +23,8 @@ use super::queue::EventQueue;
 use super::trace::Trace;
 use crate::node::{Effects, Node, NodeId, Time, Traceable, dispatch};
 
+mod parallel;
+
 enum Event<N: Node> {
     Start(NodeId),
     Deliver {
@@ -205,6 +207,17 @@ impl<N: Node, W: Write> Simulator<N, W> {
         let Some((at, event)) = self.queue.pop_until(until) else {
             return Ok(false);
         };
+        self.run(at, event, out)?;
+        Ok(true)
+    }
+
+    /// Runs one event due at `at` (the clock moves there).
+    fn run(
+        &mut self,
+        at: Time,
+        event: Event<N>,
+        out: &mut Vec<Happening<N::Output>>,
+    ) -> io::Result<()> {
         self.now = at;
         match event {
             Event::Start(node) => {
@@ -271,7 +284,7 @@ impl<N: Node, W: Write> Simulator<N, W> {
             }
             Event::External(tag) => out.push(Happening::External { at, tag }),
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Writes a trace event, building its fields only when the trace is enabled.
@@ -290,13 +303,27 @@ impl<N: Node, W: Write> Simulator<N, W> {
         call: impl FnOnce(&mut N, Time, &mut Effects<N::Msg, N::Timer, N::Output>),
     ) -> io::Result<()> {
         let now = self.now;
-        let nodes = self.nodes();
         let Some(slot) = self.slots.get_mut(node as usize) else {
             return Ok(());
         };
         let mut fx = Effects::default();
         call(&mut slot.node, now, &mut fx);
-        let incarnation = slot.incarnation;
+        self.schedule(node, fx, out)
+    }
+
+    /// Schedules the effects of one input of `node` (at the current time): its sends through the
+    /// network, its timers, its outputs.
+    fn schedule(
+        &mut self,
+        node: NodeId,
+        fx: Effects<N::Msg, N::Timer, N::Output>,
+        out: &mut Vec<Happening<N::Output>>,
+    ) -> io::Result<()> {
+        let now = self.now;
+        let nodes = self.nodes();
+        let Some(incarnation) = self.slots.get(node as usize).map(|s| s.incarnation) else {
+            return Ok(());
+        };
         dispatch(&mut self.net, now, node, nodes, fx.sends);
         let fates: Vec<Fate<N::Msg>> = self.net.drain().collect();
         for fate in fates {

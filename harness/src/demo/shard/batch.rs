@@ -35,7 +35,9 @@ pub(super) struct Audited {
     pub(super) spent: Vec<OutPoint>,
 }
 
-/// Transactions as columns: moved, never cloned, from mempool to block.
+/// Transactions as columns: moved, never cloned, from mempool to block (a block is shared with
+/// its auditors, not copied; it is cloned only when a duplicated message still holds it).
+#[derive(Clone)]
 pub(super) struct Batch {
     pub(super) txs: Vec<Transaction>,
     pub(super) txids: Vec<TxId>,

@@ -19,7 +19,7 @@ use crate::sim::FinalityNet;
 use crate::sim::network::LinkModel;
 
 impl DemoShard {
-    /// The normal league's finality members talk over `link` (latency, jitter in hops; loss;
+    /// The normal league's finality members, and the shard's validators, talk over `link` (latency, jitter in hops; loss;
     /// duplication), its draws seeded by `net_seed`, instead of a reliable one-hop network: the
     /// simulated demo's finality links. The protocol's timeouts grow with the slowest hop
     /// (latency + jitter), so that jitter alone does not push the fast path into PBFT. Call
@@ -35,16 +35,24 @@ impl DemoShard {
             ..base
         };
         self.finality = FinalityNet::with_network(&seeds, config, &mut self.rng, link, net_seed);
+        self.league.use_links(link, net_seed ^ 0xB10C);
     }
 
-    /// Normal-league member `member` crashes (its finality member loses its volatile state).
+    /// Normal-league member `member` crashes: its finality member and its validator node lose
+    /// their volatile state, and it audits nothing until it restarts.
     pub fn crash_normal_member(&mut self, member: NodeId) {
         self.finality.crash_member(member);
+        if let Some(&v) = self.normal.get(member as usize) {
+            self.league.crash(v);
+        }
     }
 
     /// Normal-league member `member` comes back from its durable state.
     pub fn restart_normal_member(&mut self, member: NodeId) {
         self.finality.restart_member(member);
+        if let Some(&v) = self.normal.get(member as usize) {
+            self.league.restart(v);
+        }
     }
 
     /// From now on, the league's finality links are cut by `partitions` while one is on (the

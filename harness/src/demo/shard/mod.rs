@@ -6,15 +6,19 @@
 //! the engine's [`ShardState`] (UTXO set and Merkle state tree, changed in step), shared with the
 //! shard's Atomix side — instead of one per validator: two cores cannot apply
 //! every block once per validator, and doing so would add work, not checks. What is per validator
-//! is what differs between them: each believable validator's mempool, signing key and blocks;
-//! each normal validator's VRF sampling seed, its own batch of sampled signatures (verified, not
-//! shared), its finality node (own keys, own view of the rounds). UTXO rules are deterministic
+//! is what differs between them, and each validator is a node of its own: a believable validator
+//! (a `validator` node) keeps its mempool, checks its block's signatures and signs its header;
+//! a normal validator receives each block by message and audits its own VRF sample (verified,
+//! not shared); each also has its finality node (own keys, own view of the rounds). The replica
+//! drives the validators' league (`validator::LeagueNet`) as the finality league's driver does.
+//! UTXO rules are deterministic
 //! and checked by the replica as it applies a block; signatures — the expensive check a
 //! fraudulent believable validator can skip — are what the normal league samples.
 
 //!
-//! Files: `setup` (building a shard), `production` (mempools, blocks, acceptance), `audit` (the
-//! normal league's sampling), `penalties` (conviction, seizure, compensation, equivocation),
+//! Files: `setup` (building a shard), `validator` (the validators as nodes, and their league on
+//! the simulator), `production` (routing to mempools, blocks, acceptance), `audit` (folding the
+//! normal league's verdicts), `penalties` (conviction, seizure, compensation, equivocation),
 //! `atomix_side` (cross-shard finishes and locks), `finality` (one height per round), `batch`
 //! (what moves through a shard), `member` (a validator's keys).
 
@@ -26,8 +30,9 @@ mod member;
 mod penalties;
 mod production;
 mod setup;
+mod validator;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::Mutex;
 
 use iosv_engine::sig::Verifier;
@@ -70,16 +75,16 @@ pub struct DemoShard {
     /// Indices into `members` of the normal league (everyone in single-league mode).
     normal: Vec<usize>,
     fraudulent: Option<usize>,
-    /// The equivocating validator and the index of its block that it signs twice.
-    equivocate: Option<(usize, u64)>,
-    blocks_by: HashMap<usize, u64>,
-    mempools: HashMap<usize, VecDeque<Pending>>,
+    /// Every member as a node: mempools, block checks, signatures, audits.
+    league: validator::LeagueNet,
     next_slot: usize,
     height: u64,
     prev_hash: [u8; 32],
     /// The shard's Atomix side, which owns the shard's state.
     pub atomix: AtomixShard,
+    /// The believable league's verifier (Atomix lock requests).
     believable_verifier: Verifier,
+    /// The normal league's verifier (re-checks after a conviction).
     normal_verifier: Verifier,
     finality: FinalityNet,
     finality_height: u64,
@@ -138,7 +143,7 @@ impl DemoShard {
     /// Transactions still waiting here (mempools, inbox, audited blocks awaiting finality, lock
     /// and finish requests): what a run that stops now leaves unfinished.
     pub fn queued(&self) -> usize {
-        self.mempools.values().map(VecDeque::len).sum::<usize>()
+        self.league.queued()
             + self.inbox.len()
             + self.audited.iter().map(|a| a.arrivals.len()).sum::<usize>()
             + self.lock_requests.len()
@@ -148,15 +153,13 @@ impl DemoShard {
     /// Whether a full block waits in some live producer's mempool: the shard has more work than
     /// one round takes, and the next round should start at once.
     pub fn backlogged(&self) -> bool {
-        self.producers().iter().any(|v| {
-            self.mempools
-                .get(v)
-                .is_some_and(|pool| pool.len() >= self.max_block_txs)
-        })
+        self.producers()
+            .iter()
+            .any(|&v| self.league.mempool_len(v) >= self.max_block_txs)
     }
 
     pub fn idle(&self) -> bool {
-        self.mempools.values().all(VecDeque::is_empty)
+        self.league.queued() == 0
             && self.inbox.is_empty()
             && self.audited.is_empty()
             && self.lock_requests.is_empty()
@@ -192,8 +195,7 @@ impl DemoShard {
             let order: Vec<usize> = (0..producers.len())
                 .map(|k| producers[(start + k) % producers.len()])
                 .collect();
-            let cut = self.cut_blocks(&order);
-            for (v, batch) in self.verify_cut(cut) {
+            for (v, batch) in self.cut_and_check(&order) {
                 if self.producers().contains(&v) {
                     self.produce(v, batch, now, reputation);
                 } else {

@@ -21,11 +21,8 @@ impl DemoShard {
         self.believable.retain(|&b| b != v);
         if self.believable.is_empty() {
             self.mode = LeagueMode::SingleLeague;
-            for &n in &self.normal.clone() {
-                self.mempools.entry(n).or_default();
-            }
         }
-        let pool: Vec<Pending> = self.mempools.remove(&v).map(Vec::from).unwrap_or_default();
+        let pool: Vec<Pending> = self.league.drain(v);
         self.requeue(pool);
     }
 

@@ -11,9 +11,7 @@ use iosv_engine::tx::{
 };
 use iosv_engine::utxo::BlockUndo;
 use rand::Rng;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use std::time::Duration;
 
 use super::batch::{Audited, Batch, Pending, Produced};
 use super::{DemoShard, VERIFY_CHUNK};
@@ -26,21 +24,24 @@ impl DemoShard {
     pub(super) fn take_inbox(&mut self) {
         let producers = self.producers();
         let colluding = self.fraudulent.filter(|f| producers.contains(f));
+        let mut to_each: Vec<Vec<Pending>> = vec![Vec::new(); producers.len()];
         for arrival in std::mem::take(&mut self.inbox) {
-            let to = match (arrival.kind, colluding) {
-                (Kind::Invalid, Some(f)) => f,
+            let k = match (arrival.kind, colluding) {
+                (Kind::Invalid, Some(f)) => producers.iter().position(|&p| p == f).unwrap_or(0),
                 (Kind::Invalid, None) if !self.forgers_persist => {
                     // The colluding validator is gone: its clients have no one to let forgeries
                     // through.
                     self.stats.forgeries_withheld += 1;
                     continue;
                 }
-                _ => producers[self.rng.random_range(0..producers.len())],
+                _ => self.rng.random_range(0..producers.len()),
             };
-            self.mempools
-                .entry(to)
-                .or_default()
-                .push_back(arrival.into());
+            to_each[k].push(arrival.into());
+        }
+        for (&v, items) in producers.iter().zip(to_each) {
+            if !items.is_empty() {
+                self.league.submit(v, items);
+            }
         }
     }
 
@@ -109,70 +110,35 @@ impl DemoShard {
     }
 
     /// Each producer of `order` cuts a block from its mempool (at most `max_block_txs`, oldest
-    /// first); producers with empty mempools cut nothing.
-    pub(super) fn cut_blocks(&mut self, order: &[usize]) -> Vec<(usize, Batch)> {
-        order
-            .iter()
-            .filter_map(|&v| {
-                let pool = self.mempools.get_mut(&v)?;
-                let take = pool.len().min(self.max_block_txs);
-                (take > 0).then(|| (v, Batch::from_pending(pool.drain(..take))))
-            })
-            .collect()
-    }
-
-    /// Every producer checks the signatures of the block it cut, all of them at once on the
-    /// pool (each check is independent of the state and of the others, so this is the part of
-    /// a round that spreads over cores; what follows is applied in order). A producer keeps what
-    /// verified; the fraudulent one lets its forgeries through unchecked. In single-league mode
-    /// every member checks every block in full.
-    pub(super) fn verify_cut(&mut self, cut: Vec<(usize, Batch)>) -> Vec<(usize, Batch)> {
+    /// first) and checks its signatures, all of them at once on the pool (each check is
+    /// independent of the state and of the others, so this is the part of a round that spreads
+    /// over cores; what follows is applied in order). A producer keeps what verified; the
+    /// fraudulent one lets its forgeries through unchecked.
+    pub(super) fn cut_and_check(&mut self, order: &[usize]) -> Vec<(usize, Batch)> {
         let single = self.mode == LeagueMode::SingleLeague;
-        let rounds = if single { self.normal.len() } else { 1 };
-        let fraudulent = self.fraudulent;
-        let verifier = &self.believable_verifier;
-        let checked: Vec<(usize, Batch, Vec<bool>, u64, Duration)> = cut
-            .into_par_iter()
-            .map(|(v, batch)| {
-                let t = Stopwatch::start();
-                let smuggling = fraudulent == Some(v);
-                let checked: Vec<usize> = (0..batch.len())
-                    .filter(|&i| !(smuggling && batch.kinds[i] == Kind::Invalid))
-                    .collect();
-                let txs: Vec<&Transaction> = checked.iter().map(|&i| &batch.txs[i]).collect();
-                let txids: Vec<TxId> = checked.iter().map(|&i| batch.txids[i]).collect();
-                let (mut verdicts, mut sigs) = (Vec::new(), 0);
-                for _ in 0..rounds {
-                    let (ok, n) = Self::verify_txs(verifier, &txs, &txids);
-                    verdicts = ok;
-                    sigs += n;
-                }
-                let mut keep = vec![true; batch.len()];
-                for (&i, &ok) in checked.iter().zip(&verdicts) {
-                    keep[i] = ok;
-                }
-                (v, batch, keep, sigs, t.elapsed())
-            })
-            .collect();
-        let mut out = Vec::with_capacity(checked.len());
-        for (v, mut batch, keep, sigs, cpu) in checked {
+        let cuts = self.league.cut(order, self.max_block_txs);
+        let mut out = Vec::with_capacity(cuts.len());
+        for (v, cut) in cuts {
+            let mut batch = cut.batch;
             if single {
-                self.stats.sig_checks_single_league += sigs;
+                self.stats.sig_checks_single_league += cut.sigs;
             } else {
-                self.stats.sig_checks_believable += sigs;
+                self.stats.sig_checks_believable += cut.sigs;
             }
-            self.stats.dropped_invalid += keep.iter().filter(|k| !**k).count() as u64;
-            batch.retain(&keep);
+            self.stats.dropped_invalid += cut.keep.iter().filter(|k| !**k).count() as u64;
+            batch.retain(&cut.keep);
             self.stats.frauds_injected +=
                 batch.kinds.iter().filter(|k| **k == Kind::Invalid).count() as u64;
-            self.stats.timing.verify_believable += cpu;
+            self.stats.timing.verify_believable += cut.cpu;
             out.push((v, batch));
         }
         out
     }
 
-    /// Producer `v` makes its block of `batch` (signatures checked by [`DemoShard::verify_cut`]):
-    /// applies it to the replica, signs the header; the normal league audits it.
+    /// Producer `v` makes its block of `batch` (signatures checked by
+    /// [`DemoShard::cut_and_check`]): the replica applies it, the producer signs the header and
+    /// sends the block to the normal league, whose verdicts decide between acceptance and a
+    /// conviction. In single-league mode the league's other members check every signature.
     pub(super) fn produce(
         &mut self,
         v: usize,
@@ -195,30 +161,40 @@ impl DemoShard {
             return;
         }
         let header = self.header(v, &batch, pre_root, now());
-        let t = Stopwatch::start();
-        let signed = SignedHeader::sign(header, &self.members[v].key);
-        self.stats.timing.headers += t.elapsed();
+        let auditors: Vec<usize> = self
+            .normal
+            .iter()
+            .copied()
+            .filter(|&n| !(single && n == v))
+            .collect();
+        let proposal = match self.league.propose(v, header, batch, &auditors, single) {
+            Ok(proposal) => proposal,
+            Err(batch) => {
+                // The producer is down: its block never left it.
+                self.undo(&undo);
+                self.requeue(batch.into_pending());
+                return;
+            }
+        };
+        let (signed, batch) = (proposal.signed, proposal.body);
         let opt_at = now();
-        let count = self.blocks_by.entry(v).or_insert(0);
-        let index = *count;
-        *count += 1;
         if let Ok(mut rep) = reputation.lock() {
             let _ = rep.block_validated(&self.members[v].id);
         }
 
-        // Equivocation: a second header for the same height, shown to half the league.
-        if self.equivocate == Some((v, index)) {
-            let mut other = signed.header.clone();
-            other.timestamp_ms += 1;
-            let twin = SignedHeader::sign(other, &self.members[v].key);
+        // Equivocation: auditors received two headers for the same height; holding both is
+        // the evidence (they gossip the headers they received before auditing).
+        if let Some(twin) = proposal
+            .verdicts
+            .iter()
+            .map(|w| &w.signed)
+            .find(|s| **s != signed)
+            .cloned()
+        {
             self.equivocation(v, &signed, &twin, batch, &undo, reputation);
             return;
         }
-        let findings = if single {
-            Vec::new()
-        } else {
-            self.audit(&signed, &batch, reputation)
-        };
+        let findings = self.fold_verdicts(&proposal.verdicts, single, reputation);
         if findings.is_empty() {
             self.accept(&signed, &batch, opt_at, &undo, Vec::new());
             self.history.push(Produced {
@@ -278,9 +254,14 @@ impl DemoShard {
     /// Hands a discarded or convicted producer's work to the live producers.
     pub(super) fn requeue(&mut self, txs: Vec<Pending>) {
         let producers = self.producers();
+        let mut to_each: Vec<Vec<Pending>> = vec![Vec::new(); producers.len()];
         for p in txs {
-            let to = producers[self.rng.random_range(0..producers.len())];
-            self.mempools.entry(to).or_default().push_back(p);
+            to_each[self.rng.random_range(0..producers.len())].push(p);
+        }
+        for (&v, items) in producers.iter().zip(to_each) {
+            if !items.is_empty() {
+                self.league.submit(v, items);
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Building a shard from its setup: the shared state (genesis), the Atomix side, the leagues'
 //! verifiers, the finality network, the configured faults that concern it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 
 use iosv_engine::cosi::schnorr::MemberKey;
 use iosv_engine::sig::{Backend, Verifier};
@@ -10,13 +10,16 @@ use iosv_engine::utxo::{ShardState, UtxoSet};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
+use super::validator::{LeagueNet, Misbehaviour, Validator};
 use super::{DemoShard, Member};
 use crate::atomix::{AtomixShard, ShardId, ShardMap};
 use crate::demo::config::{DemoConfig, Fault};
 use crate::demo::stats::ShardStats;
 use crate::finality;
+use crate::node::NodeId;
 use crate::pob::LeagueMode;
 use crate::sim::FinalityNet;
+use crate::sim::network::LinkModel;
 
 /// The state a shard starts from, and who is in it.
 pub struct ShardSetup {
@@ -28,6 +31,15 @@ pub struct ShardSetup {
     pub normal: Vec<usize>,
     pub genesis: Vec<(OutPoint, TxOutput)>,
 }
+
+/// The validators' links in the real-time demo: one hop of latency, nothing lost (a shard's
+/// validators are on one machine's threads; the simulated demo gives them its league links).
+const ONE_HOP: LinkModel = LinkModel {
+    latency: 1,
+    jitter: 0,
+    loss: 0.0,
+    duplicate: 0.0,
+};
 
 fn xor_seed(seed: u64, shard: ShardId) -> u64 {
     seed ^ (u64::from(shard) << 32) ^ 0x5EED
@@ -87,11 +99,27 @@ impl DemoShard {
             }
             _ => None,
         });
-        let producers: Vec<usize> = if two {
-            setup.believable.clone()
-        } else {
-            setup.normal.clone()
-        };
+        let validators = (0..setup.members.len())
+            .map(|i| {
+                let verifier = if setup.believable.contains(&i) {
+                    believable_verifier.clone()
+                } else {
+                    normal_verifier.clone()
+                };
+                let misbehaviour = Misbehaviour {
+                    smuggles: fraudulent == Some(i),
+                    equivocates_at: equivocate.filter(|&(v, _)| v == i).map(|(_, b)| b),
+                };
+                Validator::new(
+                    i as NodeId,
+                    setup.members[i].seed,
+                    verifier,
+                    cfg.policy.sampling_probability,
+                    misbehaviour,
+                )
+            })
+            .collect();
+        let league = LeagueNet::new(validators, ONE_HOP, xor_seed(cfg.seed, setup.id) ^ 0x1EA6);
         Ok(DemoShard {
             id: setup.id,
             map: setup.map,
@@ -100,9 +128,7 @@ impl DemoShard {
             believable: setup.believable,
             normal: setup.normal,
             fraudulent,
-            equivocate,
-            blocks_by: HashMap::new(),
-            mempools: producers.iter().map(|&i| (i, VecDeque::new())).collect(),
+            league,
             next_slot: 0,
             height: 0,
             prev_hash: [0; 32],
