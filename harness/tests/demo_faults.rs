@@ -78,6 +78,9 @@ fn a_fraudulent_believable_validator_is_caught_slashed_and_its_victims_compensat
     assert!(f.seized >= f.compensated);
     // The convicted validator left the believable league; the others carried on.
     assert!(r.verification.recheck_per_tx > 0.0);
+    // The validators' links in the real-time demo lose nothing: every auditor answered.
+    assert_eq!(r.verification.verdicts_missing, 0);
+    assert!(r.verification.sampled_fraction > 0.0);
 }
 
 #[test]

@@ -100,6 +100,9 @@ pub struct ShardStats {
     pub sig_checks_recheck: u64,
     pub sig_checks_atomix: u64,
     pub sampled_txs: u64,
+    /// Audits of a block that gave no verdict in time: the block or the verdict was lost, or
+    /// the auditor was down.
+    pub verdicts_missing: u64,
     /// Forgeries their clients did not send: the colluding validator had been expelled.
     pub forgeries_withheld: u64,
     /// Invalid transactions an honest validator dropped on arrival.

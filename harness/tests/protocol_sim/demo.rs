@@ -77,6 +77,10 @@ fn simulated_demo_with_loss_and_crashed_normal_validators_keeps_its_invariants()
         report.finalized,
         report.sent
     );
+    assert!(
+        report.verdicts_missing > 0,
+        "every audit gave its verdict: the validators' links lost nothing and no auditor was down"
+    );
     let text = String::from_utf8(first.clone()).expect("UTF-8 trace");
     assert!(
         text.contains("\"reason\":\"loss\""),

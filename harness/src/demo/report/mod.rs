@@ -59,6 +59,8 @@ pub struct Verification {
     /// What one normal validator checks per transaction of its shard (≈ p × signatures per tx).
     pub per_tx_per_normal_validator: f64,
     pub sampled_fraction: f64,
+    /// Audits that gave no verdict in time (a lost block, a crashed auditor).
+    pub verdicts_missing: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -284,6 +286,7 @@ pub fn build(
             / two_league_txs as f64
             / (normal_members as f64 / leagues.len().max(1) as f64).max(1.0),
         sampled_fraction: sum(|s| s.sampled_txs) as f64 / two_league_txs as f64,
+        verdicts_missing: sum(|s| s.verdicts_missing),
     };
     let injected = sum(|s| s.frauds_injected);
     let excluded = sum(|s| s.frauds_excluded);

@@ -76,7 +76,7 @@ pub fn summary(r: &DemoReport) -> String {
     }
     let v = &r.verification;
     line(format!(
-        "verification per tx: {:.3} signatures in all (believable {:.3}, normal league {:.3}, single league {:.3}, re-checks {:.3}, atomix {:.3}); per validator {:.4}; per normal validator {:.4} (p = {})",
+        "verification per tx: {:.3} signatures in all (believable {:.3}, normal league {:.3}, single league {:.3}, re-checks {:.3}, atomix {:.3}); per validator {:.4}; per normal validator {:.4} (p = {}); {} audits without a verdict",
         v.total_per_tx,
         v.believable_per_tx,
         v.normal_league_per_tx,
@@ -85,7 +85,8 @@ pub fn summary(r: &DemoReport) -> String {
         v.atomix_per_tx,
         v.per_tx_per_validator,
         v.per_tx_per_normal_validator,
-        r.config.policy.sampling_probability
+        r.config.policy.sampling_probability,
+        v.verdicts_missing
     ));
     let f = &r.frauds;
     line(format!(

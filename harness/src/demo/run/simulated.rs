@@ -64,6 +64,8 @@ pub struct SimDemoReport {
     /// Frauds injected and caught (by sampling or by re-check).
     pub frauds_injected: u64,
     pub frauds_caught: u64,
+    /// Audits that gave no verdict in time (a block lost on a league link, a crashed auditor).
+    pub verdicts_missing: u64,
     pub trace_lines: u64,
     pub trace_sha256: String,
     pub errors: Vec<String>,
@@ -238,6 +240,7 @@ pub fn run<W: Write>(cfg: &DemoConfig, seed: u64, trace: W) -> anyhow::Result<Si
             .iter()
             .map(|s| s.stats.frauds_detected_by_sampling + s.stats.frauds_detected_by_recheck)
             .sum(),
+        verdicts_missing: shards.iter().map(|s| s.stats.verdicts_missing).sum(),
         trace_lines,
         trace_sha256,
         invariants_ok: errors.is_empty() && checks.ok(),

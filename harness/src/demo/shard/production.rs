@@ -176,6 +176,7 @@ impl DemoShard {
                 return;
             }
         };
+        self.stats.verdicts_missing += (auditors.len() - proposal.verdicts.len()) as u64;
         let (signed, batch) = (proposal.signed, proposal.body);
         let opt_at = now();
         if let Ok(mut rep) = reputation.lock() {

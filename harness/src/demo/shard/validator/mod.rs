@@ -17,6 +17,8 @@
 //!   demo's timing breakdown; no decision depends on it, and traces leave it out.
 
 mod net;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -229,9 +231,13 @@ impl Validator {
     }
 
     /// Audits a block received: the VRF sample drawn from its own key and the header (every
-    /// transaction when `full`), re-verified through the engine's re-validation.
+    /// transaction when `full`), re-verified through the engine's re-validation. A block whose
+    /// header signature fails is no one's block: it gets no verdict.
     fn audit(&mut self, signed: SignedHeader, body: &Batch, full: bool, fx: &mut Fx) {
         let t = Stopwatch::start();
+        if !signed.verify() {
+            return;
+        }
         let sampled: Vec<usize> = if full {
             (0..body.len()).collect()
         } else {
