@@ -11,6 +11,7 @@ use iosv_engine::workload::signing_key;
 use iosv_harness::atomix::{
     AtomixError, AtomixProof, Certificate, CertificateError, ClientAction, Decision, Outcome,
     ProofError, RECOVERY_EPOCHS, RejectReason, ShardId, ShardInfo, VerifiedBatches,
+    commits_in_flight,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -106,6 +107,43 @@ fn commit_across_two_input_shards() {
         "the fee of 10 leaves circulation"
     );
     assert!(w.refusals().is_empty(), "{:?}", w.refusals());
+}
+
+/// A commit whose finish reached one of its shards only: the summed value is off by what the
+/// others still owe, and the commits in flight account for exactly that, until none is left.
+#[test]
+fn a_commit_half_delivered_is_accounted_as_in_flight() {
+    let (mut w, mut rng) = world(1);
+    let a = fund(&mut w, 0, 1, 1, 100);
+    let b = fund(&mut w, 1, 2, 2, 50);
+    let before = w.total_value();
+    let tx = spend(&[(a, 1), (b, 2)], &[(120, 3), (20, 4)]);
+    w.submit(tx.clone()).unwrap();
+    w.deliver_all();
+    w.seal_all(&mut rng);
+    let finishes = w.pending().len();
+    assert!(finishes >= 2, "a finish per shard of the transaction");
+    let shards = |w: &AtomixWorld| commits_in_flight(&w.shards().iter().collect::<Vec<_>>());
+    assert_eq!(
+        shards(&w).transactions,
+        0,
+        "no shard applied the commit yet"
+    );
+    assert!(w.deliver(0));
+    let owed = shards(&w);
+    assert_eq!(owed.transactions, 1);
+    assert!(owed.to_remove > 0);
+    let settled = w.total_value() - owed.to_remove + owed.to_create;
+    assert_ne!(
+        w.total_value(),
+        before - 10,
+        "half applied, the raw sum is off"
+    );
+    assert_eq!(settled, before - 10, "settled, only the fee has left");
+    w.deliver_all();
+    assert!(w.pending().is_empty());
+    assert_eq!(shards(&w), Default::default());
+    assert_eq!(w.total_value(), before - 10);
 }
 
 #[test]

@@ -62,7 +62,7 @@ pub use error::{AtomixError, CertificateError, ProofError};
 pub use journal::{JournalEntry, ReplayError, apply_entry, replay};
 pub use node::{AtomixEvent, AtomixMsg, AtomixNode, AtomixTimer, AtomixTiming, ShardNode};
 pub use proof::{AtomixProof, Certificate, Directory, Outcome, ShardInfo, VerifiedBatches};
-pub use shard::{AtomixShard, RECOVERY_EPOCHS, proofs_of};
+pub use shard::{AtomixShard, CommitsInFlight, RECOVERY_EPOCHS, commits_in_flight, proofs_of};
 pub use statement::{
     BATCH_DOMAIN, BatchHeader, Decision, ROSTER_DOMAIN, RejectReason, STATEMENT_DOMAIN, ShardId,
     ShardMap, Statement, prove_all, roster_hash,

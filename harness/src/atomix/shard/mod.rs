@@ -29,8 +29,10 @@
 //! and the output shard, which has not finished the txid, creates the outputs once.
 
 mod batch;
+mod in_flight;
 
 pub use batch::proofs_of;
+pub use in_flight::{CommitsInFlight, commits_in_flight};
 
 use std::collections::HashMap;
 

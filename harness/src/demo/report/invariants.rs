@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::atomix::CommitsInFlight;
+
 /// Checked at the end of a run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Invariants {
@@ -11,8 +13,12 @@ pub struct Invariants {
     pub supply_after: u128,
     /// Inputs minus outputs of finalized transactions (no one is paid fees in this model).
     pub fees_burned: u64,
+    /// Committed cross-shard transactions whose finishes had reached some of their shards and
+    /// not others when the run stopped, and the value they still owe the shards' sum.
+    pub commits_in_flight: CommitsInFlight,
     /// Every token is accounted for: genesis (stakes included) equals the final total plus the
-    /// fees burned, compensation and seizures included.
+    /// fees burned, compensation and seizures included, once the commits in flight are settled
+    /// (`supply_after − to_remove + to_create`).
     pub supply_conserved: bool,
     /// No outpoint spent twice by finalized blocks and cross-shard commits.
     pub no_double_spend: bool,
@@ -47,16 +53,13 @@ impl Invariants {
             && self.all_accounted
     }
 
-    /// The invariants that must hold however much work was left when the run stopped: no double
-    /// spend, agreement, state trees, and the supply whenever no cross-shard
-    /// transaction is half finished. (Locks and work in flight are what an undrained run leaves:
-    /// `no_locks_left` and `drained` report them.) While a lock is held or a client's
-    /// transaction is in flight, the supply summed over the shards legitimately differs from the
-    /// genesis supply: a transaction whose finish reached its output shard but not yet an input
-    /// shard is counted at both, one whose finish reached only an input shard at neither. So the
-    /// supply is judged only once nothing is in flight, as [`Invariants::ok`] always requires.
+    /// The invariants that must hold however much work was left when the run stopped: the
+    /// supply (with the value the commits in flight still owe, see
+    /// [`crate::atomix::commits_in_flight`]), no double spend, agreement, state trees. Locks and
+    /// work in flight are what an undrained run leaves: `no_locks_left` and `drained` report
+    /// them, and only [`Invariants::ok`] requires them gone.
     pub fn safety_ok(&self) -> bool {
-        (self.supply_conserved || !self.no_locks_left)
+        self.supply_conserved
             && self.no_double_spend
             && self.honest_agreement
             && self.state_trees_consistent
@@ -72,6 +75,7 @@ mod tests {
             supply_before: 100,
             supply_after: if supply_conserved { 100 } else { 90 },
             fees_burned: 0,
+            commits_in_flight: CommitsInFlight::default(),
             supply_conserved,
             no_double_spend: true,
             honest_agreement: true,
@@ -85,15 +89,17 @@ mod tests {
         }
     }
 
-    /// The supply is judged whenever nothing is in flight, and then by `ok` and `safety_ok` alike;
-    /// with a cross-shard transaction half finished only `ok` fails.
+    /// The supply is judged by `ok` and `safety_ok` alike, drained or not; locks left fail
+    /// only `ok`.
     #[test]
-    fn the_supply_is_judged_once_nothing_is_in_flight() {
+    fn the_supply_is_judged_whether_or_not_the_run_drained() {
         assert!(invariants(true, true).ok());
         assert!(!invariants(false, true).safety_ok());
         assert!(!invariants(false, true).ok());
-        assert!(invariants(false, false).safety_ok());
+        assert!(!invariants(false, false).safety_ok());
         assert!(!invariants(false, false).ok());
+        assert!(invariants(true, false).safety_ok());
+        assert!(!invariants(true, false).ok());
         let mut split = invariants(true, false);
         split.no_double_spend = false;
         assert!(!split.safety_ok());

@@ -160,8 +160,9 @@ pub fn summary(r: &DemoReport) -> String {
     line(format!("bound: {}", r.bound));
     let i = &r.invariants;
     line(format!(
-        "invariants: supply conserved {}, no double spend {}, honest agreement {}, state trees consistent {}, no locks left {}, finality caught up {}, drained {}, all accounted {} (unfinished after at most {:.0} s of draining: {}) => {}",
+        "invariants: supply conserved {} ({} commits in flight), no double spend {}, honest agreement {}, state trees consistent {}, no locks left {}, finality caught up {}, drained {}, all accounted {} (unfinished after at most {:.0} s of draining: {}) => {}",
         i.supply_conserved,
+        i.commits_in_flight.transactions,
         i.no_double_spend,
         i.honest_agreement,
         i.state_trees_consistent,

@@ -29,7 +29,7 @@ use super::report::{self, DemoReport, Invariants};
 use super::shard::DemoShard;
 use super::stats::{ShardStats, process_cpu};
 use super::workload::{self, Arrival};
-use crate::atomix::{Directory, ShardMap};
+use crate::atomix::{AtomixShard, Directory, ShardMap, commits_in_flight};
 use crate::backend_spec::BackendSpec;
 use crate::pob::{LeagueMode, Reputation};
 use crate::runtime;
@@ -348,6 +348,8 @@ fn invariants(
     let in_flight = clients.in_flight;
     let supply_after: u128 = shards.iter().map(DemoShard::value).sum();
     let fees: u64 = shards.iter().map(|s| s.stats.fees).sum();
+    let atomix: Vec<&AtomixShard> = shards.iter().map(|s| &s.atomix).collect();
+    let in_flight_commits = commits_in_flight(&atomix);
     let consistent: Vec<bool> = shards
         .par_iter_mut()
         .map(DemoShard::state_consistent)
@@ -364,7 +366,9 @@ fn invariants(
         supply_before,
         supply_after,
         fees_burned: fees,
-        supply_conserved: supply_before == supply_after + u128::from(fees),
+        commits_in_flight: in_flight_commits,
+        supply_conserved: supply_before + in_flight_commits.to_remove
+            == supply_after + in_flight_commits.to_create + u128::from(fees),
         no_double_spend: shards.iter().all(|s| s.stats.double_spends == 0),
         honest_agreement: shards.iter().all(DemoShard::finality_agreement),
         state_trees_consistent: consistent.iter().all(|&c| c),
