@@ -56,11 +56,6 @@ use batch::{Audited, Produced};
 /// Domain of the outpoints of compensation outputs.
 pub const COMPENSATION_DOMAIN: &[u8] = crate::domain::DEMO_COMPENSATION;
 
-/// Signatures per batch verification. A batch holding an invalid signature is bisected, which
-/// costs about three times the batch; smaller batches bound what each forged signature costs an
-/// honest verifier, larger ones verify faster per signature.
-const VERIFY_CHUNK: usize = 4_096;
-
 /// Virtual ticks a finality height may take (view changes and PBFT included).
 const FINALITY_DEADLINE: u64 = 100_000;
 

@@ -11,6 +11,7 @@ use iosv_engine::tx::{OutPoint, Transaction, TxId, TxOutput};
 use iosv_engine::utxo::BlockUndo;
 
 use super::batch::{Batch, Pending};
+use super::validator::verify_txs;
 use super::{COMPENSATION_DOMAIN, DemoShard, TREASURY};
 use crate::demo::stats::Stopwatch;
 use crate::pob::{LeagueMode, Reputation};
@@ -119,7 +120,7 @@ impl DemoShard {
 
         // Re-check the block in full: every invalid transaction goes, sampled or not.
         let txs: Vec<&Transaction> = block.txs.iter().collect();
-        let (verdicts, sigs) = Self::verify_txs(&self.normal_verifier, &txs, &block.txids);
+        let (verdicts, sigs) = verify_txs(&self.normal_verifier, &txs, &block.txids);
         self.stats.sig_checks_recheck += sigs;
         let excluded: Vec<usize> = (0..verdicts.len()).filter(|&i| !verdicts[i]).collect();
         block.retain(&verdicts);
@@ -140,7 +141,7 @@ impl DemoShard {
             }
             let txs: Vec<&Transaction> = produced.txs.iter().collect();
             let txids: Vec<TxId> = produced.txs.iter().map(Transaction::txid).collect();
-            let (verdicts, sigs) = Self::verify_txs(&self.normal_verifier, &txs, &txids);
+            let (verdicts, sigs) = verify_txs(&self.normal_verifier, &txs, &txids);
             earlier_sigs += sigs;
             for (tx, ok) in produced.txs.iter().zip(verdicts) {
                 if !ok {

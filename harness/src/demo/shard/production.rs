@@ -5,16 +5,13 @@
 use std::sync::Mutex;
 
 use iosv_engine::fraud::SignedHeader;
-use iosv_engine::sig::Verifier;
-use iosv_engine::tx::{
-    BlockHeader, HEADER_VERSION, Transaction, TxId, tx_root_with_txids, verify_tx_signatures,
-};
+use iosv_engine::tx::{BlockHeader, HEADER_VERSION, tx_root_with_txids};
 use iosv_engine::utxo::BlockUndo;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use super::DemoShard;
 use super::batch::{Audited, Batch, Pending, Produced};
-use super::{DemoShard, VERIFY_CHUNK};
 use crate::demo::stats::Stopwatch;
 use crate::demo::workload::Kind;
 use crate::pob::{LeagueMode, Reputation};
@@ -43,20 +40,6 @@ impl DemoShard {
                 self.league.submit(v, items);
             }
         }
-    }
-
-    /// Verifies every signature of `txs` with `verifier`; per transaction, whether all verified.
-    pub(super) fn verify_txs(
-        verifier: &Verifier,
-        txs: &[&Transaction],
-        txids: &[TxId],
-    ) -> (Vec<bool>, u64) {
-        let verdicts = verify_tx_signatures(txs.iter().copied().zip(txids), |refs| {
-            refs.chunks(VERIFY_CHUNK)
-                .flat_map(|c| verifier.verify_batch(c))
-                .collect()
-        });
-        (verdicts.per_tx(), verdicts.checked() as u64)
     }
 
     /// Undoes the newest block (set and tree: nothing has changed the state since).
