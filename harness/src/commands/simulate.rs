@@ -188,7 +188,8 @@ fn demo_config(path: &Path, args: &SimulateArgs) -> anyhow::Result<bool> {
     let r = &report;
     println!(
         "iosv simulate (demo): {} shards, seed {}, {:.2} virtual s: {} sent, {} finalized, {} \
-         blocks, {} finality heights ({} by PBFT), frauds {} injected / {} caught",
+         blocks, {} finality heights ({} by PBFT), frauds {} injected / {} caught, {} audits \
+         without a verdict",
         r.shards,
         r.seed,
         r.virtual_s,
@@ -198,7 +199,8 @@ fn demo_config(path: &Path, args: &SimulateArgs) -> anyhow::Result<bool> {
         r.finality_heights,
         r.pbft_heights,
         r.frauds_injected,
-        r.frauds_caught
+        r.frauds_caught,
+        r.verdicts_missing
     );
     println!("trace: {} lines, sha256 {}", r.trace_lines, r.trace_sha256);
     for e in &r.errors {
