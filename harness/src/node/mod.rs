@@ -9,8 +9,10 @@
 //!
 //! The roles that are nodes today: the epoch validators (`epoch::Validator`, with the DRP inside
 //! as their randomness protocol), a DRP session's dedicated leader and servers (`drp::DrpNode`),
-//! the finality members (`finality::Member`) and the Atomix shards and clients
-//! (`atomix::AtomixNode`). One id type, [`NodeId`], names a node in every one of them.
+//! the finality members (`finality::Member`), the Atomix shards and clients
+//! (`atomix::AtomixNode`), and the believable-first demo's shards and clients and, inside each
+//! shard, its believable and normal validators (in `demo`, which drives them). One id type,
+//! [`NodeId`], names a node in every one of them.
 //!
 //! Invariants a driver keeps:
 //! - inputs reach a node one at a time, in the driver's order; `now` never decreases;
