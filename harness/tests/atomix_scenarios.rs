@@ -1,16 +1,13 @@
-//! Atomix, seeded scenarios: a commit across two input shards; a double spend across two input
-//! shards (at most one commits, in both delivery orders); a client crash after the lock (recovered
-//! from the stalled shard's transaction, to commit or to abort); replayed, misbound, stale and
-//! tampered proofs refused; a shard without enough online members cannot sign.
+//! Atomix, seeded scenarios: a commit across two input shards (and one half delivered, accounted
+//! as in flight); a double spend across two input shards (at most one commits, in both delivery
+//! orders); a client crash after the lock (recovered from the stalled shard's transaction, to
+//! commit or to abort); a shard without enough online members cannot sign; insufficient value and
+//! bad signatures; batched lock requests. Refused proofs and certificates: `atomix_proofs`.
 
-use ed25519_dalek::SigningKey;
-use iosv_engine::cosi::Policy;
 use iosv_engine::sig::{Backend, Verifier};
-use iosv_engine::tx::{OutPoint, Transaction, TxId, TxInput, TxOutput};
-use iosv_engine::workload::signing_key;
+use iosv_engine::tx::{OutPoint, Transaction};
 use iosv_harness::atomix::{
-    AtomixError, AtomixProof, Certificate, CertificateError, ClientAction, Decision, Outcome,
-    ProofError, RECOVERY_EPOCHS, RejectReason, ShardId, ShardInfo, VerifiedBatches,
+    AtomixError, Certificate, ClientAction, Decision, Outcome, RECOVERY_EPOCHS, RejectReason,
     commits_in_flight,
 };
 use rand::SeedableRng;
@@ -18,76 +15,48 @@ use rand_chacha::ChaCha20Rng;
 
 mod atomix_world;
 use atomix_world::AtomixWorld;
+use atomix_world::fixtures::{fund, one_proof, spend, world};
 
-const KEY_SEED: u64 = 0xa701c;
-
-fn key(i: u64) -> SigningKey {
-    signing_key(KEY_SEED, i)
+/// A transaction spending 100 from shard 0 and 50 from shard 1 into 120 + 20 (a fee of 10),
+/// submitted and its lock requests delivered.
+struct TwoInputs {
+    w: AtomixWorld,
+    rng: ChaCha20Rng,
+    a: OutPoint,
+    b: OutPoint,
+    tx: Transaction,
+    /// The world's value before the transaction.
+    before: u128,
 }
 
-fn pk(i: u64) -> [u8; 32] {
-    key(i).verifying_key().to_bytes()
-}
-
-fn world(seed: u64) -> (AtomixWorld, ChaCha20Rng) {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let w = AtomixWorld::new(3, 4, Policy::ByzCoin, &mut rng).unwrap();
-    (w, rng)
-}
-
-/// A genesis output of `amount` owned by key `owner`, placed in shard `shard`.
-fn fund(w: &mut AtomixWorld, shard: ShardId, tag: u8, owner: u64, amount: u64) -> OutPoint {
-    let outpoint = (0..)
-        .map(|index| OutPoint {
-            txid: TxId([tag; 32]),
-            index,
-        })
-        .find(|o| w.map().shard_of(o) == shard)
-        .unwrap();
-    w.genesis(
-        outpoint,
-        TxOutput {
-            amount,
-            owner: pk(owner),
-        },
-    )
-    .unwrap();
-    outpoint
-}
-
-/// A transaction spending `inputs` (outpoint, signing key) into `outputs` (amount, owner key).
-fn spend(inputs: &[(OutPoint, u64)], outputs: &[(u64, u64)]) -> Transaction {
-    let mut tx = Transaction {
-        inputs: inputs
-            .iter()
-            .map(|&(prev, _)| TxInput {
-                prev,
-                owner: [0; 32],
-                signature: [0; 64],
-            })
-            .collect(),
-        outputs: outputs
-            .iter()
-            .map(|&(amount, owner)| TxOutput {
-                amount,
-                owner: pk(owner),
-            })
-            .collect(),
-    };
-    let keys: Vec<SigningKey> = inputs.iter().map(|&(_, k)| key(k)).collect();
-    tx.sign(&keys).unwrap();
-    tx
-}
-
-#[test]
-fn commit_across_two_input_shards() {
-    let (mut w, mut rng) = world(1);
+fn two_inputs_locked() -> TwoInputs {
+    let (mut w, rng) = world(1);
     let a = fund(&mut w, 0, 1, 1, 100);
     let b = fund(&mut w, 1, 2, 2, 50);
     let before = w.total_value();
     let tx = spend(&[(a, 1), (b, 2)], &[(120, 3), (20, 4)]);
     w.submit(tx.clone()).unwrap();
     w.deliver_all();
+    TwoInputs {
+        w,
+        rng,
+        a,
+        b,
+        tx,
+        before,
+    }
+}
+
+#[test]
+fn commit_across_two_input_shards() {
+    let TwoInputs {
+        mut w,
+        mut rng,
+        a,
+        b,
+        tx,
+        before,
+    } = two_inputs_locked();
     assert_eq!(w.locks_held(), 2);
     assert_eq!(
         w.shards()[0].decision(&tx.txid()),
@@ -113,13 +82,12 @@ fn commit_across_two_input_shards() {
 /// others still owe, and the commits in flight account for exactly that, until none is left.
 #[test]
 fn a_commit_half_delivered_is_accounted_as_in_flight() {
-    let (mut w, mut rng) = world(1);
-    let a = fund(&mut w, 0, 1, 1, 100);
-    let b = fund(&mut w, 1, 2, 2, 50);
-    let before = w.total_value();
-    let tx = spend(&[(a, 1), (b, 2)], &[(120, 3), (20, 4)]);
-    w.submit(tx.clone()).unwrap();
-    w.deliver_all();
+    let TwoInputs {
+        mut w,
+        mut rng,
+        before,
+        ..
+    } = two_inputs_locked();
     w.seal_all(&mut rng);
     let finishes = w.pending().len();
     assert!(finishes >= 2, "a finish per shard of the transaction");
@@ -258,235 +226,6 @@ fn a_request_that_never_arrived_is_decided_during_recovery() {
 }
 
 #[test]
-fn replayed_and_misbound_proofs_are_refused() {
-    let (mut w, mut rng) = world(6);
-    let a = fund(&mut w, 0, 1, 1, 100);
-    let b = fund(&mut w, 1, 2, 2, 100);
-    let a2 = fund(&mut w, 0, 3, 1, 100);
-    let b2 = fund(&mut w, 1, 4, 2, 100);
-    let tx = spend(&[(a, 1), (b, 2)], &[(200, 3)]);
-    let other = spend(&[(a2, 1), (b2, 2)], &[(200, 3)]);
-    w.submit(tx.clone()).unwrap();
-    w.submit(other.clone()).unwrap();
-    w.deliver_all();
-    w.seal_all(&mut rng);
-    // Hold the finishes: take tx's commit certificate first.
-    let cert = w.client(0).unwrap().certificate().unwrap().clone();
-    assert!(matches!(cert, Certificate::Commit { .. }));
-    // tx's certificate presented for `other`: every proof names another txid.
-    let dir = w.directory().clone();
-    let roots: Vec<[u8; 32]> = w
-        .shards()
-        .iter()
-        .map(|s| s.state().utxo().consistency_digest())
-        .collect();
-    let refused = w.shard_mut(0).unwrap().finish(&other, &cert, &dir);
-    assert!(
-        matches!(
-            refused,
-            Err(AtomixError::Certificate(CertificateError::Proof {
-                source: ProofError::WrongTransaction { .. },
-                ..
-            }))
-        ),
-        "{refused:?}"
-    );
-    // A proof from shard 1 relabelled as shard 0's (and the reverse) is refused.
-    let Certificate::Commit { proofs } = &cert else {
-        unreachable!()
-    };
-    let mut relabelled = proofs.clone();
-    relabelled[0].statement.shard = 1 - relabelled[0].statement.shard;
-    let refused =
-        w.shard_mut(0)
-            .unwrap()
-            .finish(&tx, &Certificate::Commit { proofs: relabelled }, &dir);
-    assert!(refused.is_err(), "{refused:?}");
-    // Only one proof: the other input shard's acceptance is missing.
-    let refused = w.shard_mut(0).unwrap().finish(
-        &tx,
-        &Certificate::Commit {
-            proofs: vec![proofs[0].clone()],
-        },
-        &dir,
-    );
-    assert!(matches!(
-        refused,
-        Err(AtomixError::Certificate(
-            CertificateError::MissingShard { .. }
-        ))
-    ));
-    // An acceptance is no abort evidence.
-    let refused = w.shard_mut(0).unwrap().finish(
-        &tx,
-        &Certificate::AbortRejected {
-            proof: Box::new(proofs[0].clone()),
-        },
-        &dir,
-    );
-    assert!(matches!(
-        refused,
-        Err(AtomixError::Certificate(
-            CertificateError::NotARejection { .. }
-        ))
-    ));
-    let after: Vec<[u8; 32]> = w
-        .shards()
-        .iter()
-        .map(|s| s.state().utxo().consistency_digest())
-        .collect();
-    assert_eq!(roots, after, "no refusal changed any state");
-
-    assert!(w.settle(4, &mut rng));
-    w.assert_ended_everywhere(&tx, Outcome::Committed);
-    w.assert_ended_everywhere(&other, Outcome::Committed);
-    let total = w.total_value();
-    let settled: Vec<[u8; 32]> = w
-        .shards()
-        .iter()
-        .map(|s| s.state().utxo().consistency_digest())
-        .collect();
-    let delivered = w.delivered().len();
-    assert!(delivered >= 4);
-    for i in 0..delivered {
-        let verdict = w.replay(i).unwrap();
-        assert!(
-            matches!(verdict, Err(AtomixError::Replay { .. })),
-            "{verdict:?}"
-        );
-    }
-    assert_eq!(w.total_value(), total);
-    let after: Vec<[u8; 32]> = w
-        .shards()
-        .iter()
-        .map(|s| s.state().utxo().consistency_digest())
-        .collect();
-    assert_eq!(after, settled, "replays changed no state");
-}
-
-#[test]
-fn proofs_from_a_stale_roster_are_refused_then_recertified() {
-    let (mut w, mut rng) = world(7);
-    let a = fund(&mut w, 0, 1, 1, 100);
-    let b = fund(&mut w, 1, 2, 2, 100);
-    let tx = spend(&[(a, 1), (b, 2)], &[(195, 3)]);
-    w.submit(tx.clone()).unwrap();
-    w.deliver_all();
-    w.seal_all(&mut rng);
-    w.rotate(0, &mut rng).unwrap();
-    // The finishes carry shard 0's proof from epoch 0: refused as stale everywhere.
-    assert!(w.settle(6, &mut rng));
-    assert!(w.refusals().iter().any(|e| matches!(
-        e,
-        AtomixError::Certificate(CertificateError::Proof {
-            source: ProofError::StaleRoster {
-                shard: 0,
-                proof_epoch: 0,
-                current_epoch: 1
-            },
-            ..
-        })
-    )));
-    w.assert_ended_everywhere(&tx, Outcome::Committed);
-    assert_eq!(w.total_value(), 195);
-}
-
-/// One freshly sealed proof of shard 0 for a transaction spending `a` (shard 0) and `b` (shard 1).
-fn one_proof(seed: u64) -> (AtomixWorld, Transaction, AtomixProof) {
-    let (mut w, mut rng) = world(seed);
-    let a = fund(&mut w, 0, 1, 1, 100);
-    let b = fund(&mut w, 1, 2, 2, 100);
-    let tx = spend(&[(a, 1), (b, 2)], &[(200, 3)]);
-    let decision = w.shard_mut(0).unwrap().request_lock(&tx).unwrap();
-    assert_eq!(decision, Decision::Accept { value: 100 });
-    let proof = w.shard_mut(0).unwrap().seal(&mut rng).unwrap().remove(0);
-    (w, tx, proof)
-}
-
-#[test]
-fn tampered_proofs_are_refused() {
-    let (w, tx, proof) = one_proof(8);
-    let txid = tx.txid();
-    let dir = w.directory();
-    assert_eq!(
-        proof.verify(&txid, dir),
-        Ok(Decision::Accept { value: 100 })
-    );
-    let json = serde_json::to_string(&proof).unwrap();
-    let back: AtomixProof = serde_json::from_str(&json).unwrap();
-    assert_eq!(back.verify(&txid, dir), Ok(Decision::Accept { value: 100 }));
-
-    let mut inflated = proof.clone();
-    inflated.statement.decision = Decision::Accept { value: 1000 };
-    assert_eq!(inflated.verify(&txid, dir), Err(ProofError::NotIncluded));
-
-    let mut flipped = proof.clone();
-    flipped.statement.decision = Decision::Reject {
-        reason: RejectReason::Locked,
-    };
-    assert_eq!(flipped.verify(&txid, dir), Err(ProofError::NotIncluded));
-
-    let mut forged = proof.clone();
-    forged.signature[40] ^= 1;
-    assert!(matches!(
-        forged.verify(&txid, dir),
-        Err(ProofError::BadSignature { shard: 0, .. })
-    ));
-
-    let mut moved = proof.clone();
-    moved.header.seq += 1;
-    assert!(matches!(
-        moved.verify(&txid, dir),
-        Err(ProofError::BadSignature { .. })
-    ));
-
-    let mut other_shard = proof.clone();
-    other_shard.statement.shard = 1;
-    assert!(matches!(
-        other_shard.verify(&txid, dir),
-        Err(ProofError::HeaderMismatch { .. })
-    ));
-
-    // Same epoch number, another roster: refused before any curve work.
-    let (w2, _, _) = one_proof(9);
-    let mut dir2 = dir.clone();
-    let impostor = w2.shards()[0].info();
-    dir2.update(ShardInfo::new(
-        0,
-        impostor.epoch,
-        impostor.roster.clone(),
-        impostor.policy,
-    ));
-    assert!(matches!(
-        proof.verify(&txid, &dir2),
-        Err(ProofError::RosterMismatch { shard: 0, .. })
-    ));
-    assert!(matches!(
-        proof.verify(&TxId([0; 32]), dir),
-        Err(ProofError::WrongTransaction { .. })
-    ));
-
-    // With a cache of verified batches: the signature is checked once, everything else always.
-    let mut cache = VerifiedBatches::new();
-    assert_eq!(
-        proof.verify_cached(&txid, dir, &mut cache),
-        Ok(Decision::Accept { value: 100 })
-    );
-    assert_eq!(
-        inflated.verify_cached(&txid, dir, &mut cache),
-        Err(ProofError::NotIncluded)
-    );
-    assert!(matches!(
-        forged.verify_cached(&txid, dir, &mut cache),
-        Err(ProofError::BadSignature { .. })
-    ));
-    assert!(matches!(
-        proof.verify_cached(&txid, &dir2, &mut cache),
-        Err(ProofError::RosterMismatch { .. })
-    ));
-}
-
-#[test]
 fn a_shard_without_enough_online_members_cannot_sign() {
     let (mut w, tx, _) = one_proof(10);
     let mut rng = ChaCha20Rng::seed_from_u64(99);
@@ -536,25 +275,6 @@ fn insufficient_value_aborts_and_a_bad_signature_locks_nothing() {
     w.assert_ended_everywhere(&forged, Outcome::Aborted);
     assert!(w.unlocked_present(&a) && w.unlocked_present(&b));
     assert_eq!(w.total_value(), 200);
-}
-
-#[test]
-fn certificates_round_trip_through_json() {
-    let (mut w, mut rng) = world(12);
-    let a = fund(&mut w, 0, 1, 1, 100);
-    let b = fund(&mut w, 2, 2, 2, 100);
-    let tx = spend(&[(a, 1), (b, 2)], &[(200, 3)]);
-    w.submit(tx.clone()).unwrap();
-    w.deliver_all();
-    w.seal_all(&mut rng);
-    let cert = w.client(0).unwrap().certificate().unwrap().clone();
-    let json = serde_json::to_string(&cert).unwrap();
-    let back: Certificate = serde_json::from_str(&json).unwrap();
-    assert_eq!(back, cert);
-    assert_eq!(
-        back.verify(&tx, w.map(), w.directory()),
-        Ok(Outcome::Committed)
-    );
 }
 
 #[test]

@@ -10,6 +10,8 @@
 //! simulator (`tests/protocol_sim/atomix.rs`). Shared by `atomix_scenarios` and `atomix_props`.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::collections::BTreeSet;
 
 use iosv_engine::cosi::Policy;
