@@ -35,11 +35,7 @@ impl DemoShard {
             };
             to_each[k].push(arrival.into());
         }
-        for (&v, items) in producers.iter().zip(to_each) {
-            if !items.is_empty() {
-                self.league.submit(v, items);
-            }
-        }
+        self.submit_each(&producers, to_each);
     }
 
     /// Undoes the newest block (set and tree: nothing has changed the state since).
@@ -242,6 +238,11 @@ impl DemoShard {
         for p in txs {
             to_each[self.rng.random_range(0..producers.len())].push(p);
         }
+        self.submit_each(&producers, to_each);
+    }
+
+    /// Hands `to_each[k]` to the mempool of `producers[k]` (those with something to take).
+    fn submit_each(&mut self, producers: &[usize], to_each: Vec<Vec<Pending>>) {
         for (&v, items) in producers.iter().zip(to_each) {
             if !items.is_empty() {
                 self.league.submit(v, items);

@@ -22,7 +22,6 @@ mod tests;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
 use iosv_engine::fraud::SignedHeader;
 use iosv_engine::sampling::{SamplingSeed, revalidate_signatures, select};
@@ -30,7 +29,7 @@ use iosv_engine::sig::Verifier;
 use iosv_engine::tx::{BlockHeader, Transaction, TxId, verify_tx_signatures};
 use serde_json::json;
 
-pub(super) use net::{LeagueNet, Verdict};
+pub(super) use net::{Cut, LeagueNet, Verdict};
 
 use super::batch::{Batch, Pending};
 use super::member::Member;
@@ -107,12 +106,7 @@ impl Traceable for Timer {
 pub(super) enum Output {
     /// A producer's block of the round: the transactions it cut from its mempool and, per
     /// transaction, whether its signatures verified (or were let through unchecked).
-    Cut {
-        batch: Batch,
-        keep: Vec<bool>,
-        sigs: u64,
-        cpu: Duration,
-    },
+    Cut(Cut),
     /// A producer signed the header of its block and sent it to the auditors.
     Proposed(SignedHeader),
     /// An auditor's verdict on a block it received.
@@ -124,7 +118,7 @@ pub(super) enum Output {
 impl Traceable for Output {
     fn trace(&self) -> serde_json::Value {
         match self {
-            Output::Cut { batch, keep, .. } => json!({
+            Output::Cut(Cut { batch, keep, .. }) => json!({
                 "cut": batch.len(),
                 "kept": keep.iter().filter(|k| **k).count(),
             }),
@@ -201,12 +195,12 @@ impl Validator {
         for (&i, &ok) in checked.iter().zip(&verdicts) {
             keep[i] = ok;
         }
-        fx.output(Output::Cut {
+        fx.output(Output::Cut(Cut {
             batch,
             keep,
             sigs,
             cpu: t.elapsed(),
-        });
+        }));
     }
 
     /// Hands its whole mempool over (it leaves the producers).

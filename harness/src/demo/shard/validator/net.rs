@@ -37,6 +37,7 @@ pub(in crate::demo::shard) struct Verdict {
 }
 
 /// A producer's block as it cut and checked it.
+#[derive(Clone)]
 pub(in crate::demo::shard) struct Cut {
     pub(in crate::demo::shard) batch: Batch,
     pub(in crate::demo::shard) keep: Vec<bool>,
@@ -134,25 +135,11 @@ impl LeagueNet {
         for happening in self.out.drain(..) {
             if let Happening::Output {
                 node,
-                output:
-                    Output::Cut {
-                        batch,
-                        keep,
-                        sigs,
-                        cpu,
-                    },
+                output: Output::Cut(cut),
                 ..
             } = happening
             {
-                cuts.push((
-                    node as usize,
-                    Cut {
-                        batch,
-                        keep,
-                        sigs,
-                        cpu,
-                    },
-                ));
+                cuts.push((node as usize, cut));
             }
         }
         cuts

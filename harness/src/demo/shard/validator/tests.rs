@@ -3,7 +3,6 @@
 
 use iosv_engine::tx::{BlockHeader, HEADER_VERSION};
 
-use super::net::Cut;
 use super::*;
 use crate::demo::DemoConfig;
 use crate::demo::workload::generate;
